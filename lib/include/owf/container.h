@@ -1,0 +1,141 @@
+// The .owf container (spec/owf-v1.md). Layout:
+//
+//   [preamble: 64 bytes] [zero padding to alignment]
+//   [tensor data, each tensor aligned, zero padding between]
+//   [zero padding to 8] [header: digest, metadata JSON, tensor records] [slack: zeros]
+//
+// The preamble says where the header is, so a reader finds every tensor with
+// two reads. The header is written last, which lets the Writer stream tensors
+// one at a time without knowing them in advance.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "owf/digest.h"
+#include "owf/io.h"
+#include "owf/model.h"
+#include "owf/status.h"
+
+namespace owf {
+
+inline constexpr std::uint16_t kFormatMajor = 1;
+inline constexpr std::uint16_t kFormatMinor = 0;
+
+enum class Encoding : std::uint8_t { kRaw = 0, kZstdChunked = 1 };
+
+struct CompressionOptions {
+  int level = 3;                         // zstd level
+  std::uint32_t chunk_size = 1u << 20;   // decoded bytes per independently decodable chunk
+  bool byte_group = true;                // group byte k of every element, where the dtype allows
+};
+
+// Options shared by every writer; a format ignores what does not apply to it.
+struct WriteOptions {
+  std::uint32_t alignment = 64;                   // owf: power of two, 8..4096
+  std::optional<CompressionOptions> compression;  // owf: absent means raw
+  std::uint64_t header_slack = 4096;              // owf: zero bytes reserved for in-place metadata edits
+  std::uint64_t max_shard_size = 0;               // formats that shard (safetensors); 0 = one file
+  bool overwrite = false;                         // replace an existing output
+  // Called as tensor bytes are written: (bytes done, bytes in total).
+  std::function<void(std::uint64_t, std::uint64_t)> progress;
+};
+
+// Pulls decoded bytes [offset, offset + dst.size()) of one tensor.
+using TensorSource = std::function<Status(std::uint64_t offset, std::span<std::byte> dst)>;
+
+// Streaming writer: tensors are added one at a time, each pulled from its
+// source in pieces of at most one chunk, so memory use does not grow with the
+// model. The output appears at `target` only when finish() succeeds; if the
+// Writer is destroyed first, or any step fails, the target is left untouched.
+class Writer {
+ public:
+  static Result<Writer> create(const std::filesystem::path& target, const WriteOptions& options);
+
+  Writer(Writer&&) noexcept;
+  Writer& operator=(Writer&&) noexcept;
+  ~Writer();
+
+  Status add(const TensorInfo& info, const TensorSource& source);
+  Status add(const TensorInfo& info, std::span<const std::byte> data);
+
+  // Writes the header with this metadata (a JSON object), syncs and renames.
+  Status finish(std::string_view metadata_json);
+
+  // The content digest of the tensors added so far.
+  Digest content_digest() const;
+
+ private:
+  struct Impl;
+  explicit Writer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes every tensor of `model`, in order, with `metadata_json`.
+Status write_owf(const Model& model, std::string_view metadata_json, const std::filesystem::path& target,
+                 const WriteOptions& options);
+
+// Where and how one tensor is stored.
+struct StoredTensor {
+  Encoding encoding = Encoding::kRaw;
+  std::uint64_t offset = 0;         // absolute file offset of the stored bytes
+  std::uint64_t stored_size = 0;
+  std::uint64_t checksum = 0;       // XXH3-64 of the stored bytes
+};
+
+// Reads a .owf file through an mmap. open() validates every structural rule of
+// the spec before returning, so every tensor is addressable afterwards;
+// checksums of tensor bytes are checked by verify() or verify_tensor().
+class Reader final : public Model {
+ public:
+  static Result<std::unique_ptr<Reader>> open(const std::filesystem::path& path);
+
+  std::string format() const override;
+  const std::vector<TensorInfo>& tensors() const override { return tensors_; }
+  const std::string& metadata() const override { return metadata_; }
+  Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override;
+  std::optional<std::span<const std::byte>> view(std::size_t index) const override;
+  std::string encoding(std::size_t index) const override;
+  std::uint64_t stored_size(std::size_t index) const override;
+  void verify(std::vector<Problem>& problems) const override;
+
+  Status verify_tensor(std::size_t index) const;
+  const StoredTensor& stored(std::size_t index) const { return stored_[index]; }
+  const Digest& recorded_digest() const { return recorded_digest_; }
+  std::uint16_t major_version() const { return major_; }
+  std::uint16_t minor_version() const { return minor_; }
+  std::uint32_t alignment() const { return alignment_; }
+  std::uint64_t header_capacity() const { return header_capacity_; }
+
+ private:
+  Reader(MappedFile file);
+  Status parse();
+
+  MappedFile file_;
+  std::string display_name_;
+  std::uint16_t major_ = 0;
+  std::uint16_t minor_ = 0;
+  std::uint32_t alignment_ = 0;
+  std::uint64_t header_offset_ = 0;
+  std::uint64_t header_length_ = 0;
+  std::uint64_t header_capacity_ = 0;
+  Digest recorded_digest_{};
+  std::string metadata_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<StoredTensor> stored_;
+};
+
+// Replaces the metadata of an .owf file: in place when the new header fits in
+// the reserved slack (then *in_place is set to true), otherwise through a
+// complete rewrite to a temporary file renamed over the original.
+Status replace_metadata(const std::filesystem::path& path, std::string_view metadata_json, bool* in_place);
+
+}  // namespace owf

@@ -1,0 +1,72 @@
+// The adapter interface every foreign format implements (format/<name>/), and
+// the registry the tools use to pick one by content (reading) or by file name
+// (writing). lib/ registers only the owf container itself; the tools add the rest.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "owf/container.h"
+#include "owf/model.h"
+#include "owf/status.h"
+
+namespace owf {
+
+struct OpenOptions {
+  // Formats with nested containers (PyTorch checkpoints): the dotted key of the
+  // subtree to read, e.g. "state_dict". Empty reads everything.
+  std::string key;
+};
+
+class Format {
+ public:
+  virtual ~Format() = default;
+
+  // Short lower-case name used in messages and --format flags: "safetensors".
+  virtual std::string_view name() const = 0;
+
+  // File name endings that select this format for output, lower case with the
+  // dot (".safetensors"); also consulted when content alone is not decisive.
+  virtual std::vector<std::string_view> extensions() const = 0;
+
+  // Whether the file looks like this format. `head` holds the first bytes of
+  // the file (up to 4096; fewer for small files; empty for directories).
+  virtual bool detect(const std::filesystem::path& path, std::span<const std::byte> head) const = 0;
+
+  virtual Result<std::unique_ptr<Model>> open(const std::filesystem::path& path,
+                                               const OpenOptions& options) const = 0;
+
+  // Writes `model` with `metadata_json` (owf's metadata model; the adapter maps
+  // what its format can hold) to `path`, atomically. Default: kNotSupported.
+  virtual Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+                       const WriteOptions& options) const;
+};
+
+class FormatRegistry {
+ public:
+  // A registry that knows the owf container.
+  FormatRegistry();
+
+  void add(std::unique_ptr<Format> format);
+
+  // The format whose detect() accepts the file; an error naming the file and
+  // what its first bytes look like when none does.
+  Result<const Format*> detect(const std::filesystem::path& path) const;
+  // The format whose extensions match `path`, for writing.
+  Result<const Format*> for_output(const std::filesystem::path& path) const;
+  const Format* by_name(std::string_view name) const;
+
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options = {}) const;
+
+  std::span<const std::unique_ptr<Format>> formats() const { return formats_; }
+
+ private:
+  std::vector<std::unique_ptr<Format>> formats_;
+};
+
+}  // namespace owf

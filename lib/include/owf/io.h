@@ -1,0 +1,76 @@
+// Files: read-only memory maps, and outputs that appear complete or not at all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+
+#include "owf/status.h"
+
+namespace owf {
+
+// A read-only mapping of a whole file. Movable, not copyable; the bytes stay
+// valid until the MappedFile is destroyed. Empty files map to an empty span.
+class MappedFile {
+ public:
+  static Result<MappedFile> open(const std::filesystem::path& path);
+
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::span<const std::byte> bytes() const { return {data_, size_}; }
+  std::uint64_t size() const { return size_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  MappedFile(std::filesystem::path path, const std::byte* data, std::size_t size);
+
+  std::filesystem::path path_;
+  const std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// An output file written to a temporary file beside `target` and renamed over
+// it by commit() after an fsync. Destroying an uncommitted AtomicFile removes
+// the temporary file, so the target is either complete and valid or untouched.
+// Several AtomicFiles (e.g. shards) can be committed one after another.
+class AtomicFile {
+ public:
+  // Fails with kInvalidArgument when target exists and !overwrite.
+  static Result<AtomicFile> create(const std::filesystem::path& target, bool overwrite);
+
+  AtomicFile(AtomicFile&& other) noexcept;
+  AtomicFile& operator=(AtomicFile&& other) noexcept;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  // Appends at the current end.
+  Status write(std::span<const std::byte> bytes);
+  // Writes at an absolute offset (e.g. a header patched after the data).
+  Status write_at(std::uint64_t offset, std::span<const std::byte> bytes);
+  std::uint64_t size() const { return size_; }
+
+  // fsync, then rename onto the target (refusing to replace it unless the
+  // AtomicFile was created with overwrite). After success the object is inert.
+  Status commit();
+
+  const std::filesystem::path& target() const { return target_; }
+
+ private:
+  AtomicFile(std::filesystem::path target, std::filesystem::path temp, int fd, bool overwrite);
+  void abandon();
+
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  int fd_ = -1;
+  bool overwrite_ = false;
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace owf

@@ -1,0 +1,22 @@
+// owf metadata is one JSON object (spec/metadata.schema.json). The library
+// passes it around as text so that its public headers carry no JSON library.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "owf/status.h"
+
+namespace owf {
+
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// Checks that `json` is valid UTF-8 JSON text of one object nested at most
+// kMaxJsonDepth deep. Messages start with `where` (a file name).
+Status validate_metadata(std::string_view json, std::string_view where);
+
+// The library's own name and version, as recorded in provenance.
+std::string_view library_version();
+
+}  // namespace owf

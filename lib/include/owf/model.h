@@ -1,0 +1,79 @@
+// A Model is a set of named tensors plus JSON metadata, read from any format.
+// It is the one interface between the format adapters (format/*), the owf
+// container and the tools: `convert`, `diff`, `hash` and `inspect` only ever see
+// Models, so a new format needs no change outside its own folder.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "owf/dtype.h"
+#include "owf/status.h"
+
+namespace owf {
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<std::uint64_t> shape;  // C order, outermost first; empty for a scalar
+  std::uint64_t byte_size = 0;       // decoded size: storage_size(dtype, shape)
+};
+
+// Builds a TensorInfo with byte_size filled in; fails for an invalid name (empty
+// or not UTF-8) or a shape whose size overflows or breaks the dtype's blocking.
+Result<TensorInfo> make_tensor_info(std::string name, DType dtype, std::vector<std::uint64_t> shape);
+
+// One finding of Model::verify: what is wrong and where.
+struct Problem {
+  std::string message;  // names the file, tensor or key, and byte offset where known
+};
+
+// Read access to a model. Implementations are immutable after construction, so
+// all const methods may be called from several threads at once.
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  // Human-readable format and version, e.g. "owf 1.0", "safetensors", "GGUF v3".
+  virtual std::string format() const = 0;
+
+  // Every tensor, in the source's own order. Names are unique.
+  virtual const std::vector<TensorInfo>& tensors() const = 0;
+
+  // Metadata as the text of one JSON object ("{}" when there is none).
+  virtual const std::string& metadata() const = 0;
+
+  // Copies decoded bytes [offset, offset + dst.size()) of tensor `index` into
+  // dst: little-endian, C order, packed as the spec describes for the dtype.
+  virtual Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const = 0;
+
+  // The whole decoded tensor without a copy, when the source stores it that way
+  // (e.g. raw tensors in an mmapped file). Valid as long as the Model lives.
+  virtual std::optional<std::span<const std::byte>> view(std::size_t index) const;
+
+  // How the tensor is stored: "raw" or a description such as "zstd+bytegroup".
+  virtual std::string encoding(std::size_t index) const;
+
+  // Bytes the tensor occupies in the source (differs from byte_size when compressed).
+  virtual std::uint64_t stored_size(std::size_t index) const;
+
+  // Deep check of everything open() did not already check: the default reads
+  // every tensor; formats with checksums check them. Appends what it finds.
+  virtual void verify(std::vector<Problem>& problems) const;
+
+  // Index of the tensor with this name.
+  std::optional<std::size_t> find(std::string_view name) const;
+
+  // Total decoded bytes of every tensor.
+  std::uint64_t total_bytes() const;
+};
+
+// Reads a whole decoded tensor into memory.
+Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index);
+
+}  // namespace owf

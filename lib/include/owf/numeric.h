@@ -1,0 +1,39 @@
+// Element values: decoding any dtype to floating point (for statistics and
+// diff), casting between float types with round-to-nearest-even, and the ggml
+// reference quantizers. All functions work on whole blocks: `count` elements
+// must be a multiple of the dtype's block_elements except at a tensor's end
+// for packed sub-byte types.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "owf/dtype.h"
+#include "owf/status.h"
+
+namespace owf {
+
+// Whether decode_to_f64 handles this dtype (all but some ggml block types).
+bool can_decode(DType dtype);
+
+// Decodes dst.size() elements from src into doubles (complex: real part;
+// bool/integers: exact where representable). src must hold exactly the bytes
+// of those elements. kNotSupported for dtypes that cannot be decoded.
+Status decode_to_f64(DType dtype, std::span<const std::byte> src, std::span<double> dst);
+Status decode_to_f32(DType dtype, std::span<const std::byte> src, std::span<float> dst);
+
+// Whether encode_from_f32 can produce this dtype: f16, bf16, f32, f64, q8_0, q4_0.
+bool can_encode(DType dtype);
+
+// Encodes src.size() floats as `dtype` into dst (exactly the storage size of
+// that many elements): float targets round to nearest even; q8_0 and q4_0 use
+// ggml's reference quantizers.
+Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::byte> dst);
+
+float f16_to_f32(std::uint16_t bits);
+std::uint16_t f32_to_f16(float value);  // round to nearest even
+float bf16_to_f32(std::uint16_t bits);
+std::uint16_t f32_to_bf16(float value);  // round to nearest even; NaN stays NaN
+
+}  // namespace owf

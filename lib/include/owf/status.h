@@ -1,0 +1,91 @@
+// Errors as values: every fallible call in owf returns a Status or a Result<T>.
+// Messages are complete sentences fragments that name the file, the tensor or
+// key and the byte offset where known, e.g.
+//   "model.owf: tensor 'blk.0.w': data range 1040..2088 overlaps 'blk.0.b'".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace owf {
+
+enum class ErrorCode : std::uint8_t {
+  kOk = 0,
+  kInvalidArgument,  // the caller asked for something impossible
+  kCorruption,       // the input violates its format
+  kNotSupported,     // valid input that owf deliberately does not handle
+  kIOError,          // the operating system refused
+  kNotFound,         // a named tensor, key or file does not exist
+};
+
+std::string_view error_code_name(ErrorCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // success
+
+  static Status invalid_argument(std::string message) { return {ErrorCode::kInvalidArgument, std::move(message)}; }
+  static Status corruption(std::string message) { return {ErrorCode::kCorruption, std::move(message)}; }
+  static Status not_supported(std::string message) { return {ErrorCode::kNotSupported, std::move(message)}; }
+  static Status io_error(std::string message) { return {ErrorCode::kIOError, std::move(message)}; }
+  static Status not_found(std::string message) { return {ErrorCode::kNotFound, std::move(message)}; }
+
+  bool ok() const { return code_ == ErrorCode::kOk; }
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // The same error with "prefix: " in front of its message; success stays success.
+  Status with_context(std::string_view prefix) const;
+
+ private:
+  Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  ErrorCode code_ = ErrorCode::kOk;
+  std::string message_;
+};
+
+// Either a value or a non-OK Status. Accessing the value of an error is a
+// programming mistake, not an input error, so it is not checked at run time.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}
+  Result(Status error) : state_(std::move(error)) {}
+
+  bool ok() const { return std::holds_alternative<T>(state_); }
+  Status status() const { return ok() ? Status() : std::get<Status>(state_); }
+
+  T& value() & { return std::get<T>(state_); }
+  const T& value() const& { return std::get<T>(state_); }
+  T&& value() && { return std::get<T>(std::move(state_)); }
+
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<Status, T> state_;
+};
+
+}  // namespace owf
+
+#define OWF_CONCAT_INNER_(a, b) a##b
+#define OWF_CONCAT_(a, b) OWF_CONCAT_INNER_(a, b)
+
+// Returns the Status of `expr` from the enclosing function when it is an error.
+#define OWF_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    if (::owf::Status owf_status_ = (expr); !owf_status_.ok()) return owf_status_; \
+  } while (0)
+
+// `OWF_ASSIGN_OR_RETURN(auto x, f());` declares x from a Result or returns its error.
+#define OWF_ASSIGN_OR_RETURN(lhs, expr) \
+  OWF_ASSIGN_OR_RETURN_IMPL_(OWF_CONCAT_(owf_result_, __LINE__), lhs, expr)
+#define OWF_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                               \
+  if (!result.ok()) return result.status();           \
+  lhs = std::move(result).value()
