@@ -13,6 +13,9 @@ namespace owf {
 
 // A read-only mapping of a whole file. Movable, not copyable; the bytes stay
 // valid until the MappedFile is destroyed. Empty files map to an empty span.
+// Streaming copies should use read_at(): it reads through the file descriptor,
+// so pages it touches do not add to the process's resident set as mapped pages
+// do, and converting a large model keeps memory flat. Thread-safe.
 class MappedFile {
  public:
   static Result<MappedFile> open(const std::filesystem::path& path);
@@ -27,10 +30,14 @@ class MappedFile {
   std::uint64_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
 
+  // Copies bytes [offset, offset + dst.size()) of the file into dst (pread).
+  Status read_at(std::uint64_t offset, std::span<std::byte> dst) const;
+
  private:
-  MappedFile(std::filesystem::path path, const std::byte* data, std::size_t size);
+  MappedFile(std::filesystem::path path, int fd, const std::byte* data, std::size_t size);
 
   std::filesystem::path path_;
+  int fd_ = -1;
   const std::byte* data_ = nullptr;
   std::size_t size_ = 0;
 };
