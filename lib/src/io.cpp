@@ -1,0 +1,210 @@
+#include "owf/io.h"
+
+#include <fcntl.h>
+#include <stdio.h>  // renameat2
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "owf/checked.h"
+
+namespace owf {
+namespace {
+
+// "path: what: strerror(errno)", read before anything can change errno.
+Status os_error(const std::filesystem::path& path, std::string_view what) {
+  const int error = errno;
+  return Status::io_error(path.string() + ": " + std::string(what) + ": " + std::strerror(error));
+}
+
+void close_quietly(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+// fsync of the directory that holds `path`, so a rename into it is durable.
+Status sync_parent_directory(const std::filesystem::path& path) {
+  std::filesystem::path dir = path.parent_path();
+  if (dir.empty()) dir = ".";
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return os_error(dir, "cannot open directory");
+  const bool synced = ::fsync(fd) == 0;
+  Status status = synced ? Status() : os_error(dir, "fsync of directory failed");
+  close_quietly(fd);
+  return status;
+}
+
+}  // namespace
+
+// ---- MappedFile
+
+MappedFile::MappedFile(std::filesystem::path path, int fd, const std::byte* data, std::size_t size)
+    : path_(std::move(path)), fd_(fd), data_(data), size_(size) {}
+
+Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::not_found(path.string() + ": no such file");
+    return os_error(path, "cannot open");
+  }
+  struct stat info{};
+  if (::fstat(fd, &info) != 0) {
+    Status status = os_error(path, "cannot stat");
+    close_quietly(fd);
+    return status;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    close_quietly(fd);
+    return Status::invalid_argument(path.string() + ": not a regular file");
+  }
+  const auto size = static_cast<std::size_t>(info.st_size);
+  if (size == 0) return MappedFile(path, fd, nullptr, 0);  // mmap refuses length 0
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED) {
+    Status status = os_error(path, "cannot map " + std::to_string(size) + " bytes");
+    close_quietly(fd);
+    return status;
+  }
+  return MappedFile(path, fd, static_cast<const std::byte*>(map), size);
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    MappedFile released(std::move(*this));  // unmaps and closes what this held, at scope end
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
+  close_quietly(fd_);
+}
+
+Status MappedFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const {
+  const auto end = checked_add(offset, dst.size());
+  if (!end || *end > size_) {
+    return Status::corruption(path_.string() + ": read of " + std::to_string(dst.size()) + " bytes at offset " +
+                              std::to_string(offset) + " runs past the end of the file (" +
+                              std::to_string(size_) + " bytes)");
+  }
+  std::size_t done = 0;
+  while (done < dst.size()) {
+    const ssize_t n = ::pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error(path_, "read at offset " + std::to_string(offset + done) + " failed");
+    if (n == 0) {
+      return Status::io_error(path_.string() + ": file shrank while reading at offset " +
+                              std::to_string(offset + done));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+// ---- AtomicFile
+
+AtomicFile::AtomicFile(std::filesystem::path target, std::filesystem::path temp, int fd, bool overwrite)
+    : target_(std::move(target)), temp_(std::move(temp)), fd_(fd), overwrite_(overwrite) {}
+
+Result<AtomicFile> AtomicFile::create(const std::filesystem::path& target, bool overwrite) {
+  struct stat existing{};
+  const bool exists = ::stat(target.c_str(), &existing) == 0;
+  if (exists && !overwrite) return Status::invalid_argument(target.string() + ": file exists");
+  if (exists && S_ISDIR(existing.st_mode)) return Status::invalid_argument(target.string() + ": is a directory");
+
+  // The temporary file sits beside the target so that rename() stays within one file system.
+  std::string pattern = (target.parent_path() / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+  if (fd < 0) return os_error(pattern, "cannot create temporary file");
+  AtomicFile file(target, pattern, fd, overwrite);
+  // mkostemp makes 0600; an output should get the usual permissions, or keep the ones it replaces.
+  const mode_t mode = exists ? (existing.st_mode & 07777) : 0644;
+  if (::fchmod(fd, mode) != 0) return os_error(pattern, "cannot set permissions");
+  return file;
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : target_(std::move(other.target_)),
+      temp_(std::move(other.temp_)),
+      fd_(std::exchange(other.fd_, -1)),
+      overwrite_(other.overwrite_),
+      size_(other.size_) {
+  other.temp_.clear();
+}
+
+AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
+  if (this != &other) {
+    abandon();
+    target_ = std::move(other.target_);
+    temp_ = std::exchange(other.temp_, {});
+    fd_ = std::exchange(other.fd_, -1);
+    overwrite_ = other.overwrite_;
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+AtomicFile::~AtomicFile() { abandon(); }
+
+void AtomicFile::abandon() {
+  close_quietly(fd_);
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+  temp_.clear();
+}
+
+Status AtomicFile::write(std::span<const std::byte> bytes) { return write_at(size_, bytes); }
+
+Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
+  if (fd_ < 0) return Status::invalid_argument(target_.string() + ": write after commit");
+  const auto end = checked_add(offset, bytes.size());
+  if (!end || *end > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Status::invalid_argument(target_.string() + ": write at offset " + std::to_string(offset) +
+                                    " is beyond the largest file size");
+  }
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error(temp_, "write at offset " + std::to_string(offset + done) + " failed");
+    done += static_cast<std::size_t>(n);
+  }
+  if (*end > size_) size_ = *end;
+  return {};
+}
+
+Status AtomicFile::commit() {
+  if (fd_ < 0) return Status::invalid_argument(target_.string() + ": already committed");
+  if (::fsync(fd_) != 0) return os_error(temp_, "fsync failed");
+  if (::close(std::exchange(fd_, -1)) != 0) return os_error(temp_, "close failed");
+  if (overwrite_) {
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) return os_error(target_, "cannot rename into place");
+  } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST) return Status::invalid_argument(target_.string() + ": file exists");
+    if (errno != EINVAL && errno != ENOSYS) return os_error(target_, "cannot rename into place");
+    // The file system lacks RENAME_NOREPLACE: link() refuses an existing target just the same.
+    if (::link(temp_.c_str(), target_.c_str()) != 0) {
+      if (errno == EEXIST) return Status::invalid_argument(target_.string() + ": file exists");
+      return os_error(target_, "cannot link into place");
+    }
+    ::unlink(temp_.c_str());
+  }
+  temp_.clear();
+  return sync_parent_directory(target_);
+}
+
+}  // namespace owf

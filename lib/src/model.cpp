@@ -1,0 +1,79 @@
+#include "owf/model.h"
+
+#include <algorithm>
+#include <new>
+#include <string>
+
+#include "owf/checked.h"
+#include "text.h"
+
+namespace owf {
+namespace {
+
+// Model::verify reads tensors in pieces of this size so memory stays bounded.
+constexpr std::uint64_t kVerifyPiece = 8u << 20;
+
+}  // namespace
+
+Result<TensorInfo> make_tensor_info(std::string name, DType dtype, std::vector<std::uint64_t> shape) {
+  if (name.empty()) return Status::invalid_argument("tensor name is empty");
+  if (const std::size_t bad = detail::find_invalid_utf8(name); bad != std::string::npos) {
+    return Status::invalid_argument("tensor " + detail::quote(name) + ": name is not valid UTF-8 at byte " +
+                                    std::to_string(bad));
+  }
+  auto size = storage_size(dtype, shape);
+  if (!size.ok()) return size.status().with_context("tensor " + detail::quote(name));
+  return TensorInfo{std::move(name), dtype, std::move(shape), *size};
+}
+
+std::optional<std::span<const std::byte>> Model::view(std::size_t) const { return std::nullopt; }
+
+std::string Model::encoding(std::size_t) const { return "raw"; }
+
+std::uint64_t Model::stored_size(std::size_t index) const { return tensors()[index].byte_size; }
+
+void Model::verify(std::vector<Problem>& problems) const {
+  std::vector<std::byte> buffer;
+  for (std::size_t i = 0; i < tensors().size(); ++i) {
+    const TensorInfo& info = tensors()[i];
+    for (std::uint64_t offset = 0; offset < info.byte_size;) {
+      const std::uint64_t piece = std::min(kVerifyPiece, info.byte_size - offset);
+      buffer.resize(piece);
+      if (Status status = read(i, offset, buffer); !status.ok()) {
+        problems.push_back({status.message()});
+        break;
+      }
+      offset += piece;
+    }
+  }
+}
+
+std::optional<std::size_t> Model::find(std::string_view name) const {
+  const auto& all = tensors();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const TensorInfo& t) { return t.name == name; });
+  if (it == all.end()) return std::nullopt;
+  return static_cast<std::size_t>(it - all.begin());
+}
+
+std::uint64_t Model::total_bytes() const {
+  std::uint64_t total = 0;
+  for (const TensorInfo& info : tensors()) {
+    total = checked_add(total, info.byte_size).value_or(UINT64_MAX);  // saturates: a count, not an address
+  }
+  return total;
+}
+
+Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index) {
+  const TensorInfo& info = model.tensors()[index];
+  std::vector<std::byte> data;
+  try {
+    data.resize(info.byte_size);
+  } catch (const std::exception&) {  // length_error or bad_alloc: too large for memory
+    return Status::invalid_argument("tensor " + detail::quote(info.name) + ": " + std::to_string(info.byte_size) +
+                                    " bytes do not fit in memory");
+  }
+  OWF_RETURN_IF_ERROR(model.read(index, 0, data));
+  return data;
+}
+
+}  // namespace owf
