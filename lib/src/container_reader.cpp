@@ -1,0 +1,464 @@
+// Reading .owf files: Reader::open checks every structural rule of spec §9
+// before it exposes a tensor; verify() checks the rest. Also replace_metadata.
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <unordered_set>
+
+#include "chunked.h"
+#include "in_place_file.h"
+#include "layout.h"
+#include "owf/bytes.h"
+#include "owf/checked.h"
+#include "owf/container.h"
+#include "owf/metadata.h"
+#include "text.h"
+
+namespace owf {
+
+struct Reader::ChunkIndex : detail::ChunkTable {};
+
+namespace {
+
+using detail::ChunkTable;
+
+// Checksums and padding are read through buffers of this size: flat memory.
+constexpr std::size_t kCheckPiece = 8u << 20;
+
+std::string hex64(std::uint64_t value) {
+  char text[19];
+  std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+std::string shape_text(const std::vector<std::uint64_t>& shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// Reads bytes [begin, end) of `file` piece by piece into `buffer`.
+template <typename Visit>
+Status for_each_piece(const MappedFile& file, std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer,
+                      Visit&& visit) {
+  buffer.resize(std::min<std::uint64_t>(kCheckPiece, end - begin));
+  for (std::uint64_t at = begin; at < end;) {
+    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), end - at));
+    OWF_RETURN_IF_ERROR(file.read_at(at, piece));
+    OWF_RETURN_IF_ERROR(visit(at, piece));
+    at += piece.size();
+  }
+  return {};
+}
+
+// Decodes chunk `chunk` of a compressed tensor into dst (its whole decoded length).
+Status decode_chunk(const MappedFile& file, const StoredTensor& stored, const ChunkTable& table, DType dtype,
+                    std::uint64_t chunk, detail::ChunkDecoder& decoder, std::vector<std::byte>& frame,
+                    std::span<std::byte> dst) {
+  const std::uint64_t begin = table.frame_begin(chunk);
+  frame.resize(table.frame_ends[chunk] - begin);
+  OWF_RETURN_IF_ERROR(file.read_at(stored.offset + begin, frame));
+  const Status status = decoder.decode(frame, detail::group_width_of(table.filter, dtype), dst);
+  return status.with_context("chunk " + std::to_string(chunk) + " at offset " + std::to_string(stored.offset + begin));
+}
+
+// Checks one tensor's checksum and, when compressed, that every chunk decodes;
+// feeds the decoded bytes to `digester` when one is given.
+Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const StoredTensor& stored,
+                          const ChunkTable* table, TensorDigester* digester) {
+  std::vector<std::byte> buffer;
+  XXH3_state_t* state = XXH3_createState();
+  if (state == nullptr) return Status::io_error("cannot allocate an XXH3 state");
+  XXH3_64bits_reset(state);
+  const Status read = for_each_piece(file, stored.offset, stored.offset + stored.stored_size, buffer,
+                                     [&](std::uint64_t, std::span<const std::byte> piece) {
+                                       XXH3_64bits_update(state, piece.data(), piece.size());
+                                       if (digester != nullptr && table == nullptr) digester->update(piece);
+                                       return Status();
+                                     });
+  const std::uint64_t computed = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  OWF_RETURN_IF_ERROR(read);
+  if (computed != stored.checksum) {
+    return Status::corruption("checksum mismatch over stored bytes " + std::to_string(stored.offset) + ".." +
+                              std::to_string(stored.offset + stored.stored_size) + " (recorded " +
+                              hex64(stored.checksum) + ", computed " + hex64(computed) + ")");
+  }
+  if (table == nullptr) return {};
+  detail::ChunkDecoder decoder;
+  std::vector<std::byte> frame;
+  for (std::uint64_t chunk = 0; chunk < table->chunk_count(); ++chunk) {
+    buffer.resize(table->chunk_length(chunk));
+    OWF_RETURN_IF_ERROR(decode_chunk(file, stored, *table, info.dtype, chunk, decoder, frame, buffer));
+    if (digester != nullptr) digester->update(buffer);
+  }
+  return {};
+}
+
+// Offset of the first nonzero byte in [begin, end) of the file, if any.
+Result<std::optional<std::uint64_t>> find_nonzero(const MappedFile& file, std::uint64_t begin, std::uint64_t end) {
+  std::vector<std::byte> buffer;
+  std::optional<std::uint64_t> found;
+  OWF_RETURN_IF_ERROR(for_each_piece(file, begin, end, buffer, [&](std::uint64_t at, std::span<const std::byte> piece) {
+    const auto it = std::find_if(piece.begin(), piece.end(), [](std::byte b) { return b != std::byte{0}; });
+    if (it != piece.end() && !found) found = at + static_cast<std::uint64_t>(it - piece.begin());
+    return Status();
+  }));
+  return found;
+}
+
+// Where the header must start for these tensors: align_up(data_end, 8) (§2).
+std::uint64_t expected_header_offset(std::uint32_t alignment, const std::vector<StoredTensor>& stored) {
+  const std::uint64_t data_start = *checked_align_up(detail::kPreambleSize, alignment);
+  const std::uint64_t data_end = stored.empty() ? data_start : stored.back().offset + stored.back().stored_size;
+  return *checked_align_up(data_end, detail::kHeaderAlignment);  // open() checked it does not overflow
+}
+
+}  // namespace
+
+Reader::Reader(MappedFile file) : file_(std::move(file)), display_name_(file_.path().string()) {}
+
+Result<std::unique_ptr<Reader>> Reader::open(const std::filesystem::path& path) {
+  OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+  std::unique_ptr<Reader> reader(new Reader(std::move(file)));
+  OWF_RETURN_IF_ERROR(reader->parse());
+  return reader;
+}
+
+Status Reader::parse() {
+  const std::span<const std::byte> bytes = file_.bytes();
+  const auto fail = [this](const std::string& message) { return Status::corruption(display_name_ + ": " + message); };
+  const auto wrap = [this](const Status& status, const std::string& context) {
+    return Status::corruption(display_name_ + ": " + context + status.message());
+  };
+
+  // §9 steps 1-4: the preamble, then the header's position and checksum.
+  if (bytes.size() < detail::kPreambleSize) {
+    return fail("file of " + std::to_string(bytes.size()) + " bytes is too short for the 64-byte owf preamble");
+  }
+  if (!std::equal(detail::kMagic.begin(), detail::kMagic.end(), bytes.begin())) {
+    return fail("not an owf file (bad magic)");
+  }
+  const auto field = [&](std::size_t offset, auto type) { return load_le<decltype(type)>(&bytes[offset]); };
+  const std::uint64_t preamble_checksum = field(56, std::uint64_t{});
+  if (const std::uint64_t computed = detail::xxh3(bytes.first(detail::kPreambleChecked));
+      computed != preamble_checksum) {
+    return fail("preamble checksum mismatch (recorded " + hex64(preamble_checksum) + ", computed " + hex64(computed) +
+                ")");
+  }
+  major_ = field(8, std::uint16_t{});
+  minor_ = field(10, std::uint16_t{});
+  const std::string version = std::to_string(major_) + "." + std::to_string(minor_);
+  if (major_ == 0) return fail("format version " + version + " is invalid (major version 0)");
+  if (major_ > kFormatMajor) {
+    return fail("format version " + version + " is newer than this reader supports (" + std::to_string(kFormatMajor) +
+                "." + std::to_string(kFormatMinor) + ")");
+  }
+  alignment_ = field(12, std::uint32_t{});
+  if (alignment_ < detail::kMinAlignment || alignment_ > detail::kMaxAlignment || (alignment_ & (alignment_ - 1))) {
+    return fail("alignment " + std::to_string(alignment_) + " at offset 12 is not a power of two in 8..4096");
+  }
+  header_offset_ = field(16, std::uint64_t{});
+  header_length_ = field(24, std::uint64_t{});
+  header_capacity_ = field(32, std::uint64_t{});
+  const std::uint64_t header_checksum = field(40, std::uint64_t{});
+  if (field(48, std::uint64_t{}) != 0) return fail("reserved preamble field at offset 48 is not zero");
+  if (header_capacity_ > detail::kMaxHeaderCapacity) {
+    return fail("header capacity " + std::to_string(header_capacity_) + " at offset 32 exceeds the cap of " +
+                std::to_string(detail::kMaxHeaderCapacity) + " bytes");
+  }
+  const auto file_end = checked_add(header_offset_, header_capacity_);
+  if (!file_end || *file_end != bytes.size()) {
+    return fail("header at offset " + std::to_string(header_offset_) + " with capacity " +
+                std::to_string(header_capacity_) + " should end the file, but the file has " +
+                std::to_string(bytes.size()) + " bytes (truncated or extended?)");
+  }
+  if (header_length_ > header_capacity_) {
+    return fail("header length " + std::to_string(header_length_) + " exceeds its capacity " +
+                std::to_string(header_capacity_));
+  }
+  if (header_length_ < detail::kHeaderFixedSize) {
+    return fail("header length " + std::to_string(header_length_) + " is less than the 48-byte minimum");
+  }
+  const std::span<const std::byte> header = bytes.subspan(header_offset_, header_length_);
+  if (const std::uint64_t computed = detail::xxh3(header); computed != header_checksum) {
+    return fail("header checksum mismatch at offset " + std::to_string(header_offset_) + " (recorded " +
+                hex64(header_checksum) + ", computed " + hex64(computed) + ")");
+  }
+
+  // §9 step 5: the header's fields, each count checked against what remains.
+  ByteCursor cursor(header, header_offset_);
+  const auto header_error = [&](const Status& status) { return wrap(status, "header: "); };
+  auto digest = cursor.bytes(recorded_digest_.size(), "content digest");
+  if (!digest.ok()) return header_error(digest.status());
+  std::transform(digest->begin(), digest->end(), recorded_digest_.begin(),
+                 [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
+  const std::uint64_t count_offset = cursor.offset();
+  const std::uint64_t tensor_count = *cursor.u64("tensor count");  // within the 48 bytes checked above
+  const std::uint64_t metadata_length = *cursor.u64("metadata length");
+  auto metadata = cursor.bytes(metadata_length, "metadata of " + std::to_string(metadata_length) + " bytes");
+  if (!metadata.ok()) return header_error(metadata.status());
+  metadata_ = std::string(as_chars(*metadata));
+  OWF_RETURN_IF_ERROR(validate_metadata(metadata_, display_name_));
+  if (tensor_count > cursor.remaining() / detail::kMinRecordSize) {
+    return fail("tensor count " + std::to_string(tensor_count) + " at offset " + std::to_string(count_offset) +
+                " needs at least " + std::to_string(detail::kMinRecordSize) + " bytes per record, only " +
+                std::to_string(cursor.remaining()) + " remain in the header");
+  }
+  tensors_.reserve(tensor_count);
+  stored_.reserve(tensor_count);
+  chunk_indexes_.reserve(tensor_count);
+  std::unordered_set<std::string_view> names;  // views into the mapped header
+  const std::uint64_t data_start = *checked_align_up(detail::kPreambleSize, alignment_);
+  std::uint64_t data_end = data_start;
+
+  for (std::uint64_t i = 0; i < tensor_count; ++i) {
+    const std::uint64_t record_offset = cursor.offset();
+    const std::string record = "tensor record " + std::to_string(i) + " at offset " + std::to_string(record_offset);
+    auto record_length = cursor.u32(record);
+    if (!record_length.ok()) return header_error(record_length.status());
+    if (*record_length < detail::kMinRecordSize) {
+      return fail(record + ": length " + std::to_string(*record_length) + " is less than the minimum " +
+                  std::to_string(detail::kMinRecordSize));
+    }
+    auto record_bytes = cursor.bytes(*record_length - 4, record);
+    if (!record_bytes.ok()) return header_error(record_bytes.status());
+    ByteCursor r(*record_bytes, record_offset + 4);  // its fixed fields fit: record_length >= 37
+    const std::uint16_t dtype_id = *r.u16("dtype");
+    const std::uint8_t encoding = *r.u8("encoding");
+    const std::uint8_t rank = *r.u8("rank");
+    const std::uint32_t name_length = *r.u32("name length");
+    if (rank > detail::kMaxRank) return fail(record + ": rank " + std::to_string(rank) + " exceeds 32");
+    if (name_length == 0) return fail(record + ": empty name");
+    const std::uint64_t needed = detail::kRecordFixedSize + std::uint64_t{name_length} + 8u * rank;
+    if (*record_length < needed) {
+      return fail(record + ": length " + std::to_string(*record_length) + " is less than the " +
+                  std::to_string(needed) + " bytes its name and shape need");
+    }
+    const std::string_view name = as_chars(*r.bytes(name_length, "name"));
+    if (const std::size_t bad = detail::find_invalid_utf8(name); bad != std::string_view::npos) {
+      return fail(record + ": name is not valid UTF-8 at byte " + std::to_string(bad));
+    }
+    const std::string tensor = "tensor " + detail::quote(name);
+    if (!names.insert(name).second) return fail(tensor + ": duplicate name (" + record + ")");
+    const DTypeInfo* dtype = find_dtype(dtype_id);
+    if (dtype == nullptr) {
+      return fail(tensor + ": unknown dtype id " + std::to_string(dtype_id) + " at offset " +
+                  std::to_string(record_offset + 4));
+    }
+    if (encoding > static_cast<std::uint8_t>(Encoding::kZstdChunked)) {
+      return fail(tensor + ": unknown encoding " + std::to_string(encoding) + " at offset " +
+                  std::to_string(record_offset + 6));
+    }
+    std::vector<std::uint64_t> shape(rank);
+    for (std::uint64_t& dim : shape) dim = *r.u64("dimension");
+    const auto decoded_size = storage_size(dtype->id, shape);
+    if (!decoded_size.ok()) return wrap(decoded_size.status(), tensor + ": ");
+    StoredTensor stored{static_cast<Encoding>(encoding), *r.u64("offset"), *r.u64("stored length"),
+                        *r.u64("checksum")};
+    if (minor_ == 0 && !r.at_end()) {
+      return fail(record + ": " + std::to_string(r.remaining()) +
+                  " bytes beyond its fields, which a version 1.0 record does not have");
+    }
+
+    // Placement (§4): each tensor exactly where the previous one ends, aligned.
+    const auto expected = checked_align_up(data_end, alignment_);
+    if (!expected || stored.offset != *expected) {
+      const std::string where = i == 0 ? "the data start for alignment " + std::to_string(alignment_)
+                                       : "previous tensor ends at " + std::to_string(data_end) + ", alignment " +
+                                             std::to_string(alignment_);
+      return fail(tensor + ": offset " + std::to_string(stored.offset) + " should be " +
+                  (expected ? std::to_string(*expected) : std::string("beyond 2^64")) + " (" + where + ")");
+    }
+    const auto end = checked_add(stored.offset, stored.stored_size);
+    if (!end || *end > header_offset_) {
+      return fail(tensor + ": stored bytes at offset " + std::to_string(stored.offset) + " of length " +
+                  std::to_string(stored.stored_size) + " run past the header at offset " +
+                  std::to_string(header_offset_));
+    }
+    std::shared_ptr<ChunkIndex> chunks;
+    if (stored.encoding == Encoding::kRaw) {
+      if (stored.stored_size != *decoded_size) {
+        return fail(tensor + ": stored length " + std::to_string(stored.stored_size) +
+                    " does not match its decoded size " + std::to_string(*decoded_size) + " (" +
+                    std::string(dtype->name) + " " + shape_text(shape) + ")");
+      }
+    } else {
+      auto table = detail::parse_chunk_table(bytes.subspan(stored.offset, stored.stored_size), stored.offset,
+                                             dtype->id, *decoded_size);
+      if (!table.ok()) return wrap(table.status(), tensor + ": ");
+      chunks = std::make_shared<ChunkIndex>(ChunkIndex{std::move(table).value()});
+    }
+    data_end = *end;
+    tensors_.push_back(TensorInfo{std::string(name), dtype->id, std::move(shape), *decoded_size});
+    stored_.push_back(stored);
+    chunk_indexes_.push_back(std::move(chunks));
+  }
+  if (minor_ == 0 && !cursor.at_end()) {
+    return fail(std::to_string(cursor.remaining()) + " bytes after the tensor records at offset " +
+                std::to_string(cursor.offset()) + ", which a version 1.0 header does not have");
+  }
+
+  // §9 step 6: nothing but padding between the data and the header.
+  if (const std::uint64_t expected = *checked_align_up(data_end, detail::kHeaderAlignment);
+      header_offset_ != expected) {
+    return fail("header at offset " + std::to_string(header_offset_) + " should be at " + std::to_string(expected) +
+                " (tensor data ends at " + std::to_string(data_end) + ")");
+  }
+  return {};
+}
+
+std::string Reader::format() const { return "owf " + std::to_string(major_) + "." + std::to_string(minor_); }
+
+Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const {
+  if (index >= tensors_.size()) {
+    return Status::invalid_argument(display_name_ + ": no tensor with index " + std::to_string(index));
+  }
+  const TensorInfo& info = tensors_[index];
+  const StoredTensor& stored = stored_[index];
+  const std::string tensor = display_name_ + ": tensor " + detail::quote(info.name);
+  const auto end = checked_add(offset, dst.size());
+  if (!end || *end > info.byte_size) {
+    return Status::invalid_argument(tensor + ": read of " + std::to_string(dst.size()) + " bytes at offset " +
+                                    std::to_string(offset) + " exceeds its " + std::to_string(info.byte_size) +
+                                    " bytes");
+  }
+  if (stored.encoding == Encoding::kRaw) return file_.read_at(stored.offset + offset, dst);
+
+  // Decode only the chunks the range touches; whole chunks go straight into dst.
+  const ChunkTable& table = *chunk_indexes_[index];
+  detail::ChunkDecoder decoder;
+  std::vector<std::byte> frame, partial;
+  for (std::uint64_t chunk = offset / table.chunk_size; chunk * table.chunk_size < *end; ++chunk) {
+    const std::uint64_t chunk_start = chunk * table.chunk_size;
+    const std::uint64_t chunk_length = table.chunk_length(chunk);
+    const std::uint64_t from = std::max(offset, chunk_start), to = std::min(*end, chunk_start + chunk_length);
+    const auto target = dst.subspan(from - offset, to - from);
+    const bool whole = from == chunk_start && to == chunk_start + chunk_length;
+    if (!whole) partial.resize(chunk_length);
+    const Status status =
+        decode_chunk(file_, stored, table, info.dtype, chunk, decoder, frame, whole ? target : std::span(partial));
+    if (!status.ok()) return status.with_context(tensor);
+    if (!whole) std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
+  }
+  return {};
+}
+
+std::optional<std::span<const std::byte>> Reader::view(std::size_t index) const {
+  if (index >= stored_.size() || stored_[index].encoding != Encoding::kRaw) return std::nullopt;
+  return file_.bytes().subspan(stored_[index].offset, stored_[index].stored_size);
+}
+
+std::string Reader::encoding(std::size_t index) const {
+  if (stored_[index].encoding == Encoding::kRaw) return "raw";
+  return chunk_indexes_[index]->filter == detail::ChunkFilter::kByteGroup ? "zstd+bytegroup" : "zstd";
+}
+
+std::uint64_t Reader::stored_size(std::size_t index) const { return stored_[index].stored_size; }
+
+Status Reader::verify_tensor(std::size_t index) const {
+  if (index >= tensors_.size()) {
+    return Status::invalid_argument(display_name_ + ": no tensor with index " + std::to_string(index));
+  }
+  const Status status =
+      check_tensor_bytes(file_, tensors_[index], stored_[index], chunk_indexes_[index].get(), nullptr);
+  return status.with_context(display_name_ + ": tensor " + detail::quote(tensors_[index].name));
+}
+
+void Reader::verify(std::vector<Problem>& problems) const {
+  std::vector<std::pair<std::string, Digest>> digests;
+  bool all_read = true;
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    TensorDigester digester(tensors_[i]);
+    const Status status = check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), &digester);
+    if (!status.ok()) {
+      problems.push_back({display_name_ + ": tensor " + detail::quote(tensors_[i].name) + ": " + status.message()});
+      all_read = false;
+    } else {
+      digests.emplace_back(tensors_[i].name, digester.finish());
+    }
+  }
+
+  // Every byte that is not preamble, tensor or header must be zero.
+  const auto check_zero = [&](std::uint64_t begin, std::uint64_t end, const std::string& what) {
+    auto nonzero = find_nonzero(file_, begin, end);
+    if (!nonzero.ok()) {
+      problems.push_back({nonzero.status().message()});
+    } else if (*nonzero) {
+      problems.push_back({display_name_ + ": " + what + " has a nonzero byte at offset " + std::to_string(**nonzero)});
+    }
+  };
+  std::uint64_t gap_start = detail::kPreambleSize;
+  std::string after = "the preamble";
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    check_zero(gap_start, stored_[i].offset, "padding after " + after);
+    gap_start = stored_[i].offset + stored_[i].stored_size;
+    after = "tensor " + detail::quote(tensors_[i].name);
+  }
+  check_zero(gap_start, header_offset_, "padding after " + after);
+  check_zero(header_offset_ + header_length_, header_offset_ + header_capacity_, "header slack");
+
+  if (all_read) {
+    const Digest computed = combine_digests(std::move(digests));
+    if (computed != recorded_digest_) {
+      problems.push_back({display_name_ + ": content digest mismatch (header records " + to_hex(recorded_digest_) +
+                          ", tensors give " + to_hex(computed) + ")"});
+    }
+  }
+}
+
+Status replace_metadata(const std::filesystem::path& path, std::string_view metadata_json, bool* in_place) {
+  OWF_ASSIGN_OR_RETURN(const std::unique_ptr<Reader> reader, Reader::open(path));
+  if (Status status = validate_metadata(metadata_json, path.string()); !status.ok()) {
+    return Status::invalid_argument(status.message());
+  }
+  // The records are written anew as version 1.0 records: the data does not move.
+  std::vector<std::byte> header =
+      detail::encode_header_start(reader->recorded_digest(), reader->tensors().size(), metadata_json);
+  std::vector<StoredTensor> stored;
+  for (std::size_t i = 0; i < reader->tensors().size(); ++i) {
+    detail::append_record(header, reader->tensors()[i], reader->stored(i));
+    stored.push_back(reader->stored(i));
+  }
+  const std::uint64_t header_offset = expected_header_offset(reader->alignment(), stored);
+  const bool fits = header.size() <= reader->header_capacity();
+  const std::uint64_t capacity = fits ? reader->header_capacity() : header.size() + WriteOptions{}.header_slack;
+  if (capacity > detail::kMaxHeaderCapacity) {
+    return Status::invalid_argument(path.string() + ": metadata makes the header exceed " +
+                                    std::to_string(detail::kMaxHeaderCapacity) + " bytes");
+  }
+  const detail::Preamble preamble{kFormatMajor,  kFormatMinor, reader->alignment(), header_offset,
+                                  header.size(), capacity,     detail::xxh3(header)};
+  if (in_place != nullptr) *in_place = fits;
+
+  if (fits) {
+    // Header and slack first, durable, then the preamble that points at them.
+    OWF_ASSIGN_OR_RETURN(detail::InPlaceFile file, detail::InPlaceFile::open(path));
+    const auto write_at = [&file](std::uint64_t offset, std::span<const std::byte> bytes) {
+      return file.write_at(offset, bytes);
+    };
+    OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, header_offset, header, capacity));
+    OWF_RETURN_IF_ERROR(file.sync());
+    OWF_RETURN_IF_ERROR(file.write_at(0, detail::encode_preamble(preamble)));
+    return file.sync();
+  }
+
+  // Too large: copy the data region verbatim to a new file with a new header and fresh slack.
+  OWF_ASSIGN_OR_RETURN(const MappedFile source, MappedFile::open(path));
+  OWF_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::create(path, /*overwrite=*/true));
+  std::vector<std::byte> buffer;
+  OWF_RETURN_IF_ERROR(for_each_piece(source, 0, header_offset, buffer,
+                                     [&output](std::uint64_t at, std::span<const std::byte> piece) {
+                                       return output.write_at(at, piece);
+                                     }));
+  const auto write_at = [&output](std::uint64_t offset, std::span<const std::byte> bytes) {
+    return output.write_at(offset, bytes);
+  };
+  OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, header_offset, header, capacity));
+  OWF_RETURN_IF_ERROR(output.write_at(0, detail::encode_preamble(preamble)));
+  return output.commit();
+}
+
+}  // namespace owf

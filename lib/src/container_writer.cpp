@@ -1,0 +1,394 @@
+// Writing .owf files: data first, then the header, then the preamble patched
+// at offset 0 (spec/owf-v1.md §2), through an AtomicFile.
+#include <xxhash.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include "chunked.h"
+#include "layout.h"
+#include "owf/bytes.h"
+#include "owf/checked.h"
+#include "owf/container.h"
+#include "owf/metadata.h"
+#include "text.h"
+
+namespace owf {
+
+// ---- layout.h
+
+namespace detail {
+
+std::uint64_t xxh3(std::span<const std::byte> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+std::array<std::byte, kPreambleSize> encode_preamble(const Preamble& preamble) {
+  std::array<std::byte, kPreambleSize> out{};
+  std::copy(kMagic.begin(), kMagic.end(), out.begin());
+  store_le<std::uint16_t>(&out[8], preamble.major);
+  store_le<std::uint16_t>(&out[10], preamble.minor);
+  store_le<std::uint32_t>(&out[12], preamble.alignment);
+  store_le<std::uint64_t>(&out[16], preamble.header_offset);
+  store_le<std::uint64_t>(&out[24], preamble.header_length);
+  store_le<std::uint64_t>(&out[32], preamble.header_capacity);
+  store_le<std::uint64_t>(&out[40], preamble.header_checksum);
+  // bytes 48..55: reserved, zero
+  store_le<std::uint64_t>(&out[56], xxh3(std::span(out).first(kPreambleChecked)));
+  return out;
+}
+
+std::vector<std::byte> encode_header_start(const Digest& content_digest, std::uint64_t tensor_count,
+                                           std::string_view metadata) {
+  std::vector<std::byte> out;
+  out.reserve(kHeaderFixedSize + metadata.size());
+  append_bytes(out, std::as_bytes(std::span(content_digest)));
+  append_le<std::uint64_t>(out, tensor_count);
+  append_le<std::uint64_t>(out, metadata.size());
+  append_bytes(out, as_bytes(metadata));
+  return out;
+}
+
+Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset,
+                               std::span<const std::byte> header, std::uint64_t capacity) {
+  OWF_RETURN_IF_ERROR(write_at(header_offset, header));
+  static constexpr std::size_t kZeroPiece = 64u << 10;
+  const std::vector<std::byte> zeros(std::min<std::uint64_t>(kZeroPiece, capacity - header.size()));
+  for (std::uint64_t at = header.size(); at < capacity;) {
+    const std::uint64_t piece = std::min<std::uint64_t>(zeros.size(), capacity - at);
+    OWF_RETURN_IF_ERROR(write_at(header_offset + at, std::span(zeros).first(piece)));
+    at += piece;
+  }
+  return {};
+}
+
+void append_record(std::vector<std::byte>& out, const TensorInfo& info, const StoredTensor& stored) {
+  append_le<std::uint32_t>(
+      out, static_cast<std::uint32_t>(detail::kRecordFixedSize + info.name.size() + 8 * info.shape.size()));
+  append_le<std::uint16_t>(out, static_cast<std::uint16_t>(info.dtype));
+  append_le<std::uint8_t>(out, static_cast<std::uint8_t>(stored.encoding));
+  append_le<std::uint8_t>(out, static_cast<std::uint8_t>(info.shape.size()));
+  append_le<std::uint32_t>(out, static_cast<std::uint32_t>(info.name.size()));
+  append_bytes(out, as_bytes(info.name));
+  for (const std::uint64_t dim : info.shape) append_le<std::uint64_t>(out, dim);
+  append_le<std::uint64_t>(out, stored.offset);
+  append_le<std::uint64_t>(out, stored.stored_size);
+  append_le<std::uint64_t>(out, stored.checksum);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::ChunkFilter;
+
+// Raw tensors are copied through buffers of this size: large writes, flat memory.
+constexpr std::size_t kRawPiece = 8u << 20;
+
+// Runs one job at a time on a second thread, so that SHA-256 of one buffer
+// overlaps reading, compressing and writing the next.
+class BackgroundWorker {
+ public:
+  BackgroundWorker() : thread_([this] { run(); }) {}
+  BackgroundWorker(const BackgroundWorker&) = delete;
+  BackgroundWorker& operator=(const BackgroundWorker&) = delete;
+  ~BackgroundWorker() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  // Waits for the previous job to finish, then starts `job`.
+  void submit(std::function<void()> job) {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !job_; });
+    job_ = std::move(job);
+    changed_.notify_all();
+  }
+
+  // Waits until no job runs.
+  void wait() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !job_; });
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [this] { return stopping_ || job_; });
+      if (!job_) return;  // stopping, nothing left to do
+      lock.unlock();
+      job_();  // job_ stays set while it runs: that is what submit() and wait() wait on
+      lock.lock();
+      job_ = nullptr;
+      changed_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::function<void()> job_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// XXH3-64 computed incrementally.
+class Xxh3Stream {
+ public:
+  Xxh3Stream() : state_(XXH3_createState()) {
+    if (state_ == nullptr) throw std::bad_alloc();
+    XXH3_64bits_reset(state_);
+  }
+  Xxh3Stream(const Xxh3Stream&) = delete;
+  Xxh3Stream& operator=(const Xxh3Stream&) = delete;
+  ~Xxh3Stream() { XXH3_freeState(state_); }
+
+  void update(std::span<const std::byte> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
+  std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
+
+ private:
+  XXH3_state_t* state_;
+};
+
+Status validate_options(const WriteOptions& options) {
+  const std::uint32_t a = options.alignment;
+  if (a < detail::kMinAlignment || a > detail::kMaxAlignment || (a & (a - 1)) != 0) {
+    return Status::invalid_argument("alignment " + std::to_string(a) + " is not a power of two in 8..4096");
+  }
+  if (options.header_slack > detail::kMaxHeaderCapacity) {
+    return Status::invalid_argument("header slack " + std::to_string(options.header_slack) + " exceeds the " +
+                                    std::to_string(detail::kMaxHeaderCapacity) + "-byte header capacity");
+  }
+  if (options.compression) {
+    const std::uint32_t chunk = options.compression->chunk_size;
+    if (chunk == 0 || chunk > detail::kMaxChunkSize) {
+      return Status::invalid_argument("chunk size " + std::to_string(chunk) + " is outside 1.." +
+                                      std::to_string(detail::kMaxChunkSize));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+struct Writer::Impl {
+  AtomicFile file;
+  WriteOptions options;
+  std::optional<detail::ChunkEncoder> encoder;  // when compressing
+  std::uint64_t data_end = 0;  // end of the last tensor's stored bytes (data_start at first)
+  std::uint64_t tensor_count = 0;
+  std::vector<std::byte> records;
+  std::unordered_set<std::string> names;
+  std::vector<std::pair<std::string, Digest>> digests;
+  std::array<std::vector<std::byte>, 2> buffers;  // one fills while the worker hashes the other
+  std::uint64_t bytes_done = 0;
+  bool broken = false;  // a failure left the output inconsistent: refuse further use
+  BackgroundWorker hasher;
+
+  Impl(AtomicFile f, const WriteOptions& o) : file(std::move(f)), options(o) {}
+
+  std::string where() const { return file.target().string(); }
+  Status check_tensor(const TensorInfo& info) const;
+  Result<StoredTensor> write_raw(const TensorInfo& info, const TensorSource& source, TensorDigester& digester,
+                                 std::uint64_t offset);
+  Result<StoredTensor> write_compressed(const TensorInfo& info, const TensorSource& source,
+                                        TensorDigester& digester, std::uint64_t offset);
+  Result<std::uint64_t> checksum_written(std::uint64_t offset, std::uint64_t size);
+  void report_progress(std::uint64_t bytes) {
+    bytes_done += bytes;
+    if (options.progress) options.progress(bytes_done, 0);
+  }
+};
+
+Status Writer::Impl::check_tensor(const TensorInfo& info) const {
+  auto checked = make_tensor_info(info.name, info.dtype, info.shape);
+  if (!checked.ok()) return Status::invalid_argument(where() + ": " + checked.status().message());
+  const std::string tensor = where() + ": tensor " + detail::quote(info.name);
+  if (checked->byte_size != info.byte_size) {
+    return Status::invalid_argument(tensor + ": byte_size " + std::to_string(info.byte_size) + " should be " +
+                                    std::to_string(checked->byte_size) + " for its dtype and shape");
+  }
+  if (info.name.size() > detail::kMaxHeaderCapacity) return Status::invalid_argument(tensor + ": name too long");
+  if (names.count(info.name) != 0) return Status::invalid_argument(tensor + ": duplicate tensor name");
+  return {};
+}
+
+Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const TensorSource& source,
+                                             TensorDigester& digester, std::uint64_t offset) {
+  Xxh3Stream checksum;
+  std::size_t which = 0;
+  for (std::uint64_t done = 0; done < info.byte_size; which ^= 1) {
+    std::vector<std::byte>& buffer = buffers[which];  // the worker may still hash the other one
+    buffer.resize(std::min<std::uint64_t>(kRawPiece, info.byte_size));
+    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), info.byte_size - done));
+    OWF_RETURN_IF_ERROR(source(done, piece));
+    OWF_RETURN_IF_ERROR(file.write_at(offset + done, piece));
+    checksum.update(piece);
+    hasher.submit([&digester, piece] { digester.update(piece); });
+    done += piece.size();
+    report_progress(piece.size());
+  }
+  hasher.wait();
+  return StoredTensor{Encoding::kRaw, offset, info.byte_size, checksum.digest()};
+}
+
+Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, const TensorSource& source,
+                                                    TensorDigester& digester, std::uint64_t offset) {
+  const std::uint32_t chunk_size = options.compression->chunk_size;
+  std::uint32_t group_width = options.compression->byte_group ? detail::byte_group_width(info.dtype) : 0;
+  if (group_width != 0 && chunk_size % group_width != 0) group_width = 0;  // §6.2 forbids it; store unfiltered
+  const ChunkFilter filter = group_width != 0 ? ChunkFilter::kByteGroup : ChunkFilter::kNone;
+  const std::uint64_t chunk_count = info.byte_size / chunk_size + (info.byte_size % chunk_size != 0);
+
+  // The table precedes the frames but is known only after them: leave room, patch it at the end.
+  std::vector<std::uint64_t> frame_lengths;
+  frame_lengths.reserve(chunk_count);
+  const auto frames_start = checked_add(offset, detail::kChunkHeaderSize + 8 * chunk_count);
+  if (!frames_start) return Status::invalid_argument(where() + ": file offsets overflow");
+  std::uint64_t frame_at = *frames_start;
+  std::size_t which = 0;
+  for (std::uint64_t done = 0; done < info.byte_size; which ^= 1) {
+    std::vector<std::byte>& buffer = buffers[which];
+    buffer.resize(std::min<std::uint64_t>(chunk_size, info.byte_size));
+    const auto chunk = std::span(buffer).first(std::min<std::uint64_t>(chunk_size, info.byte_size - done));
+    OWF_RETURN_IF_ERROR(source(done, chunk));
+    hasher.submit([&digester, chunk] { digester.update(chunk); });  // hashes while this thread compresses
+    OWF_ASSIGN_OR_RETURN(const auto frame, encoder->encode(chunk, group_width));
+    OWF_RETURN_IF_ERROR(file.write_at(frame_at, frame));
+    frame_lengths.push_back(frame.size());
+    frame_at += frame.size();
+    done += chunk.size();
+    report_progress(chunk.size());
+  }
+  hasher.wait();
+  OWF_RETURN_IF_ERROR(file.write_at(offset, detail::encode_chunk_table(chunk_size, filter, frame_lengths)));
+  const std::uint64_t stored_size = frame_at - offset;
+  OWF_ASSIGN_OR_RETURN(const std::uint64_t checksum, checksum_written(offset, stored_size));
+  return StoredTensor{Encoding::kZstdChunked, offset, stored_size, checksum};
+}
+
+// XXH3 of bytes already in the output, read back (they are in the page cache).
+Result<std::uint64_t> Writer::Impl::checksum_written(std::uint64_t offset, std::uint64_t size) {
+  Xxh3Stream checksum;
+  std::vector<std::byte>& buffer = buffers[0];
+  buffer.resize(std::min<std::uint64_t>(kRawPiece, size));
+  for (std::uint64_t done = 0; done < size;) {
+    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), size - done));
+    OWF_RETURN_IF_ERROR(file.read_at(offset + done, piece));
+    checksum.update(piece);
+    done += piece.size();
+  }
+  return checksum.digest();
+}
+
+Writer::Writer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Writer::Writer(Writer&&) noexcept = default;
+Writer& Writer::operator=(Writer&&) noexcept = default;
+Writer::~Writer() = default;
+
+Result<Writer> Writer::create(const std::filesystem::path& target, const WriteOptions& options) {
+  if (Status status = validate_options(options); !status.ok()) return status.with_context(target.string());
+  std::optional<detail::ChunkEncoder> encoder;
+  if (options.compression) {
+    auto created = detail::ChunkEncoder::create(options.compression->level);
+    if (!created.ok()) return created.status().with_context(target.string());
+    encoder.emplace(std::move(created).value());
+  }
+  OWF_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(target, options.overwrite));
+  auto impl = std::make_unique<Impl>(std::move(file), options);
+  impl->encoder = std::move(encoder);
+  impl->data_end = *checked_align_up(detail::kPreambleSize, options.alignment);  // data_start
+  return Writer(std::move(impl));
+}
+
+Status Writer::add(const TensorInfo& info, const TensorSource& source) {
+  Impl& s = *impl_;
+  if (s.broken) return Status::invalid_argument(s.where() + ": an earlier failure stopped this writer");
+  OWF_RETURN_IF_ERROR(s.check_tensor(info));
+  const auto offset = checked_align_up(s.data_end, s.options.alignment);
+  if (!offset) return Status::invalid_argument(s.where() + ": file offsets overflow");
+
+  TensorDigester digester(info);
+  // Empty tensors stay raw: a chunk header would only add bytes.
+  auto stored = s.options.compression && info.byte_size > 0 ? s.write_compressed(info, source, digester, *offset)
+                                                            : s.write_raw(info, source, digester, *offset);
+  if (!stored.ok()) {
+    s.hasher.wait();  // the job may still reference this frame's digester
+    s.broken = true;
+    return stored.status();
+  }
+  s.data_end = stored->offset + stored->stored_size;
+  detail::append_record(s.records, info, *stored);
+  ++s.tensor_count;
+  s.names.insert(info.name);
+  s.digests.emplace_back(info.name, digester.finish());
+  return {};
+}
+
+Status Writer::add(const TensorInfo& info, std::span<const std::byte> data) {
+  if (data.size() != info.byte_size) {
+    return Status::invalid_argument(impl_->where() + ": tensor " + detail::quote(info.name) + ": " +
+                                    std::to_string(data.size()) + " bytes given for a tensor of " +
+                                    std::to_string(info.byte_size));
+  }
+  return add(info, [data](std::uint64_t offset, std::span<std::byte> dst) {
+    std::copy_n(data.begin() + static_cast<std::ptrdiff_t>(offset), dst.size(), dst.begin());
+    return Status();
+  });
+}
+
+Status Writer::finish(std::string_view metadata_json) {
+  Impl& s = *impl_;
+  if (s.broken) return Status::invalid_argument(s.where() + ": an earlier failure stopped this writer");
+  if (Status status = validate_metadata(metadata_json, s.where()); !status.ok()) {
+    return Status::invalid_argument(status.message());
+  }
+  std::vector<std::byte> header = detail::encode_header_start(content_digest(), s.tensor_count, metadata_json);
+  append_bytes(header, s.records);
+  const std::uint64_t capacity = header.size() + s.options.header_slack;
+  if (capacity > detail::kMaxHeaderCapacity) {
+    return Status::invalid_argument(s.where() + ": header of " + std::to_string(header.size()) + " bytes plus " +
+                                    std::to_string(s.options.header_slack) + " bytes of slack exceeds " +
+                                    std::to_string(detail::kMaxHeaderCapacity) + " bytes");
+  }
+  const auto header_offset = checked_align_up(s.data_end, detail::kHeaderAlignment);
+  if (!header_offset) return Status::invalid_argument(s.where() + ": file offsets overflow");
+  s.broken = true;  // from here on, whatever happens, this writer is spent
+  const auto write_at = [&s](std::uint64_t offset, std::span<const std::byte> bytes) {
+    return s.file.write_at(offset, bytes);
+  };
+  OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, *header_offset, header, capacity));
+  const detail::Preamble preamble{kFormatMajor,  kFormatMinor, s.options.alignment, *header_offset,
+                                  header.size(), capacity,     detail::xxh3(header)};
+  OWF_RETURN_IF_ERROR(s.file.write_at(0, detail::encode_preamble(preamble)));
+  return s.file.commit();
+}
+
+Digest Writer::content_digest() const { return combine_digests(impl_->digests); }
+
+Status write_owf(const Model& model, std::string_view metadata_json, const std::filesystem::path& target,
+                 const WriteOptions& options) {
+  WriteOptions with_total = options;
+  if (options.progress) {
+    with_total.progress = [&options, total = model.total_bytes()](std::uint64_t done, std::uint64_t) {
+      options.progress(done, total);
+    };
+  }
+  OWF_ASSIGN_OR_RETURN(Writer writer, Writer::create(target, with_total));
+  const std::vector<TensorInfo>& tensors = model.tensors();
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    OWF_RETURN_IF_ERROR(writer.add(tensors[i], [&model, i](std::uint64_t offset, std::span<std::byte> dst) {
+      return model.read(i, offset, dst);
+    }));
+  }
+  return writer.finish(metadata_json);
+}
+
+}  // namespace owf

@@ -1,0 +1,108 @@
+// The format registry and the built-in owf format.
+#include "owf/format.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <string>
+
+#include "layout.h"
+
+namespace owf {
+namespace {
+
+constexpr std::size_t kDetectBytes = 4096;
+
+class OwfFormat final : public Format {
+ public:
+  std::string_view name() const override { return "owf"; }
+  std::vector<std::string_view> extensions() const override { return {".owf"}; }
+  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    return head.size() >= detail::kMagic.size() && std::equal(detail::kMagic.begin(), detail::kMagic.end(), head.begin());
+  }
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
+    OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(path));
+    return std::unique_ptr<Model>(std::move(reader));
+  }
+  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+               const WriteOptions& options) const override {
+    return write_owf(model, metadata_json, path, options);
+  }
+};
+
+// The first bytes of a file, for detection; empty for a directory.
+Result<std::vector<std::byte>> read_head(const std::filesystem::path& path) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) return Status::not_found(path.string() + ": no such file or directory");
+  if (std::filesystem::is_directory(status)) return std::vector<std::byte>{};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::io_error(path.string() + ": cannot open");
+  std::vector<std::byte> head(kDetectBytes);
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  if (in.bad()) return Status::io_error(path.string() + ": cannot read");
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  if (head.empty()) return Status::invalid_argument(path.string() + ": empty file");
+  return head;
+}
+
+std::string hex_preview(std::span<const std::byte> head) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  for (std::size_t i = 0; i < std::min<std::size_t>(head.size(), 16); ++i) {
+    const auto byte = std::to_integer<unsigned>(head[i]);
+    if (i > 0) text += ' ';
+    text += kHex[byte >> 4];
+    text += kHex[byte & 15];
+  }
+  return text + (head.size() > 16 ? " ..." : "");
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+}  // namespace
+
+Status Format::write(const Model&, std::string_view, const std::filesystem::path& path, const WriteOptions&) const {
+  return Status::not_supported(path.string() + ": writing " + std::string(name()) + " files is not supported");
+}
+
+FormatRegistry::FormatRegistry() { add(std::make_unique<OwfFormat>()); }
+
+void FormatRegistry::add(std::unique_ptr<Format> format) { formats_.push_back(std::move(format)); }
+
+Result<const Format*> FormatRegistry::detect(const std::filesystem::path& path) const {
+  OWF_ASSIGN_OR_RETURN(const std::vector<std::byte> head, read_head(path));
+  for (const auto& format : formats_) {
+    if (format->detect(path, head)) return format.get();
+  }
+  if (head.empty()) return Status::not_supported(path.string() + ": unrecognized format (a directory)");
+  return Status::not_supported(path.string() + ": unrecognized format (first bytes: " + hex_preview(head) + ")");
+}
+
+Result<const Format*> FormatRegistry::for_output(const std::filesystem::path& path) const {
+  const std::string name = lower(path.filename().string());
+  for (const auto& format : formats_) {
+    for (const std::string_view extension : format->extensions()) {
+      if (name.size() > extension.size() && name.ends_with(extension)) return format.get();
+    }
+  }
+  return Status::invalid_argument(path.string() + ": no format writes files with this name's extension");
+}
+
+const Format* FormatRegistry::by_name(std::string_view name) const {
+  for (const auto& format : formats_) {
+    if (format->name() == name) return format.get();
+  }
+  return nullptr;
+}
+
+Result<std::unique_ptr<Model>> FormatRegistry::open(const std::filesystem::path& path,
+                                                     const OpenOptions& options) const {
+  OWF_ASSIGN_OR_RETURN(const Format* format, detect(path));
+  return format->open(path, options);
+}
+
+}  // namespace owf

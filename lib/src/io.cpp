@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
 
+#include "in_place_file.h"
 #include "owf/checked.h"
 
 namespace owf {
@@ -37,6 +39,44 @@ Status sync_parent_directory(const std::filesystem::path& path) {
   Status status = synced ? Status() : os_error(dir, "fsync of directory failed");
   close_quietly(fd);
   return status;
+}
+
+// Reads dst.size() bytes at `offset`, retrying short reads; hitting the end of
+// the file is an error since callers check sizes first.
+Status pread_all(int fd, const std::filesystem::path& path, std::uint64_t offset, std::span<std::byte> dst) {
+  std::size_t done = 0;
+  while (done < dst.size()) {
+    const ssize_t n = ::pread(fd, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error(path, "read at offset " + std::to_string(offset + done) + " failed");
+    if (n == 0) {
+      return Status::io_error(path.string() + ": file shrank while reading at offset " +
+                              std::to_string(offset + done));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+Status pwrite_all(int fd, const std::filesystem::path& path, std::uint64_t offset, std::span<const std::byte> bytes) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error(path, "write at offset " + std::to_string(offset + done) + " failed");
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+// Fails for a read or write whose end overflows or lies beyond `limit`.
+Status check_range(const std::filesystem::path& path, std::string_view what, std::uint64_t offset,
+                   std::uint64_t size, std::uint64_t limit) {
+  const auto end = checked_add(offset, size);
+  if (end && *end <= limit) return {};
+  return Status::invalid_argument(path.string() + ": " + std::string(what) + " of " + std::to_string(size) +
+                                  " bytes at offset " + std::to_string(offset) + " runs past " +
+                                  std::to_string(limit) + " bytes");
 }
 
 }  // namespace
@@ -96,24 +136,8 @@ MappedFile::~MappedFile() {
 }
 
 Status MappedFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const {
-  const auto end = checked_add(offset, dst.size());
-  if (!end || *end > size_) {
-    return Status::corruption(path_.string() + ": read of " + std::to_string(dst.size()) + " bytes at offset " +
-                              std::to_string(offset) + " runs past the end of the file (" +
-                              std::to_string(size_) + " bytes)");
-  }
-  std::size_t done = 0;
-  while (done < dst.size()) {
-    const ssize_t n = ::pread(fd_, dst.data() + done, dst.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return os_error(path_, "read at offset " + std::to_string(offset + done) + " failed");
-    if (n == 0) {
-      return Status::io_error(path_.string() + ": file shrank while reading at offset " +
-                              std::to_string(offset + done));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return {};
+  OWF_RETURN_IF_ERROR(check_range(path_, "read", offset, dst.size(), size_));
+  return pread_all(fd_, path_, offset, dst);
 }
 
 // ---- AtomicFile
@@ -171,20 +195,16 @@ Status AtomicFile::write(std::span<const std::byte> bytes) { return write_at(siz
 
 Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": write after commit");
-  const auto end = checked_add(offset, bytes.size());
-  if (!end || *end > static_cast<std::uint64_t>(INT64_MAX)) {
-    return Status::invalid_argument(target_.string() + ": write at offset " + std::to_string(offset) +
-                                    " is beyond the largest file size");
-  }
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return os_error(temp_, "write at offset " + std::to_string(offset + done) + " failed");
-    done += static_cast<std::size_t>(n);
-  }
-  if (*end > size_) size_ = *end;
+  OWF_RETURN_IF_ERROR(check_range(target_, "write", offset, bytes.size(), INT64_MAX));
+  OWF_RETURN_IF_ERROR(pwrite_all(fd_, temp_, offset, bytes));
+  size_ = std::max(size_, offset + bytes.size());
   return {};
+}
+
+Status AtomicFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const {
+  if (fd_ < 0) return Status::invalid_argument(target_.string() + ": read after commit");
+  OWF_RETURN_IF_ERROR(check_range(target_, "read", offset, dst.size(), size_));
+  return pread_all(fd_, temp_, offset, dst);
 }
 
 Status AtomicFile::commit() {
@@ -207,4 +227,25 @@ Status AtomicFile::commit() {
   return sync_parent_directory(target_);
 }
 
+// ---- InPlaceFile
+
+namespace detail {
+
+Result<InPlaceFile> InPlaceFile::open(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return os_error(path, "cannot open for writing");
+  return InPlaceFile(path, fd);
+}
+
+InPlaceFile::InPlaceFile(InPlaceFile&& other) noexcept : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+
+InPlaceFile::~InPlaceFile() { close_quietly(fd_); }
+
+Status InPlaceFile::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
+  return pwrite_all(fd_, path_, offset, bytes);
+}
+
+Status InPlaceFile::sync() { return ::fsync(fd_) == 0 ? Status() : os_error(path_, "fsync failed"); }
+
+}  // namespace detail
 }  // namespace owf

@@ -131,6 +131,9 @@ class Reader final : public Model {
   std::string metadata_;
   std::vector<TensorInfo> tensors_;
   std::vector<StoredTensor> stored_;
+  // The checked chunk table of each zstd-chunked tensor (null for raw ones).
+  struct ChunkIndex;
+  std::vector<std::shared_ptr<const ChunkIndex>> chunk_indexes_;
 };
 
 // Replaces the metadata of an .owf file: in place when the new header fits in

@@ -62,6 +62,8 @@ class AtomicFile {
   // Writes at an absolute offset (e.g. a header patched after the data).
   Status write_at(std::uint64_t offset, std::span<const std::byte> bytes);
   std::uint64_t size() const { return size_; }
+  // Reads back bytes already written (e.g. to checksum a region patched after it was written).
+  Status read_at(std::uint64_t offset, std::span<std::byte> dst) const;
 
   // fsync, then rename onto the target (refusing to replace it unless the
   // AtomicFile was created with overwrite). After success the object is inert.

@@ -1,0 +1,96 @@
+// The zstd-chunked encoding (spec/owf-v1.md §6.2): stored bytes are a 16-byte
+// chunk header, a table of compressed chunk lengths, then one Zstandard frame
+// per chunk. Internal to the library; only chunked.cpp includes zstd.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "owf/dtype.h"
+#include "owf/status.h"
+
+namespace owf::detail {
+
+inline constexpr std::uint32_t kMaxChunkSize = 64u << 20;
+inline constexpr std::uint64_t kChunkHeaderSize = 16;  // chunk_size, filter, reserved, chunk_count
+
+enum class ChunkFilter : std::uint8_t { kNone = 0, kByteGroup = 1 };
+
+// Element width the byte-group filter groups by for this dtype: the element
+// size of plain dtypes of 2 bytes or more, else 0 (the filter is not allowed).
+std::uint32_t byte_group_width(DType dtype);
+
+// The chunk header and table of one compressed tensor, checked.
+struct ChunkTable {
+  std::uint32_t chunk_size = 0;
+  ChunkFilter filter = ChunkFilter::kNone;
+  std::uint64_t decoded_size = 0;
+  // frame_ends[i]: offset just past frame i, relative to the start of the
+  // stored bytes; frame i starts at frame_ends[i-1] (the first at the end of the table).
+  std::vector<std::uint64_t> frame_ends;
+
+  std::uint64_t chunk_count() const { return frame_ends.size(); }
+  std::uint64_t frames_start() const { return kChunkHeaderSize + 8 * chunk_count(); }
+  std::uint64_t frame_begin(std::uint64_t chunk) const { return chunk == 0 ? frames_start() : frame_ends[chunk - 1]; }
+  // Decoded bytes of chunk i: chunk_size except for a shorter last chunk.
+  std::uint64_t chunk_length(std::uint64_t chunk) const;
+};
+
+// Checks every rule of §6.2 that the stored bytes alone can show, before it
+// allocates the table: chunk_size range, filter allowed for the dtype,
+// reserved bytes, chunk_count = ceil(decoded_size / chunk_size) and its table
+// fitting in `stored`, lengths >= 1, and the sum matching stored.size().
+// `file_offset` is where `stored` begins in the file, for messages.
+Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
+                                     std::uint64_t decoded_size);
+
+// Width to undo byte-group with for a tensor of `dtype` stored with `filter`.
+inline std::uint32_t group_width_of(ChunkFilter filter, DType dtype) {
+  return filter == ChunkFilter::kByteGroup ? byte_group_width(dtype) : 0;
+}
+
+// The 16-byte chunk header followed by the table, as the writer stores it.
+std::vector<std::byte> encode_chunk_table(std::uint32_t chunk_size, ChunkFilter filter,
+                                          std::span<const std::uint64_t> frame_lengths);
+
+// Compresses chunks one at a time, reusing its zstd context and buffers. Not thread-safe.
+class ChunkEncoder {
+ public:
+  // Fails for a zstd level out of range.
+  static Result<ChunkEncoder> create(int level);
+  ChunkEncoder(ChunkEncoder&&) noexcept;
+  ChunkEncoder& operator=(ChunkEncoder&&) noexcept;
+  ~ChunkEncoder();
+
+  // Applies the byte-group filter (unless `group_width` is 0) and compresses
+  // one chunk into one frame; the result stays valid until the next call.
+  Result<std::span<const std::byte>> encode(std::span<const std::byte> chunk, std::uint32_t group_width);
+
+ private:
+  struct Impl;
+  explicit ChunkEncoder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decompresses single frames. Not thread-safe; cheap enough to make per read.
+class ChunkDecoder {
+ public:
+  ChunkDecoder();
+  ChunkDecoder(ChunkDecoder&&) noexcept;
+  ChunkDecoder& operator=(ChunkDecoder&&) noexcept;
+  ~ChunkDecoder();
+
+  // Decodes `frame`, which must be exactly one Zstandard frame of exactly
+  // dst.size() bytes, and undoes the byte-group filter unless `group_width` is 0.
+  Status decode(std::span<const std::byte> frame, std::uint32_t group_width, std::span<std::byte> dst);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace owf::detail
