@@ -347,20 +347,23 @@ Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, std::
 // Writes the tensors `indices` of `model`, in that order, as one safetensors file.
 Status write_file(const Model& model, std::span<const std::size_t> indices, const StringMap& metadata, AtomicFile& out,
                   Progress& progress) {
+  const std::string where = out.target().filename().string();
   std::vector<HeaderEntry> entries;
   std::uint64_t data_size = 0;
   for (const std::size_t index : indices) {
     const TensorInfo& info = model.tensors()[index];
     const auto end = checked_add(data_size, info.byte_size);
-    if (!end) return Status::invalid_argument("tensor data exceeds 2^64 bytes");
+    if (!end) return Status::invalid_argument(where + ": tensor data exceeds 2^64 bytes");
     entries.push_back({info.name, std::string(*safetensors_dtype_name(info.dtype)), info.shape, data_size, *end});
     data_size = *end;
   }
-  OWF_ASSIGN_OR_RETURN(std::string header, safetensors::header_text(metadata, entries));
+  auto text = safetensors::header_text(metadata, entries);
+  if (!text.ok()) return text.status().with_context(where);
+  std::string header = std::move(text).value();
   // Space padding to a multiple of 8, as the reference writes, keeps the data 8-byte aligned.
   header.resize((header.size() + 7) / 8 * 8, ' ');
   if (header.size() > kMaxHeaderSize) {
-    return Status::invalid_argument("safetensors header of " + std::to_string(header.size()) +
+    return Status::invalid_argument(where + ": header of " + std::to_string(header.size()) +
                                     " bytes exceeds the cap of " + std::to_string(kMaxHeaderSize) + " bytes");
   }
   std::vector<std::byte> prefix;
@@ -373,15 +376,15 @@ Status write_file(const Model& model, std::span<const std::size_t> indices, cons
 }
 
 // Refuses tensors safetensors cannot hold, naming the tensor and its dtype.
-Status check_writable(const TensorInfo& info) {
+Status check_writable(const TensorInfo& info, const std::string& where) {
   const DTypeInfo& dtype = dtype_info(info.dtype);
   if (!safetensors_dtype_name(info.dtype)) {
     const bool castable = dtype.kind == DTypeKind::kFloat || dtype.kind == DTypeKind::kQuantized;
-    return Status::not_supported("tensor " + quote(info.name) + ": safetensors has no dtype " +
+    return Status::not_supported(where + ": tensor " + quote(info.name) + ": safetensors has no dtype " +
                                  std::string(dtype.name) + (castable ? "; convert with --dtype f16" : ""));
   }
   if (!fills_whole_bytes(info)) {
-    return Status::not_supported("tensor " + quote(info.name) + ": " +
+    return Status::not_supported(where + ": tensor " + quote(info.name) + ": " +
                                  std::to_string(element_count(info.shape).value()) + " " + std::string(dtype.name) +
                                  " elements do not fill whole bytes, which safetensors cannot store");
   }
@@ -429,8 +432,11 @@ Status commit_all(std::vector<AtomicFile>& outputs) {
 
 Status write_model(const Model& model, std::string_view metadata_json, const fs::path& target,
                    const WriteOptions& options) {
-  for (const TensorInfo& info : model.tensors()) OWF_RETURN_IF_ERROR(check_writable(info));
-  OWF_ASSIGN_OR_RETURN(const StringMap metadata, safetensors::safetensors_metadata(metadata_json));
+  const std::string where = target.filename().string();
+  for (const TensorInfo& info : model.tensors()) OWF_RETURN_IF_ERROR(check_writable(info, where));
+  auto mapped = safetensors::safetensors_metadata(metadata_json);
+  if (!mapped.ok()) return mapped.status().with_context(where);
+  const StringMap metadata = std::move(mapped).value();
   const auto shards = plan_shards(model, options.max_shard_size);
   Progress progress{options, 0, model.total_bytes()};
   std::vector<AtomicFile> outputs;
@@ -456,8 +462,9 @@ Status write_model(const Model& model, std::string_view metadata_json, const fs:
     const std::string name = outputs[k].target().filename().string();
     for (const std::size_t index : shards[k]) weight_map.emplace_back(model.tensors()[index].name, name);
   }
-  OWF_ASSIGN_OR_RETURN(const std::string index_text, safetensors::index_text(progress.total, weight_map));
-  OWF_RETURN_IF_ERROR(index_out.write(as_bytes(index_text)));
+  auto index_text = safetensors::index_text(progress.total, weight_map);
+  if (!index_text.ok()) return index_text.status().with_context(index_path.filename().string());
+  OWF_RETURN_IF_ERROR(index_out.write(as_bytes(*index_text)));
   outputs.push_back(std::move(index_out));
   return commit_all(outputs);
 }
@@ -489,7 +496,7 @@ class SafetensorsFormat final : public Format {
   Status write(const Model& model, std::string_view metadata_json, const fs::path& path,
                const WriteOptions& options) const override {
     try {
-      return write_model(model, metadata_json, path, options).with_context(path.filename().string());
+      return write_model(model, metadata_json, path, options);
     } catch (const std::exception& error) {
       return Status::io_error(path.filename().string() + ": " + error.what());
     }
