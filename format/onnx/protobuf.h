@@ -1,0 +1,94 @@
+// A bounded reader for the protocol buffers wire format, enough to walk ONNX
+// files without generated code. A message is a sequence of fields:
+//
+//   tag    varint: field_number << 3 | wire_type      (field_number >= 1)
+//   value  wire_type 0 varint   1..10 bytes, 7 bits each, least significant first
+//                    1 fixed64  8 bytes little-endian
+//                    2 LEN      varint length, then that many bytes
+//                               (strings, bytes, nested messages, packed repeated scalars)
+//                    5 fixed32  4 bytes little-endian
+//
+// Wire types 3 and 4 (groups, deprecated) and 6, 7 (undefined) are refused.
+// Every length is checked against the bytes that remain before it is used; a
+// varint longer than 10 bytes or above 64 bits is refused; nested messages are
+// bounded at kMaxDepth. Nothing is copied: LEN payloads are views into the input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string_view>
+
+#include "owf/bytes.h"
+#include "owf/status.h"
+
+namespace owf::formats::protobuf {
+
+// The deepest nesting of messages a reader enters (as libprotobuf's default).
+inline constexpr int kMaxDepth = 100;
+
+enum class WireType : std::uint8_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5,
+};
+
+// One field as it appears on the wire.
+struct Field {
+  std::uint32_t number = 0;
+  WireType type = WireType::kVarint;
+  std::uint64_t value = 0;               // kVarint, kFixed32, kFixed64: the value
+  std::span<const std::byte> payload;    // kLen: the bytes (a view into the input)
+  std::uint64_t offset = 0;              // absolute offset of the value or payload
+};
+
+// Reads one varint at the cursor. Fails when it is truncated, longer than 10
+// bytes, or does not fit in 64 bits; `what` names it in the message.
+Result<std::uint64_t> read_varint(ByteCursor& cursor, std::string_view what);
+
+// Walks the fields of one message. The reader views `bytes` (which must outlive
+// it); offsets in messages are absolute (base_offset + position).
+class MessageReader {
+ public:
+  MessageReader(std::span<const std::byte> bytes, std::uint64_t base_offset, int depth = 0)
+      : cursor_(bytes, base_offset), depth_(depth) {}
+
+  bool at_end() const { return cursor_.at_end(); }
+  std::uint64_t offset() const { return cursor_.offset(); }
+  int depth() const { return depth_; }
+
+  // The next field. Fails on a malformed tag, a group or undefined wire type,
+  // or a value that runs past the end of the message.
+  Result<Field> next();
+
+  // A reader for the message carried by a LEN field, one level deeper. Fails
+  // for another wire type or beyond kMaxDepth.
+  Result<MessageReader> enter(const Field& field) const;
+
+ private:
+  ByteCursor cursor_;
+  int depth_ = 0;
+};
+
+// The name of a wire type for messages: "varint", "LEN", ...
+std::string_view wire_type_name(WireType type);
+
+// Fails unless `field` has wire type `type`; `what` names the field in the
+// message ("ModelProto.ir_version").
+Status expect_type(const Field& field, WireType type, std::string_view what);
+
+// Repeated scalar fields arrive packed (one LEN field holding the values back
+// to back) or unpacked (one field per value); parsers must accept both. These
+// call `visit` with each value of a field and its absolute offset, or fail when
+// the encoding does not match the scalar kind (a packed fixed32 run whose length
+// is not a multiple of 4, a truncated varint, a wrong wire type).
+using ValueVisitor = std::function<Status(std::uint64_t value, std::uint64_t offset)>;
+Status for_each_varint(const Field& field, const ValueVisitor& visit);
+Status for_each_fixed32(const Field& field, const ValueVisitor& visit);
+Status for_each_fixed64(const Field& field, const ValueVisitor& visit);
+
+}  // namespace owf::formats::protobuf
