@@ -1,0 +1,34 @@
+#include "pytorch/pytorch.h"
+
+#include "pytorch/reader.h"
+#include "pytorch/writer.h"
+
+namespace owf::formats {
+namespace {
+
+class PyTorchFormat final : public Format {
+ public:
+  std::string_view name() const override { return "pytorch"; }
+
+  // ".bin" is left to others: too many formats use it.
+  std::vector<std::string_view> extensions() const override { return {".pt", ".pth"}; }
+
+  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    return pytorch::looks_like_checkpoint(head);
+  }
+
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const override {
+    return pytorch::open_checkpoint(path, options);
+  }
+
+  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+               const WriteOptions& options) const override {
+    return pytorch::write_checkpoint(model, metadata_json, path, options);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Format> make_pytorch_format() { return std::make_unique<PyTorchFormat>(); }
+
+}  // namespace owf::formats
