@@ -1,0 +1,413 @@
+#!/usr/bin/python3
+"""Writes the owf test vectors: valid/*.owf with a .json of their exact content, and
+invalid/*.owf with invalid/expected.json naming the error a reader must report.
+
+Written from spec/owf-v1.md alone, independently of the C++ library, so that the
+library's tests compare two implementations of the spec. Needs Python 3 with the
+standard library, xxhash and zstandard (Debian: python3-xxhash python3-zstandard).
+Run it from anywhere; it rewrites the folders beside this script. The output is
+deterministic: running it twice gives the same bytes.
+"""
+import hashlib
+import json
+import math
+import pathlib
+import struct
+
+import xxhash
+import zstandard
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+MAGIC = b"\x89OWF\r\n\x1a\n"
+MAX_HEADER_CAPACITY = 256 * 1024 * 1024
+
+# Spec section 5: name -> (id, block_elements, block_bytes, kind). Only what the vectors use
+# needs to be right here, but the whole table is listed so that ids are looked up by name.
+DTYPES = {
+    "bool": (1, 1, 1, "plain"), "u8": (2, 1, 1, "plain"), "u16": (3, 1, 2, "plain"),
+    "u32": (4, 1, 4, "plain"), "u64": (5, 1, 8, "plain"), "i8": (6, 1, 1, "plain"),
+    "i16": (7, 1, 2, "plain"), "i32": (8, 1, 4, "plain"), "i64": (9, 1, 8, "plain"),
+    "f16": (10, 1, 2, "plain"), "bf16": (11, 1, 2, "plain"), "f32": (12, 1, 4, "plain"),
+    "f64": (13, 1, 8, "plain"), "c64": (14, 1, 8, "plain"), "c128": (15, 1, 16, "plain"),
+    "f8_e4m3fn": (16, 1, 1, "plain"), "f8_e5m2": (17, 1, 1, "plain"),
+    "f8_e4m3fnuz": (18, 1, 1, "plain"), "f8_e5m2fnuz": (19, 1, 1, "plain"),
+    "f8_e8m0": (20, 1, 1, "plain"), "f6_e2m3": (21, 4, 3, "packed"), "f6_e3m2": (22, 4, 3, "packed"),
+    "f4_e2m1": (23, 2, 1, "packed"), "int4": (24, 2, 1, "packed"), "uint4": (25, 2, 1, "packed"),
+    "q4_0": (258, 32, 18, "ggml"), "q4_1": (259, 32, 20, "ggml"), "q8_0": (264, 32, 34, "ggml"),
+    "q4_k": (268, 256, 144, "ggml"), "q6_k": (270, 256, 210, "ggml"),
+}
+
+
+def le16(x): return struct.pack("<H", x)
+def le32(x): return struct.pack("<I", x)
+def le64(x): return struct.pack("<Q", x)
+def align_up(x, a): return (x + a - 1) // a * a
+def xxh3(data): return xxhash.xxh3_64_intdigest(bytes(data))
+
+
+def decoded_size(dtype, shape):
+    _, elements_per_block, block_bytes, kind = DTYPES[dtype]
+    count = math.prod(shape)
+    if kind == "plain":
+        return count * block_bytes
+    if kind == "packed":
+        bits = 8 * block_bytes // elements_per_block
+        return (count * bits + 7) // 8
+    assert shape and shape[-1] % elements_per_block == 0
+    return count // elements_per_block * block_bytes
+
+
+def group_width(dtype):
+    """Element width for the byte-group filter (section 6.2), or 0 where it is not allowed."""
+    _, elements_per_block, block_bytes, kind = DTYPES[dtype]
+    return block_bytes if kind == "plain" and block_bytes >= 2 else 0
+
+
+# ---- content digest (section 7)
+
+def tensor_digest(name, dtype, shape, data):
+    h = hashlib.sha256(b"owf.tensor.v1\x00")
+    h.update(le64(len(name)) + name)
+    h.update(le64(len(dtype)) + dtype.encode())
+    h.update(le64(len(shape)) + b"".join(le64(d) for d in shape))
+    h.update(le64(len(data)) + data)
+    return h.digest()
+
+
+def content_digest(tensors):
+    digests = sorted((t.name, tensor_digest(t.name, t.dtype, t.shape, t.data)) for t in tensors)
+    h = hashlib.sha256(b"owf.content.v1\x00" + le64(len(digests)))
+    for _, d in digests:
+        h.update(d)
+    return h.digest()
+
+
+# ---- encodings (section 6)
+
+def zstd_chunked(data, dtype, chunk_size, level, byte_group):
+    width = group_width(dtype) if byte_group else 0
+    if width and chunk_size % width:
+        width = 0
+    frames = []
+    for start in range(0, len(data), chunk_size):
+        chunk = data[start:start + chunk_size]
+        if width:
+            m = len(chunk) // width
+            chunk = bytes(chunk[j * width + k] for k in range(width) for j in range(m))
+        frames.append(zstandard.ZstdCompressor(level=level).compress(chunk))
+    header = le32(chunk_size) + bytes([1 if width else 0, 0, 0, 0]) + le64(len(frames))
+    return header + b"".join(le64(len(f)) for f in frames) + b"".join(frames), "zstd+bytegroup" if width else "zstd"
+
+
+class Tensor:
+    """One tensor as the file builder sees it. Fields other than name/dtype/shape/data
+    override what a correct writer would put in the record (for invalid vectors)."""
+
+    def __init__(self, name, dtype, shape, data=None, **overrides):
+        self.name = name.encode() if isinstance(name, str) else name
+        self.dtype, self.shape = dtype, list(shape)
+        self.data = data if data is not None else pattern(decoded_size(dtype, shape), len(self.name))
+        self.overrides = overrides
+
+
+def pattern(size, seed):
+    """Deterministic bytes: a slow ramp mixed with a little noise, so they compress a bit."""
+    state, out = seed * 2654435761 % 2**32 + 1, bytearray(size)
+    for i in range(size):
+        state = (state * 1103515245 + 12345) % 2**32
+        out[i] = ((i // 7) ^ (state >> 16)) & 0x0F
+    return bytes(out)
+
+
+def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, major=1, minor=0,
+          header_extra=b"", digest=None, preamble=None):
+    """Lays out an .owf file as section 2 describes and returns (bytes, encodings).
+    `compression` is None or (level, chunk_size, byte_group); empty tensors stay raw, as owf writes them.
+    `preamble` overrides preamble fields by name after everything is computed."""
+    data_start = align_up(64, alignment)
+    body = bytearray(data_start)
+    records, encodings, end = [], [], data_start
+    for t in tensors:
+        o = t.overrides
+        if compression and t.data:
+            stored, encoding = zstd_chunked(t.data, t.dtype, compression[1], compression[0], compression[2])
+        else:
+            stored, encoding = t.data, "raw"
+        stored = o.get("stored", stored)
+        encodings.append(encoding)
+        offset = o.get("offset", align_up(end, alignment))
+        if len(body) < offset + len(stored):
+            body.extend(bytes(offset + len(stored) - len(body)))
+        body[offset:offset + len(stored)] = stored
+        end = max(end, offset + len(stored))
+        name = t.name
+        rank = o.get("rank", len(t.shape))
+        dtype_id = o.get("dtype_id", DTYPES[t.dtype][0] if t.dtype in DTYPES else 0)
+        encoding_id = o.get("encoding_id", 0 if encoding == "raw" else 1)
+        fields = (le16(dtype_id) + bytes([encoding_id, rank]) + le32(len(name)) + name +
+                  b"".join(le64(d) for d in t.shape) + le64(offset) +
+                  le64(o.get("stored_length", len(stored))) + le64(o.get("checksum", xxh3(stored))) +
+                  o.get("record_extra", b""))
+        records.append(le32(o.get("record_length", 4 + len(fields))) + fields)
+    header_offset = align_up(end, 8)
+    body.extend(bytes(header_offset - len(body)))
+    digest = digest if digest is not None else content_digest([t for t in tensors])
+    header = (digest + le64(len(tensors)) + le64(len(metadata)) + metadata + b"".join(records) + header_extra)
+    fields = dict(major=major, minor=minor, alignment=alignment, header_offset=header_offset,
+                  header_length=len(header), header_capacity=len(header) + slack,
+                  header_checksum=xxh3(header), reserved=0)
+    fields.update(preamble or {})
+    pre = (MAGIC + le16(fields["major"]) + le16(fields["minor"]) + le32(fields["alignment"]) +
+           le64(fields["header_offset"]) + le64(fields["header_length"]) + le64(fields["header_capacity"]) +
+           le64(fields["header_checksum"]) + le64(fields["reserved"]))
+    pre += le64(xxh3(pre))
+    body[0:64] = pre
+    return bytes(body) + header + bytes(slack), encodings
+
+
+def fix_header(data):
+    """Recomputes header_checksum (and so preamble_checksum) after a header field was changed on purpose."""
+    offset, length = struct.unpack_from("<QQ", data, 16)
+    return fix_preamble(patch(data, 40, le64(xxh3(data[offset:offset + length]))))
+
+
+def fix_preamble(data):
+    """Recomputes preamble_checksum after a preamble field was changed on purpose."""
+    data = bytearray(data)
+    data[56:64] = le64(xxh3(data[:56]))
+    return bytes(data)
+
+
+# ---- valid vectors
+
+def floats(count, scale=1.0, fmt="<f"):
+    return b"".join(struct.pack(fmt, scale * math.sin(i * 0.05) + 0.001 * (i % 13)) for i in range(count))
+
+
+def valid_vectors():
+    q8_block = le16(0x3C00) + bytes((i * 7 - 100) & 0xFF for i in range(32))  # d = 1.0 (f16), then 32 int8
+    yield "empty_model", dict(tensors=[])
+    yield "scalars_and_zero_dims", dict(tensors=[
+        Tensor("scalar.f32", "f32", [], struct.pack("<f", 3.5)),
+        Tensor("scalar.i64", "i64", [], struct.pack("<q", -2)),
+        Tensor("zero.f16", "f16", [0]),
+        Tensor("zero.middle", "u8", [3, 0, 2]),
+        Tensor("after.zero", "i16", [3], struct.pack("<3h", 1, -1, 300)),
+    ])
+    yield "dtypes", dict(tensors=[
+        Tensor("bool", "bool", [4], bytes([1, 0, 0, 1])),
+        Tensor("u8", "u8", [3], bytes([0, 127, 255])),
+        Tensor("i16", "i16", [2, 2], struct.pack("<4h", -32768, -1, 0, 32767)),
+        Tensor("f16", "f16", [3], le16(0x3C00) + le16(0xC000) + le16(0x7C00)),
+        Tensor("bf16", "bf16", [2], le16(0x3F80) + le16(0x4049)),
+        Tensor("f32", "f32", [2, 3], floats(6)),
+        Tensor("f64", "f64", [2], struct.pack("<2d", math.pi, -0.0)),
+        Tensor("c64", "c64", [1], struct.pack("<2f", 1.0, -2.0)),
+        Tensor("f8_e4m3fn", "f8_e4m3fn", [3], bytes([0x38, 0xB8, 0x7F])),
+        Tensor("int4", "int4", [5], bytes([0x21, 0x43, 0x0F])),  # 1, 2, 3, 4, -1; high nibble of the last byte 0
+        Tensor("uint4", "uint4", [2, 2], bytes([0xBA, 0xDC])),
+        Tensor("f6_e2m3", "f6_e2m3", [3], bytes([0x41, 0x10, 0x03])),  # 18 bits in 3 bytes
+        Tensor("f4_e2m1", "f4_e2m1", [3], bytes([0x21, 0x07])),
+        Tensor("q8_0", "q8_0", [1, 32], q8_block),
+        Tensor("q4_0", "q4_0", [2, 32]),
+    ])
+    odd = [Tensor("a", "u8", [3]), Tensor("b", "f32", [5]), Tensor("c", "i64", [1]), Tensor("d", "u8", [1])]
+    yield "alignment_8", dict(tensors=odd, alignment=8)
+    yield "alignment_4096", dict(tensors=odd, alignment=4096, slack=100)
+    yield "zstd_byte_group", dict(compression=(3, 1024, True), tensors=[
+        Tensor("weights.f32", "f32", [1000], floats(1000)),   # 4000 bytes: 4 chunks, the last 928 bytes
+        Tensor("bytes.u8", "u8", [600]),                      # 1-byte elements: no byte-group
+        Tensor("weights.bf16", "bf16", [10, 10], floats(100, fmt="<f")[:200]),
+        Tensor("empty", "f32", [0]),                          # stays raw
+    ])
+    yield "zstd_plain_level1", dict(compression=(1, 300, False), tensors=[
+        Tensor("w", "f64", [100], floats(100, fmt="<d")),
+        Tensor("one.chunk", "i32", [10]),
+    ])
+    yield "rich_metadata", dict(tensors=[Tensor("x", "f32", [2], floats(2))], metadata=json.dumps({
+        "architecture": "llama",
+        "license": "Apache-2.0 OR MIT",
+        "provenance": {
+            "source": {"name": "example/tiny", "url": "https://example.org/tiny"},
+            "parents": [{"name": "base", "digest": "sha256:" + "ab" * 32}],
+            "writer": {"tool": "make_vectors.py", "version": "1"},
+            "conversions": [{"tool": "owf", "version": "0.1.0",
+                             "from": {"format": "safetensors", "name": "model.safetensors",
+                                      "digest": "sha256:" + "cd" * 32},
+                             "to": {"format": "owf"}, "options": ["--compress"]}],
+        },
+        "gguf": {"general.name": "tiny", "tokenizer.ggml.tokens": ["<s>", "</s>", "é", "🙂"]},
+        "user": {"nested": [[[1, 2.5, None, True, False, "\u0000"]]], "empty": {}},
+    }, ensure_ascii=False, separators=(",", ":")).encode())
+    yield "unicode_names", dict(tensors=[
+        Tensor("模型.权重", "u8", [2]), Tensor("ß", "u8", [1]), Tensor("a b\tc", "u8", [1]), Tensor("B", "u8", [1]),
+    ])
+
+
+def minor_version_vector():
+    """A version 1.1 file with an extra field at the end of a record and bytes after the
+    records: a 1.0 reader must read it (section 3, 'Versions'). owf itself never writes this."""
+    tensors = [Tensor("x", "u16", [3], record_extra=b"\x01\x02\x03\x04"), Tensor("y", "u8", [2])]
+    return tensors, build(tensors, minor=1, header_extra=b"future")
+
+
+def describe(tensors, encodings, metadata, options, reproducible, data):
+    return {
+        "metadata": metadata.decode(),
+        "options": options,
+        "writer_reproducible": reproducible,
+        "file_sha256": hashlib.sha256(data).hexdigest(),
+        "content_digest": content_digest(tensors).hex(),
+        "tensors": [{"name": t.name.decode(), "dtype": t.dtype, "shape": t.shape, "encoding": e,
+                     "data": t.data.hex()} for t, e in zip(tensors, encodings)],
+    }
+
+
+def write_valid(folder):
+    for name, spec in valid_vectors():
+        data, encodings = build(**spec)
+        compression = spec.get("compression")
+        options = {"alignment": spec.get("alignment", 64), "header_slack": spec.get("slack", 4096),
+                   "compression": None if compression is None else
+                   {"level": compression[0], "chunk_size": compression[1], "byte_group": compression[2]}}
+        (folder / f"{name}.owf").write_bytes(data)
+        meta = spec.get("metadata", b"{}")
+        (folder / f"{name}.json").write_text(
+            json.dumps(describe(spec["tensors"], encodings, meta, options, True, data), indent=1,
+                       ensure_ascii=False) + "\n")
+    tensors, (data, encodings) = minor_version_vector()
+    (folder / "minor_version_1_1.owf").write_bytes(data)
+    description = describe(tensors, encodings, b"{}", {"alignment": 64, "header_slack": 4096, "compression": None},
+                           False, data)
+    (folder / "minor_version_1_1.json").write_text(json.dumps(description, indent=1) + "\n")
+
+
+# ---- invalid vectors: (file name, bytes, stage, fragment). stage "open": Reader::open must fail;
+# "verify": the file opens, and verify() must report the fragment.
+
+def patch(data, offset, new):
+    data = bytearray(data)
+    data[offset:offset + len(new)] = new
+    return bytes(data)
+
+
+def header_offset_of(data):
+    return struct.unpack_from("<Q", data, 16)[0]
+
+
+def invalid_vectors():
+    two = [Tensor("first", "f32", [4]), Tensor("second", "u8", [8])]
+    good, _ = build(two)
+    h = header_offset_of(good)
+    record0 = h + 48 + 2  # the first record, metadata "{}" being 2 bytes
+
+    yield "bad_magic", patch(good, 1, b"X"), "open", "not an owf file (bad magic)"
+    yield "too_short", good[:40], "open", "too short for the 64-byte owf preamble"
+    yield "preamble_checksum", patch(good, 60, b"\xff"), "open", "preamble checksum mismatch"
+    yield "newer_major", fix_preamble(patch(good, 8, le16(2))), "open", \
+        "format version 2.0 is newer than this reader supports (1.0)"
+    yield "major_zero", fix_preamble(patch(good, 8, le16(0))), "open", "format version 0.0 is invalid"
+    yield "bad_alignment", build(two, preamble={"alignment": 48})[0], "open", \
+        "alignment 48 at offset 12 is not a power of two in 8..4096"
+    yield "reserved_nonzero", build(two, preamble={"reserved": 1})[0], "open", \
+        "reserved preamble field at offset 48 is not zero"
+    yield "capacity_over_cap", build(two, preamble={"header_capacity": MAX_HEADER_CAPACITY + 8})[0], "open", \
+        "header capacity 268435464 at offset 32 exceeds the cap of 268435456 bytes"
+    yield "truncated_file", good[:-100], "open", "should end the file"
+    yield "header_beyond_file", build(two, preamble={"header_offset": h + 8})[0], "open", "should end the file"
+    yield "header_length_over_capacity", build(two, preamble={"header_length": 10000})[0], "open", \
+        "exceeds its capacity"
+    yield "header_checksum", patch(good, h + 49, b"X"), "open", f"header checksum mismatch at offset {h}"
+    yield "metadata_not_object", build(two, metadata=b"[1, 2]")[0], "open", "must be a JSON object, not an array"
+    yield "metadata_bad_json", build(two, metadata=b'{"a": }')[0], "open", "metadata is not valid JSON"
+    yield "metadata_bad_utf8", build(two, metadata=b'{"a": "\xc3\x28"}')[0], "open", \
+        "metadata is not valid UTF-8 at byte 7"
+    deep = b'{"a":' + b"[" * 64 + b"]" * 64 + b"}"
+    yield "deep_json", build(two, metadata=deep)[0], "open", "nests deeper than 64 levels at byte 68"
+    yield "tensor_count_too_large", fix_header(patch(good, h + 32, le64(10**12))), "open", \
+        "tensor count 1000000000000"
+    yield "unknown_dtype", build([Tensor("first", "f32", [4], dtype_id=999)])[0], "open", \
+        "tensor 'first': unknown dtype id 999"
+    yield "unknown_encoding", build([Tensor("first", "f32", [4], encoding_id=7)])[0], "open", \
+        "tensor 'first': unknown encoding 7"
+    yield "duplicate_name", build([Tensor("same", "u8", [1]), Tensor("same", "u8", [1])])[0], "open", \
+        "tensor 'same': duplicate name"
+    yield "invalid_utf8_name", build([Tensor(b"bad\xff", "u8", [1])])[0], "open", \
+        "name is not valid UTF-8 at byte 3"
+    yield "surrogate_name", build([Tensor(b"\xed\xa0\x80", "u8", [1])])[0], "open", "name is not valid UTF-8 at byte 0"
+    yield "empty_name", build([Tensor(b"", "u8", [1])])[0], "open", "empty name"
+    yield "rank_over_32", build([Tensor("r", "u8", [1] * 33)])[0], "open", "rank 33 exceeds 32"
+    yield "shape_overflow", build([Tensor("big", "u8", [2**32, 2**32, 2], b"")])[0], "open", \
+        "tensor 'big': shape [4294967296, 4294967296, 2] has more than 2^64 elements"
+    yield "ggml_ragged_row", build([Tensor("q", "q8_0", [1, 31], bytes(34))])[0], "open", \
+        "innermost dimension is not a multiple of the block size 32"
+    yield "record_too_short", fix_header(patch(good, record0, le32(20))), "open", \
+        "length 20 is less than the minimum 37"
+    yield "misplaced_offset", build([Tensor("first", "f32", [4]), Tensor("second", "u8", [8], offset=192)])[0], \
+        "open", "tensor 'second': offset 192 should be 128 (previous tensor ends at 80, alignment 64)"
+    yield "first_offset_wrong", build([Tensor("first", "f32", [4], offset=72)])[0], "open", \
+        "tensor 'first': offset 72 should be 64 (the data start for alignment 64)"
+    yield "overlapping_tensors", build([Tensor("first", "f32", [4]), Tensor("second", "u8", [8], offset=64)])[0], \
+        "open", "tensor 'second': offset 64 should be 128"
+    yield "raw_size_mismatch", build([Tensor("first", "f32", [4], stored=bytes(12))])[0], "open", \
+        "tensor 'first': stored length 12 does not match its decoded size 16"
+    yield "stored_past_header", build([Tensor("first", "f32", [4], stored_length=10**6)])[0], "open", \
+        "run past the header"
+    yield "header_misplaced", build(two, preamble={"header_offset": h + 8})[0][:h] + bytes(8) + good[h:], "open", \
+        f"header at offset {h + 8} should be at {h}"
+    extra, _ = build(two, header_extra=b"zz")
+    yield "trailing_header_bytes", extra, "open", "2 bytes after the tensor records"
+    yield "record_extension_in_1_0", build([Tensor("first", "f32", [4], record_extra=b"\0\0")])[0], "open", \
+        "2 bytes beyond its fields"
+    # zstd-chunked tables (section 6.2)
+    table = lambda chunk, flt, count, lengths: le32(chunk) + bytes([flt, 0, 0, 0]) + le64(count) + b"".join(
+        le64(n) for n in lengths)
+    frame = zstandard.ZstdCompressor(level=3).compress(bytes(16))
+    yield "chunk_table_overflow", build([Tensor("huge", "u8", [2**40], b"", stored=table(1, 0, 2**40, []),
+                                                encoding_id=1)])[0], "open", "chunk table of 1099511627776 entries"
+    yield "chunk_count_mismatch", build([Tensor("z", "u8", [16], stored=table(8, 0, 3, [len(frame)] * 3) + frame * 3,
+                                                encoding_id=1)])[0], "open", "chunk count 3 at offset 72 should be 2"
+    yield "chunk_size_zero", build([Tensor("z", "u8", [16], stored=table(0, 0, 0, []), encoding_id=1)])[0], "open", \
+        "chunk size 0 at offset 64 is outside 1..67108864"
+    yield "chunk_length_zero", build([Tensor("z", "u8", [16], stored=table(16, 0, 1, [0]), encoding_id=1)])[0], \
+        "open", "chunk 0 has length 0"
+    yield "chunk_lengths_disagree", build([Tensor("z", "u8", [16], stored=table(16, 0, 1, [len(frame)]) + frame + b"x",
+                                                  encoding_id=1)])[0], "open", "chunks end at"
+    yield "byte_group_on_u8", build([Tensor("z", "u8", [16], stored=table(16, 1, 1, [len(frame)]) + frame,
+                                            encoding_id=1)])[0], "open", "is not allowed for dtype u8"
+    yield "unknown_filter", build([Tensor("z", "u8", [16], stored=table(16, 9, 1, [len(frame)]) + frame,
+                                          encoding_id=1)])[0], "open", "unknown chunk filter 9 at offset 68"
+    # Only verify() can find these: the structure is sound.
+    yield "tensor_checksum", patch(good, 66, b"\x7f"), "verify", "tensor 'first': checksum mismatch"
+    yield "nonzero_padding", patch(good, 88, b"\x01"), "verify", \
+        "padding after tensor 'first' has a nonzero byte at offset 88"
+    yield "nonzero_slack", patch(good, len(good) - 1, b"\x01"), "verify", "header slack has a nonzero byte"
+    yield "content_digest_mismatch", build(two, digest=bytes(32))[0], "verify", "content digest mismatch"
+    garbage = b"not a zstd frame"
+    yield "bad_zstd_frame", build([Tensor("z", "u8", [16], stored=table(16, 0, 1, [len(garbage)]) + garbage,
+                                          encoding_id=1)])[0], "verify", "tensor 'z': chunk 0 at offset 88: not a Zstandard frame"
+    short = zstandard.ZstdCompressor(level=3).compress(bytes(15))
+    yield "chunk_decodes_short", build([Tensor("z", "u8", [16], stored=table(16, 0, 1, [len(short)]) + short,
+                                               encoding_id=1)])[0], "verify", "chunk 0 at offset 88"
+
+
+def write_invalid(folder):
+    expected = {}
+    for name, data, stage, fragment in invalid_vectors():
+        (folder / f"{name}.owf").write_bytes(data)
+        expected[f"{name}.owf"] = {"stage": stage, "fragment": fragment}
+    (folder / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+
+
+def main():
+    for sub, writer in (("valid", write_valid), ("invalid", write_invalid)):
+        folder = HERE / sub
+        folder.mkdir(exist_ok=True)
+        for old in folder.iterdir():
+            old.unlink()
+        writer(folder)
+
+
+if __name__ == "__main__":
+    main()
