@@ -1,0 +1,53 @@
+// Fuzz target for the PyTorch adapter. Any bytes go through the restricted
+// unpickler, flattening and metadata conversion; bytes that look like a
+// checkpoint (zip or legacy magic) also go through the whole reader from a
+// file, reading every tensor. Nothing may crash, leak or run away.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <unistd.h>
+
+#include "owf/model.h"
+#include "pytorch/checkpoint.h"
+#include "pytorch/metadata_json.h"
+#include "pytorch/pickle.h"
+#include "pytorch/reader.h"
+
+namespace {
+
+// Stride-0 views make small files describe huge tensors; those are not read here.
+constexpr std::uint64_t kMaxReadSize = std::uint64_t{16} << 20;
+
+void unpickle_and_flatten(std::span<const std::byte> bytes) {
+  owf::pytorch::ValueArena arena;
+  const auto object = owf::pytorch::unpickle(bytes, 0, "fuzz.pkl", arena);
+  if (!object.ok()) return;
+  const auto flat = owf::pytorch::flatten_checkpoint(*object->root, "", "fuzz.pkl");
+  if (flat.ok()) (void)owf::pytorch::checkpoint_metadata(*flat);
+}
+
+void open_and_read(std::span<const std::byte> bytes) {
+  const auto path = std::filesystem::temp_directory_path() / ("owf_fuzz_pickle_" + std::to_string(::getpid()) + ".pt");
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+  if (const auto model = owf::pytorch::open_checkpoint(path, {}); model.ok()) {
+    for (std::size_t i = 0; i < (*model)->tensors().size(); ++i) {
+      if ((*model)->tensors()[i].byte_size <= kMaxReadSize) (void)owf::read_tensor(**model, i);
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto bytes = std::as_bytes(std::span<const std::uint8_t>(data, size));
+  unpickle_and_flatten(bytes);
+  if (owf::pytorch::looks_like_checkpoint(bytes)) open_and_read(bytes);
+  return 0;
+}
