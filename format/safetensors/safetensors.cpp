@@ -283,8 +283,9 @@ Result<std::unique_ptr<Model>> open_index(const fs::path& path) {
   StringMap metadata;
   for (const std::string& shard : shards) {
     OWF_RETURN_IF_ERROR(check_shard_name(shard, where));
-    OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path.parent_path() / shard));
-    OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(file.bytes(), shard));
+    auto file = MappedFile::open(path.parent_path() / shard);
+    if (!file.ok()) return file.status().with_context(where + ": shard " + quote(shard));
+    OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(file->bytes(), shard));
     for (const FileTensor& tensor : parsed.tensors) {
       const auto entry = std::lower_bound(weight_map.begin(), weight_map.end(), tensor.info.name,
                                           [](const auto& pair, const std::string& name) { return pair.first < name; });
@@ -298,7 +299,7 @@ Result<std::unique_ptr<Model>> open_index(const fs::path& path) {
       }
     }
     if (parts.files.empty()) metadata = parsed.metadata;
-    parts.add(std::move(file), std::move(parsed));
+    parts.add(std::move(file).value(), std::move(parsed));
   }
   if (parts.tensors.size() != weight_map.size()) {
     // Every tensor found is in the map at its shard, and names are unique per shard, so one is missing.
