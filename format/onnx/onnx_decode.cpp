@@ -754,12 +754,12 @@ Status Decoder::constant(const MessageReader& parent, std::string_view output, s
 }
 
 Status Decoder::add(TensorFields tensor, std::string name) {
-  const std::string context = "tensor " + quote_name(name);
   if (!names_.insert(name).second) {
-    return Status::corruption(context + at(tensor.offset) + ": the name is used by an earlier tensor");
+    return Status::corruption("tensor " + quote_name(name) + at(tensor.offset) +
+                              ": the name is used by an earlier tensor");
   }
-  auto decl = build_tensor(std::move(tensor), std::move(name));
-  if (!decl.ok()) return decl.status().with_context(context);
+  auto decl = build_tensor(std::move(tensor), name);
+  if (!decl.ok()) return decl.status().with_context("tensor " + quote_name(name));
   tensors_.push_back(std::move(decl).value());
   return {};
 }

@@ -83,31 +83,41 @@ Result<Field> MessageReader::next() {
   field.number = static_cast<std::uint32_t>(number);
   field.type = static_cast<WireType>(tag & 7);
   field.offset = cursor_.offset();
-  const std::string what = "field " + std::to_string(number);
+  // Names are built only for errors: this runs once per field of the file.
+  const auto name = [&] { return "field " + std::to_string(number); };
+  const auto take = [&](std::uint64_t size) -> Result<std::span<const std::byte>> {
+    if (size > cursor_.remaining()) return cursor_.require(size, name());
+    return cursor_.bytes(size, "");
+  };
   switch (field.type) {
     case WireType::kVarint: {
-      OWF_ASSIGN_OR_RETURN(field.value, read_varint(cursor_, what));
+      auto value = read_varint(cursor_, "varint");
+      if (!value.ok()) return value.status().with_context(name());
+      field.value = *value;
       return field;
     }
     case WireType::kFixed64: {
-      OWF_ASSIGN_OR_RETURN(field.value, cursor_.u64(what));
+      OWF_ASSIGN_OR_RETURN(const auto bytes, take(8));
+      field.value = load_le<std::uint64_t>(bytes.data());
       return field;
     }
     case WireType::kFixed32: {
-      OWF_ASSIGN_OR_RETURN(field.value, cursor_.u32(what));
+      OWF_ASSIGN_OR_RETURN(const auto bytes, take(4));
+      field.value = load_le<std::uint32_t>(bytes.data());
       return field;
     }
     case WireType::kLen: {
-      OWF_ASSIGN_OR_RETURN(const std::uint64_t length, read_varint(cursor_, what + " length"));
+      auto length = read_varint(cursor_, "length");
+      if (!length.ok()) return length.status().with_context(name());
       field.offset = cursor_.offset();
-      OWF_ASSIGN_OR_RETURN(field.payload, cursor_.bytes(length, what));
+      OWF_ASSIGN_OR_RETURN(field.payload, take(*length));
       return field;
     }
     case WireType::kStartGroup:
     case WireType::kEndGroup:
-      return Status::corruption(what + at(tag_offset) + " uses groups, which are not supported");
+      return Status::corruption(name() + at(tag_offset) + " uses groups, which are not supported");
   }
-  return Status::corruption(what + at(tag_offset) + " has undefined wire type " + std::to_string(tag & 7));
+  return Status::corruption(name() + at(tag_offset) + " has undefined wire type " + std::to_string(tag & 7));
 }
 
 Result<MessageReader> MessageReader::enter(const Field& field) const {
