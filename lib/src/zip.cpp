@@ -80,6 +80,8 @@ constexpr std::uint16_t kDosDate = (1 << 5) | 1;
 constexpr std::uint32_t kMax16 = 0xFFFF;
 constexpr std::uint64_t kMax32 = 0xFFFFFFFF;
 
+// Deflate's best case is a 258-byte match in two bits: at most 1032 bytes out per byte in.
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
 constexpr std::uint32_t kMaxAlignment = 32768;  // the padding must fit an extra field
 constexpr std::size_t kCopyPieceSize = 4u << 20;
 constexpr std::size_t kInflateScratchSize = 1u << 20;
@@ -305,6 +307,11 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
   if (header.entry.method != kMethodStored && header.entry.method != kMethodDeflated) {
     return Status::not_supported(where + ": compression method " + std::to_string(header.entry.method) +
                                  " is not supported (only 0 stored and 8 deflated)");
+  }
+  // Callers allocate `size` bytes before inflating: refuse sizes deflate cannot produce.
+  if (header.entry.method == kMethodDeflated && header.entry.size / kMaxDeflateRatio > header.entry.compressed_size) {
+    return Status::corruption(where + ": size " + std::to_string(header.entry.size) + " is more than deflate can make of " +
+                              std::to_string(header.entry.compressed_size) + " compressed bytes");
   }
   if (header.entry.method == kMethodStored && header.entry.compressed_size != header.entry.size) {
     return Status::corruption(where + ": stored entry has compressed size " +
