@@ -1,0 +1,100 @@
+// The records of a GGUF file (see gguf.h for the layout), each with a checked decoder that walks
+// untrusted bytes through a ByteCursor and an encoder that appends the exact bytes back, so that
+// decoding then encoding a record reproduces it byte for byte.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "owf/bytes.h"
+#include "owf/dtype.h"
+#include "owf/status.h"
+
+namespace owf::formats::gguf {
+
+inline constexpr std::array<char, 4> kMagic = {'G', 'G', 'U', 'F'};
+inline constexpr std::uint32_t kWriteVersion = 3;     // the version this adapter writes
+inline constexpr std::uint32_t kDefaultAlignment = 32;  // when general.alignment is absent
+inline constexpr std::uint32_t kMaxDims = 4;            // ggml's GGML_MAX_DIMS
+inline constexpr std::size_t kMaxTensorNameBytes = 63;  // ggml's GGML_MAX_NAME (64) less the NUL
+inline constexpr std::size_t kMaxKeyBytes = 65535;
+inline constexpr std::string_view kAlignmentKey = "general.alignment";
+inline constexpr std::size_t kFixedHeaderBytes = 24;  // magic, version, tensor_count, kv_count
+
+// The type ids of GGUF metadata values.
+enum class ValueType : std::uint32_t {
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
+};
+
+// nullopt for an id GGUF does not define.
+std::optional<ValueType> value_type_from_id(std::uint32_t id);
+// Names as owf metadata spells them: "u8", "i8", ..., "f32", "bool", "string", "array".
+std::string_view value_type_name(ValueType type);
+std::optional<ValueType> value_type_from_name(std::string_view name);
+// Bytes of one value of a fixed-size type; 0 for string and array.
+std::size_t value_size(ValueType type);
+
+// One scalar value. Numbers and bools hold their little-endian bit pattern zero-extended to 64
+// bits (so every float, NaN payloads included, survives exactly); strings hold their bytes.
+struct Scalar {
+  std::uint64_t bits = 0;
+  std::string text;
+};
+
+// One metadata key-value pair. `values` holds one scalar, or an array's elements.
+struct KeyValue {
+  std::string key;
+  ValueType type = ValueType::kU8;
+  ValueType element_type = ValueType::kU8;  // arrays only
+  std::vector<Scalar> values;
+  std::uint64_t file_offset = 0;  // where the pair starts in its file; 0 when not read from one
+};
+
+// One tensor info record.
+struct TensorRecord {
+  std::string name;
+  std::vector<std::uint64_t> dims;  // ne[], innermost first
+  std::uint32_t ggml_type = 0;
+  std::uint64_t offset = 0;       // relative to the start of the data section
+  std::uint64_t file_offset = 0;  // where the record starts in the file it was read from
+};
+
+// Decoders: check every length and count against the bytes that remain before allocating, and
+// fail with a message naming the key or tensor and the absolute byte offset. Nested arrays are
+// refused (kNotSupported), as are bool values other than 0 and 1 (kCorruption).
+Result<KeyValue> read_key_value(ByteCursor& cursor);
+// Checks n_dims <= kMaxDims and each ne[] <= INT64_MAX (ggml's int64_t); the ggml type and the
+// sizes are left to the caller.
+Result<TensorRecord> read_tensor_record(ByteCursor& cursor);
+
+// Encoders: append the exact GGUF bytes of the record.
+void append_string(std::vector<std::byte>& out, std::string_view text);
+void append_key_value(std::vector<std::byte>& out, const KeyValue& kv);
+void append_tensor_record(std::vector<std::byte>& out, const TensorRecord& record);
+
+// ggml tensor types <-> owf dtypes: F32, F16, BF16, F64, I8, I16, I32, I64 are owf's plain types,
+// the block types are owf dtype 256 + the ggml type. nullopt where there is no counterpart.
+std::optional<DType> dtype_from_ggml(std::uint32_t ggml_type);
+std::optional<std::uint32_t> ggml_from_dtype(DType dtype);
+
+// "\"x\"" for printable ASCII names, else with non-printable bytes escaped as \xNN; for messages.
+std::string in_quotes(std::string_view text);
+
+}  // namespace owf::formats::gguf

@@ -1,0 +1,498 @@
+#include "gguf/gguf_metadata.h"
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+namespace owf::formats::gguf {
+namespace {
+
+// ordered_json keeps keys in insertion order, so the metadata reads in the order it was built.
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kSection = "gguf";
+constexpr std::uint32_t kCanonicalNan32 = 0x7fc00000u;
+constexpr std::uint64_t kCanonicalNan64 = 0x7ff8000000000000ull;
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+// The general.* keys behind owf's standard keys (llama.cpp's names).
+constexpr std::string_view kArchitectureKey = "general.architecture";
+constexpr std::string_view kLicenseKey = "general.license";
+constexpr std::string_view kSourceUrlKey = "general.source.url";
+constexpr std::string_view kBaseModelCountKey = "general.base_model.count";
+
+std::string base_model_key(std::uint64_t index, std::string_view field) {
+  return "general.base_model." + std::to_string(index) + "." + std::string(field);
+}
+
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code_point = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2;
+      code_point = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3;
+      code_point = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4;
+      code_point = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (text.size() - i < length) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      code_point = (code_point << 6) | (next & 0x3F);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
+    constexpr std::uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinForLength[length] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return false;
+    }
+    i += length;
+  }
+  return true;
+}
+
+std::string to_hex(std::string_view bytes) {
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    hex += kHexDigits[byte >> 4];
+    hex += kHexDigits[byte & 15];
+  }
+  return hex;
+}
+
+std::optional<std::uint64_t> parse_hex_u64(std::string_view hex) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(hex.data(), hex.data() + hex.size(), value, 16);
+  if (error != std::errc() || end != hex.data() + hex.size() || hex.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const auto byte = parse_hex_u64(hex.substr(i, 2));
+    if (!byte) return std::nullopt;
+    bytes += static_cast<char>(*byte);
+  }
+  return bytes;
+}
+
+// ---- GGUF scalar -> JSON ----------------------------------------------------------------------
+
+bool is_signed_integer(ValueType type) {
+  return type == ValueType::kI8 || type == ValueType::kI16 || type == ValueType::kI32 || type == ValueType::kI64;
+}
+
+bool is_float(ValueType type) { return type == ValueType::kF32 || type == ValueType::kF64; }
+
+std::int64_t sign_extend(std::uint64_t bits, std::size_t bytes) {
+  const unsigned shift = 64 - 8 * static_cast<unsigned>(bytes);
+  return static_cast<std::int64_t>(bits << shift) >> shift;
+}
+
+Json nan_to_json(std::uint64_t bits, std::uint64_t canonical, int hex_digits) {
+  if (bits == canonical) return "nan";
+  std::string text = "nan:0x";
+  for (int digit = hex_digits - 1; digit >= 0; --digit) text += kHexDigits[(bits >> (4 * digit)) & 15];
+  return text;
+}
+
+// f32 as the shortest decimal that reads back as the same float. That decimal is carried as the
+// double nearest to it, which JSON prints exactly; should the double not round back to the float
+// (double rounding), the float's exact double value is used instead.
+Json f32_to_json(std::uint32_t bits) {
+  const float value = std::bit_cast<float>(bits);
+  if (std::isnan(value)) return nan_to_json(bits, kCanonicalNan32, 8);
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char text[32];
+  const auto printed = std::to_chars(text, text + sizeof text, value);
+  double shortest = 0;
+  std::from_chars(text, printed.ptr, shortest);
+  if (std::bit_cast<std::uint32_t>(static_cast<float>(shortest)) == bits) return shortest;
+  return static_cast<double>(value);
+}
+
+Json f64_to_json(std::uint64_t bits) {
+  const double value = std::bit_cast<double>(bits);
+  if (std::isnan(value)) return nan_to_json(bits, kCanonicalNan64, 16);
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return value;
+}
+
+Json scalar_to_json(ValueType type, const Scalar& scalar) {
+  switch (type) {
+    case ValueType::kString:
+      if (is_valid_utf8(scalar.text)) return scalar.text;
+      return Json{{"hex", to_hex(scalar.text)}};
+    case ValueType::kBool:
+      return scalar.bits != 0;
+    case ValueType::kF32:
+      return f32_to_json(static_cast<std::uint32_t>(scalar.bits));
+    case ValueType::kF64:
+      return f64_to_json(scalar.bits);
+    default:
+      if (is_signed_integer(type)) return sign_extend(scalar.bits, value_size(type));
+      return scalar.bits;
+  }
+}
+
+Json kv_to_json(const KeyValue& kv) {
+  Json entry = {{"key", kv.key}, {"type", value_type_name(kv.type)}};
+  if (kv.type != ValueType::kArray) {
+    entry["value"] = scalar_to_json(kv.type, kv.values.at(0));
+    return entry;
+  }
+  entry["element_type"] = value_type_name(kv.element_type);
+  Json values = Json::array();
+  for (const Scalar& scalar : kv.values) values.push_back(scalar_to_json(kv.element_type, scalar));
+  entry["value"] = std::move(values);
+  return entry;
+}
+
+// ---- JSON -> GGUF scalar ----------------------------------------------------------------------
+
+Status json_error(const std::string& path, const std::string& problem) {
+  return Status::invalid_argument("metadata." + path + ": " + problem);
+}
+
+Result<std::uint64_t> integer_bits(const Json& value, ValueType type, const std::string& path) {
+  const std::size_t bytes = value_size(type);
+  const std::uint64_t mask = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
+  const std::string type_name(value_type_name(type));
+  if (!value.is_number_integer()) return json_error(path, "expected an integer for type " + type_name);
+  if (value.is_number_unsigned()) {
+    const auto number = value.get<std::uint64_t>();
+    const std::uint64_t max = is_signed_integer(type) ? mask >> 1 : mask;
+    if (number > max) return json_error(path, std::to_string(number) + " does not fit " + type_name);
+    return number;
+  }
+  const auto number = value.get<std::int64_t>();
+  const std::int64_t min = bytes == 8 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (8 * bytes - 1));
+  if (!is_signed_integer(type) || number < min) {
+    return json_error(path, std::to_string(number) + " does not fit " + type_name);
+  }
+  return static_cast<std::uint64_t>(number) & mask;
+}
+
+Result<std::uint64_t> non_finite_bits(std::string_view text, ValueType type, const std::string& path) {
+  const bool is32 = type == ValueType::kF32;
+  if (text == "inf" || text == "-inf") {
+    const bool negative = text[0] == '-';
+    if (is32) return std::bit_cast<std::uint32_t>(negative ? -INFINITY : INFINITY);
+    return std::bit_cast<std::uint64_t>(negative ? -static_cast<double>(INFINITY) : static_cast<double>(INFINITY));
+  }
+  if (text == "nan") return is32 ? kCanonicalNan32 : kCanonicalNan64;
+  constexpr std::string_view kNanPrefix = "nan:0x";
+  if (text.starts_with(kNanPrefix)) {
+    const auto bits = parse_hex_u64(text.substr(kNanPrefix.size()));
+    if (bits && is32 && *bits <= 0xFFFFFFFFull && std::isnan(std::bit_cast<float>(static_cast<std::uint32_t>(*bits)))) {
+      return *bits;
+    }
+    if (bits && !is32 && std::isnan(std::bit_cast<double>(*bits))) return *bits;
+  }
+  return json_error(path, "'" + std::string(text) + "' is not a number, \"inf\", \"-inf\", \"nan\" or \"nan:0x<bits>\"");
+}
+
+Result<std::uint64_t> float_bits(const Json& value, ValueType type, const std::string& path) {
+  if (value.is_string()) return non_finite_bits(value.get_ref<const std::string&>(), type, path);
+  if (!value.is_number()) return json_error(path, "expected a number for type " + std::string(value_type_name(type)));
+  const double number = value.get<double>();
+  if (type == ValueType::kF64) return std::bit_cast<std::uint64_t>(number);
+  // Doubles from FLT_MAX up to half an ulp above it round to FLT_MAX; beyond that f32 overflows.
+  const double overflow = std::ldexp(1.0, 128) - std::ldexp(1.0, 103);
+  if (std::fabs(number) >= overflow) return json_error(path, value.dump() + " does not fit f32");
+  constexpr float kMax = std::numeric_limits<float>::max();
+  const float rounded = std::fabs(number) > kMax ? (number > 0 ? kMax : -kMax) : static_cast<float>(number);
+  return std::bit_cast<std::uint32_t>(rounded);
+}
+
+Result<Scalar> scalar_from_json(const Json& value, ValueType type, const std::string& path) {
+  Scalar scalar;
+  switch (type) {
+    case ValueType::kString:
+      if (value.is_string()) {
+        scalar.text = value.get<std::string>();
+        return scalar;
+      }
+      if (value.is_object() && value.size() == 1 && value.contains("hex") && value["hex"].is_string()) {
+        if (auto bytes = from_hex(value["hex"].get_ref<const std::string&>())) {
+          scalar.text = std::move(*bytes);
+          return scalar;
+        }
+      }
+      return json_error(path, "expected a string or {\"hex\": \"<even number of hex digits>\"}");
+    case ValueType::kBool:
+      if (!value.is_boolean()) return json_error(path, "expected true or false");
+      scalar.bits = value.get<bool>() ? 1 : 0;
+      return scalar;
+    default:
+      if (is_float(type)) {
+        OWF_ASSIGN_OR_RETURN(scalar.bits, float_bits(value, type, path));
+      } else {
+        OWF_ASSIGN_OR_RETURN(scalar.bits, integer_bits(value, type, path));
+      }
+      return scalar;
+  }
+}
+
+Result<ValueType> type_from_json(const Json& entry, const char* field, const std::string& path) {
+  const auto it = entry.find(field);
+  if (it == entry.end() || !it->is_string()) return json_error(path + "." + field, "missing or not a string");
+  const auto type = value_type_from_name(it->get_ref<const std::string&>());
+  if (!type) return json_error(path + "." + field, "unknown GGUF type '" + it->get<std::string>() + "'");
+  return *type;
+}
+
+Result<KeyValue> kv_from_json(const Json& entry, const std::string& path) {
+  if (!entry.is_object()) return json_error(path, "expected an object {\"key\", \"type\", \"value\"}");
+  KeyValue kv;
+  const auto key = entry.find("key");
+  if (key == entry.end() || !key->is_string()) return json_error(path + ".key", "missing or not a string");
+  kv.key = key->get<std::string>();
+  if (kv.key.size() > kMaxKeyBytes) {
+    return json_error(path + ".key", "is " + std::to_string(kv.key.size()) + " bytes; GGUF keys are at most " +
+                                         std::to_string(kMaxKeyBytes));
+  }
+  const std::string where = path + " (" + in_quotes(kv.key) + ")";
+  OWF_ASSIGN_OR_RETURN(kv.type, type_from_json(entry, "type", where));
+  const auto value = entry.find("value");
+  if (value == entry.end()) return json_error(where + ".value", "missing");
+  if (kv.type != ValueType::kArray) {
+    OWF_ASSIGN_OR_RETURN(Scalar scalar, scalar_from_json(*value, kv.type, where + ".value"));
+    kv.values.push_back(std::move(scalar));
+    return kv;
+  }
+  OWF_ASSIGN_OR_RETURN(kv.element_type, type_from_json(entry, "element_type", where));
+  if (kv.element_type == ValueType::kArray) {
+    return Status::not_supported("metadata." + where + ": nested arrays are not supported");
+  }
+  if (!value->is_array()) return json_error(where + ".value", "expected an array");
+  kv.values.reserve(value->size());
+  for (std::size_t i = 0; i < value->size(); ++i) {
+    OWF_ASSIGN_OR_RETURN(Scalar scalar,
+                         scalar_from_json((*value)[i], kv.element_type, where + ".value[" + std::to_string(i) + "]"));
+    kv.values.push_back(std::move(scalar));
+  }
+  return kv;
+}
+
+// ---- standard keys ----------------------------------------------------------------------------
+
+const KeyValue* find_kv(const std::vector<KeyValue>& kvs, std::string_view key) {
+  for (const KeyValue& kv : kvs) {
+    if (kv.key == key) return &kv;
+  }
+  return nullptr;
+}
+
+std::optional<std::string> string_kv(const std::vector<KeyValue>& kvs, std::string_view key) {
+  const KeyValue* kv = find_kv(kvs, key);
+  if (kv == nullptr || kv->type != ValueType::kString || !is_valid_utf8(kv->values.at(0).text)) return std::nullopt;
+  return kv->values.at(0).text;
+}
+
+std::optional<std::uint64_t> count_kv(const std::vector<KeyValue>& kvs, std::string_view key) {
+  const KeyValue* kv = find_kv(kvs, key);
+  if (kv == nullptr || kv->type == ValueType::kArray || kv->type == ValueType::kString || is_float(kv->type) ||
+      kv->type == ValueType::kBool) {
+    return std::nullopt;
+  }
+  const std::uint64_t bits = kv->values.at(0).bits;
+  if (is_signed_integer(kv->type) && sign_extend(bits, value_size(kv->type)) < 0) return std::nullopt;
+  return bits;
+}
+
+Json provenance_from_kvs(const std::vector<KeyValue>& kvs) {
+  Json provenance = Json::object();
+  if (auto url = string_kv(kvs, kSourceUrlKey)) provenance["source"] = {{"url", *url}};
+  // A base model takes at least one key-value, which bounds the loop for an absurd count.
+  const std::uint64_t count = std::min<std::uint64_t>(count_kv(kvs, kBaseModelCountKey).value_or(0), kvs.size());
+  Json parents = Json::array();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    Json parent = Json::object();
+    if (auto name = string_kv(kvs, base_model_key(i, "name"))) parent["name"] = *name;
+    if (auto url = string_kv(kvs, base_model_key(i, "url"))) parent["url"] = *url;
+    if (!parent.empty()) parents.push_back(std::move(parent));
+  }
+  if (!parents.empty()) provenance["parents"] = std::move(parents);
+  return provenance;
+}
+
+KeyValue string_kv_entry(std::string_view key, std::string text) {
+  KeyValue kv;
+  kv.key = key;
+  kv.type = ValueType::kString;
+  kv.values.push_back(Scalar{0, std::move(text)});
+  return kv;
+}
+
+// Sets `key` to the string `text` unless it already holds exactly that: in place, keeping the
+// pair's position, or appended when absent.
+void set_string_kv(std::vector<KeyValue>& kvs, std::string_view key, std::string text) {
+  for (KeyValue& kv : kvs) {
+    if (kv.key != key) continue;
+    if (kv.type != ValueType::kString || kv.values.at(0).text != text) kv = string_kv_entry(key, std::move(text));
+    return;
+  }
+  kvs.push_back(string_kv_entry(key, std::move(text)));
+}
+
+std::optional<std::string> json_string_at(const Json& object, std::initializer_list<const char*> path) {
+  const Json* node = &object;
+  for (const char* field : path) {
+    if (!node->is_object()) return std::nullopt;
+    const auto it = node->find(field);
+    if (it == node->end()) return std::nullopt;
+    node = &*it;
+  }
+  if (!node->is_string()) return std::nullopt;
+  return node->get<std::string>();
+}
+
+// architecture, license and provenance.source.url -> general.*, both for GGUF-born metadata
+// (overriding what differs) and for other models (creating the keys).
+void apply_standard_keys(const Json& metadata, std::vector<KeyValue>& kvs) {
+  if (auto architecture = json_string_at(metadata, {"architecture"})) {
+    set_string_kv(kvs, kArchitectureKey, std::move(*architecture));
+  }
+  if (auto license = json_string_at(metadata, {"license"})) set_string_kv(kvs, kLicenseKey, std::move(*license));
+  if (auto url = json_string_at(metadata, {"provenance", "source", "url"})) {
+    set_string_kv(kvs, kSourceUrlKey, std::move(*url));
+  }
+}
+
+// provenance.parents -> general.base_model.count and .{i}.name / .{i}.url (models not born GGUF:
+// in a GGUF-born model the parents owf records are the files it was converted from, not base models).
+void apply_parents(const Json& metadata, std::vector<KeyValue>& kvs) {
+  const auto provenance = metadata.find("provenance");
+  if (provenance == metadata.end() || !provenance->is_object()) return;
+  const auto parents = provenance->find("parents");
+  if (parents == provenance->end() || !parents->is_array() || parents->empty()) return;
+  KeyValue count;
+  count.key = kBaseModelCountKey;
+  count.type = ValueType::kU32;
+  count.values.push_back(Scalar{parents->size(), {}});
+  kvs.push_back(std::move(count));
+  for (std::size_t i = 0; i < parents->size(); ++i) {
+    if (auto name = json_string_at((*parents)[i], {"name"})) {
+      kvs.push_back(string_kv_entry(base_model_key(i, "name"), std::move(*name)));
+    }
+    if (auto url = json_string_at((*parents)[i], {"url"})) {
+      kvs.push_back(string_kv_entry(base_model_key(i, "url"), std::move(*url)));
+    }
+  }
+}
+
+Result<FileLayout> layout_from_section(const Json& section) {
+  const std::string path(kSection);
+  if (!section.is_object()) return json_error(path, "expected an object");
+  FileLayout layout;
+  const auto kv_list = section.find("kv");
+  if (kv_list == section.end() || !kv_list->is_array()) return json_error(path + ".kv", "missing or not an array");
+  std::unordered_set<std::string> keys;
+  for (std::size_t i = 0; i < kv_list->size(); ++i) {
+    const std::string entry_path = path + ".kv[" + std::to_string(i) + "]";
+    OWF_ASSIGN_OR_RETURN(KeyValue kv, kv_from_json((*kv_list)[i], entry_path));
+    if (!keys.insert(kv.key).second) return json_error(entry_path, "duplicate key " + in_quotes(kv.key));
+    layout.kvs.push_back(std::move(kv));
+  }
+  const auto padding = section.find("tail_padding");
+  if (padding != section.end()) {
+    if (!padding->is_boolean()) return json_error(path + ".tail_padding", "expected true or false");
+    layout.tail_padding = padding->get<bool>();
+  }
+  return layout;
+}
+
+Result<FileLayout> layout_from_owf(std::string_view metadata_json) {
+  const Json metadata = Json::parse(metadata_json);
+  if (!metadata.is_object()) return Status::invalid_argument("metadata: expected a JSON object");
+  FileLayout layout;
+  const auto section = metadata.find(kSection);
+  const bool gguf_born = section != metadata.end();
+  if (gguf_born) {
+    OWF_ASSIGN_OR_RETURN(layout, layout_from_section(*section));
+  }
+  apply_standard_keys(metadata, layout.kvs);
+  if (!gguf_born) apply_parents(metadata, layout.kvs);
+  OWF_ASSIGN_OR_RETURN(layout.alignment, alignment_of(layout.kvs));
+  if (gguf_born) {
+    const auto stated = section->find("alignment");
+    if (stated != section->end() && (!stated->is_number_unsigned() || stated->get<std::uint64_t>() != layout.alignment)) {
+      return json_error(std::string(kSection) + ".alignment", stated->dump() + " disagrees with general.alignment (" +
+                                                                  std::to_string(layout.alignment) + ")");
+    }
+  }
+  return layout;
+}
+
+}  // namespace
+
+Result<std::uint32_t> alignment_of(const std::vector<KeyValue>& kvs) {
+  const KeyValue* kv = find_kv(kvs, kAlignmentKey);
+  if (kv == nullptr) return kDefaultAlignment;
+  const std::string where = "key " + in_quotes(kv->key) + (kv->file_offset != 0 ? " at offset " + std::to_string(kv->file_offset) : "");
+  if (kv->type != ValueType::kU32) {
+    return Status::corruption(where + ": type " + std::string(value_type_name(kv->type)) + ", GGUF requires u32");
+  }
+  const std::uint64_t alignment = kv->values.at(0).bits;
+  if (!std::has_single_bit(alignment)) {
+    return Status::corruption(where + ": alignment " + std::to_string(alignment) + " is not a power of two");
+  }
+  return static_cast<std::uint32_t>(alignment);
+}
+
+Result<std::string> owf_metadata_from_gguf(const FileLayout& layout) {
+  Json metadata = Json::object();
+  if (auto architecture = string_kv(layout.kvs, kArchitectureKey)) metadata["architecture"] = *architecture;
+  if (auto license = string_kv(layout.kvs, kLicenseKey)) metadata["license"] = *license;
+  Json provenance = provenance_from_kvs(layout.kvs);
+  if (!provenance.empty()) metadata["provenance"] = std::move(provenance);
+  Json kvs = Json::array();
+  for (const KeyValue& kv : layout.kvs) {
+    if (!is_valid_utf8(kv.key)) {
+      return Status::not_supported("key at offset " + std::to_string(kv.file_offset) + " is not valid UTF-8");
+    }
+    kvs.push_back(kv_to_json(kv));
+  }
+  metadata[kSection] = {{"version", layout.version},
+                        {"alignment", layout.alignment},
+                        {"tail_padding", layout.tail_padding},
+                        {"kv", std::move(kvs)}};
+  try {
+    return metadata.dump();
+  } catch (const std::exception& error) {
+    return Status::corruption(std::string("metadata: ") + error.what());
+  }
+}
+
+Result<FileLayout> gguf_layout_from_owf(std::string_view metadata_json) {
+  try {
+    return layout_from_owf(metadata_json);
+  } catch (const std::exception& error) {
+    return Status::invalid_argument(std::string("metadata: ") + error.what());
+  }
+}
+
+}  // namespace owf::formats::gguf

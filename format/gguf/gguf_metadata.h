@@ -1,0 +1,40 @@
+// GGUF key-values <-> owf metadata (spec/formats/gguf.md, "Metadata"). Every key-value is kept,
+// in order and with its exact type, under the owf key "gguf"; the owf standard keys are derived
+// from general.architecture, general.license, general.source.url and general.base_model.*, and
+// mapped back when writing. This is the only file of the adapter that sees the JSON library.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gguf/gguf_file.h"
+#include "owf/status.h"
+
+namespace owf::formats::gguf {
+
+// What a GGUF file holds besides its tensors, enough to write it again byte for byte.
+struct FileLayout {
+  std::uint32_t version = kWriteVersion;
+  std::uint32_t alignment = kDefaultAlignment;
+  bool tail_padding = true;  // the file ends with zero padding to the alignment
+  std::vector<KeyValue> kvs;
+};
+
+// owf metadata JSON text for a GGUF file. Fails only for values JSON cannot carry: a key that is
+// not valid UTF-8 (string values that are not are kept as {"hex": ...}).
+Result<std::string> owf_metadata_from_gguf(const FileLayout& layout);
+
+// What to write for owf metadata: from its "gguf" section when present (the standard keys
+// `architecture`, `license` and `provenance.source.url` replace the matching general.* values
+// when they differ), otherwise the standard keys alone, alignment 32. Fails with a message naming
+// the JSON path for anything GGUF cannot hold (a value out of its type's range, a duplicate key,
+// a general.alignment that is not a u32 power of two).
+Result<FileLayout> gguf_layout_from_owf(std::string_view metadata_json);
+
+// The value of general.alignment in `kvs`, checked (u32, a power of two), or the default 32.
+// Messages name the key and, for pairs read from a file, its offset.
+Result<std::uint32_t> alignment_of(const std::vector<KeyValue>& kvs);
+
+}  // namespace owf::formats::gguf

@@ -1,0 +1,109 @@
+#include <algorithm>
+
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_metadata.h"
+#include "gguf/gguf_model.h"
+#include "owf/checked.h"
+#include "owf/io.h"
+
+namespace owf::formats::gguf {
+namespace {
+
+constexpr std::uint64_t kCopyPiece = 1u << 20;  // bytes pulled from the model at a time
+constexpr std::uint64_t kMaxDim = static_cast<std::uint64_t>(INT64_MAX);
+
+Result<TensorRecord> record_for(const TensorInfo& tensor, std::uint64_t offset) {
+  const std::string where = "tensor " + in_quotes(tensor.name);
+  const auto ggml_type = ggml_from_dtype(tensor.dtype);
+  if (!ggml_type) {
+    return Status::not_supported(where + ": dtype " + std::string(dtype_info(tensor.dtype).name) +
+                                 " has no GGUF type");
+  }
+  if (tensor.shape.size() > kMaxDims) {
+    return Status::not_supported(where + ": rank " + std::to_string(tensor.shape.size()) +
+                                 " exceeds GGUF's limit of " + std::to_string(kMaxDims) + " dimensions");
+  }
+  if (tensor.name.size() > kMaxTensorNameBytes) {
+    return Status::not_supported(where + ": name is " + std::to_string(tensor.name.size()) +
+                                 " bytes; GGUF allows at most " + std::to_string(kMaxTensorNameBytes));
+  }
+  if (std::any_of(tensor.shape.begin(), tensor.shape.end(), [](std::uint64_t dim) { return dim > kMaxDim; })) {
+    return Status::not_supported(where + ": a dimension exceeds INT64_MAX, ggml's limit");
+  }
+  TensorRecord record;
+  record.name = tensor.name;
+  record.dims.assign(tensor.shape.rbegin(), tensor.shape.rend());
+  record.ggml_type = *ggml_type;
+  record.offset = offset;
+  return record;
+}
+
+// Header, key-values and tensor infos, built in memory (their size is that of the metadata).
+Result<std::vector<std::byte>> encode_head(const Model& model, const FileLayout& layout) {
+  std::vector<std::byte> head;
+  append_bytes(head, as_bytes(std::string_view(kMagic.data(), kMagic.size())));
+  append_le(head, kWriteVersion);
+  append_le<std::uint64_t>(head, model.tensors().size());
+  append_le<std::uint64_t>(head, layout.kvs.size());
+  for (const KeyValue& kv : layout.kvs) append_key_value(head, kv);
+  std::uint64_t offset = 0;
+  for (const TensorInfo& tensor : model.tensors()) {
+    OWF_ASSIGN_OR_RETURN(const TensorRecord record, record_for(tensor, offset));
+    append_tensor_record(head, record);
+    const auto end = checked_add(offset, tensor.byte_size);
+    const auto next = end ? checked_align_up(*end, layout.alignment) : std::nullopt;
+    if (!next) return Status::invalid_argument("tensor " + in_quotes(tensor.name) + ": data offset overflows");
+    offset = *next;
+  }
+  return head;
+}
+
+Status pad_to_alignment(AtomicFile& file, std::uint32_t alignment) {
+  static constexpr std::byte kZeros[4096] = {};
+  const auto target = checked_align_up(file.size(), alignment);
+  if (!target) return Status::invalid_argument("file size overflows");
+  while (file.size() < *target) {
+    const std::uint64_t piece = std::min<std::uint64_t>(*target - file.size(), sizeof kZeros);
+    OWF_RETURN_IF_ERROR(file.write(std::span<const std::byte>(kZeros, piece)));
+  }
+  return {};
+}
+
+Status write_file(const Model& model, const FileLayout& layout, const std::vector<std::byte>& head,
+                  const std::filesystem::path& path, const WriteOptions& options) {
+  OWF_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path, options.overwrite));
+  OWF_RETURN_IF_ERROR(file.write(head));
+  const auto& tensors = model.tensors();
+  if (!tensors.empty() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
+  std::uint64_t largest = 0;
+  for (const TensorInfo& tensor : tensors) largest = std::max(largest, tensor.byte_size);
+  std::vector<std::byte> buffer(std::min(largest, kCopyPiece));
+  const std::uint64_t total = model.total_bytes();
+  std::uint64_t done = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    for (std::uint64_t offset = 0; offset < tensors[i].byte_size;) {
+      const auto piece = std::span(buffer).first(std::min(kCopyPiece, tensors[i].byte_size - offset));
+      OWF_RETURN_IF_ERROR(model.read(i, offset, piece));
+      OWF_RETURN_IF_ERROR(file.write(piece));
+      offset += piece.size();
+      done += piece.size();
+      if (options.progress) options.progress(done, total);
+    }
+    if (i + 1 < tensors.size() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
+  }
+  return file.commit();
+}
+
+}  // namespace
+
+Status write_gguf(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+                  const WriteOptions& options) {
+  const std::string display_name = path.filename().string();
+  auto layout = gguf_layout_from_owf(metadata_json);
+  if (!layout.ok()) return layout.status().with_context(display_name);
+  auto head = encode_head(model, *layout);
+  if (!head.ok()) return head.status().with_context(display_name);
+  return write_file(model, *layout, *head, path, options);
+}
+
+}  // namespace owf::formats::gguf
