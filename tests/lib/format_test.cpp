@@ -1,0 +1,74 @@
+// FormatRegistry and the built-in owf format.
+#include <doctest/doctest.h>
+
+#include "lib_test_util.h"
+#include "owf/bytes.h"
+#include "owf/format.h"
+
+namespace owf::test {
+namespace {
+
+// A format that recognises files starting with "TOY" and writes nothing.
+class ToyFormat final : public Format {
+ public:
+  std::string_view name() const override { return "toy"; }
+  std::vector<std::string_view> extensions() const override { return {".toy"}; }
+  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    return as_chars(head).starts_with("TOY");
+  }
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
+    return Status::not_supported(path.string() + ": toy files hold nothing");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the registry detects owf by content and picks it for .owf output") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("w", DType::kF16, {4});
+  FormatRegistry registry;
+  const Format* owf = registry.by_name("owf");
+  REQUIRE(owf != nullptr);
+  REQUIRE(owf->write(model, "{}", dir / "m.weights", WriteOptions{}).ok());  // the content decides, not the name
+  const auto detected = registry.detect(dir / "m.weights");
+  REQUIRE(detected.ok());
+  CHECK(*detected == owf);
+  const auto opened = registry.open(dir / "m.weights");
+  REQUIRE(opened.ok());
+  CHECK((*opened)->format() == "owf 1.0");
+  CHECK((*opened)->tensors().size() == 1);
+  CHECK(*registry.for_output(dir / "OUT.OWF") == owf);
+  CHECK(registry.for_output(dir / "out.bin").status().message().find("no format writes") != std::string::npos);
+  CHECK(registry.by_name("nope") == nullptr);
+}
+
+TEST_CASE("detection failures name the file and what it starts with") {
+  ScratchDir dir;
+  FormatRegistry registry;
+  write_file(dir / "x.bin", std::vector<std::byte>{std::byte{0}, std::byte{1}, std::byte{2}});
+  CHECK(registry.detect(dir / "x.bin").status().message() ==
+        (dir / "x.bin").string() + ": unrecognized format (first bytes: 00 01 02)");
+  write_file(dir / "long.bin", pattern_bytes(100));
+  CHECK(registry.detect(dir / "long.bin").status().message().ends_with(" ...)"));
+  write_file(dir / "x", {});
+  CHECK(registry.detect(dir / "x").status().message() == (dir / "x").string() + ": empty file");
+  CHECK(registry.detect(dir / "missing").status().code() == ErrorCode::kNotFound);
+  CHECK(registry.detect(dir.path()).status().message().find("unrecognized format (a directory)") != std::string::npos);
+}
+
+TEST_CASE("added formats take part in detection; writing defaults to not supported") {
+  ScratchDir dir;
+  FormatRegistry registry;
+  registry.add(std::make_unique<ToyFormat>());
+  write_file(dir / "a.toy", as_bytes("TOY!"));
+  const auto toy = registry.detect(dir / "a.toy");
+  REQUIRE(toy.ok());
+  CHECK((*toy)->name() == "toy");
+  CHECK(registry.open(dir / "a.toy").status().message() == (dir / "a.toy").string() + ": toy files hold nothing");
+  const Status write = (*toy)->write(MemoryModel{}, "{}", dir / "b.toy", WriteOptions{});
+  CHECK(write.code() == ErrorCode::kNotSupported);
+  CHECK(write.message() == (dir / "b.toy").string() + ": writing toy files is not supported");
+}
+
+}  // namespace owf::test

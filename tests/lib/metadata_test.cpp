@@ -1,0 +1,46 @@
+// validate_metadata: one UTF-8 JSON object, nested at most 64 deep.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "owf/metadata.h"
+
+namespace owf {
+
+TEST_CASE("metadata must be one JSON object") {
+  CHECK(validate_metadata("{}", "m.owf").ok());
+  CHECK(validate_metadata(R"({"a":[1,{"b":null}],"é":"🙂"})", "m.owf").ok());
+  CHECK(validate_metadata("[]", "m.owf").message() == "m.owf: metadata must be a JSON object, not an array");
+  CHECK(validate_metadata("3", "m.owf").message() == "m.owf: metadata must be a JSON object, not a number");
+  CHECK(validate_metadata("", "m.owf").message().find("m.owf: metadata is not valid JSON") == 0);
+  CHECK(validate_metadata("{} {}", "m.owf").message().find("m.owf: metadata is not valid JSON") == 0);
+  CHECK(validate_metadata(R"({"a":1,})", "m.owf").code() == ErrorCode::kCorruption);
+}
+
+TEST_CASE("metadata must be valid UTF-8") {
+  const Status status = validate_metadata("{\"k\":\"\xC3\x28\"}", "m.owf");
+  CHECK(status.message() == "m.owf: metadata is not valid UTF-8 at byte 6");
+}
+
+TEST_CASE("nesting is limited to 64 levels and checked before parsing") {
+  const auto nested = [](std::size_t depth) {
+    return "{\"a\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  CHECK(validate_metadata(nested(64), "m.owf").ok());
+  CHECK(validate_metadata(nested(65), "m.owf").message() == "m.owf: metadata nests deeper than 64 levels at byte 68");
+  // Brackets inside strings do not count, escaped quotes do not end strings.
+  CHECK(validate_metadata(R"({"a":"[[[[\"[[[[", "b":"}}}"})", "m.owf").ok());
+
+  // A megabyte of '[' is refused at once, not parsed recursively.
+  const std::string deep = "{\"a\":" + std::string(1 << 20, '[');
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(validate_metadata(deep, "m.owf").message().find("nests deeper than 64 levels") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+}
+
+TEST_CASE("library_version is the project version") {
+  CHECK(library_version() == OWF_TEST_PROJECT_VERSION);
+}
+
+}  // namespace owf
