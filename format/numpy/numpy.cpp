@@ -31,9 +31,6 @@ constexpr std::string_view kMemberSuffix = ".npy";
 constexpr std::uint64_t kCopyPiece = 4u << 20;
 // numpy aligns array data to 64 bytes; stored members keep that alignment in the archive.
 constexpr std::uint32_t kMemberAlignment = 64;
-// Deflate cannot expand one compressed byte into more than 1032 bytes, so a
-// member declaring more is corrupt and must not make us allocate.
-constexpr std::uint64_t kMaxDeflateRatio = 1032;
 
 // Where one array's bytes are and what read() must do to them.
 struct Layout {
@@ -220,13 +217,9 @@ Result<std::unique_ptr<Model>> open_npy(MappedFile file, const fs::path& path) {
                                                              std::move(file), std::move(parts)));
 }
 
-// Inflates a deflated member into memory, bounded by its declared size.
+// Inflates a deflated member into memory, bounded by its declared size (which
+// ZipReader::open already held to what deflate can make of the compressed bytes).
 Result<std::vector<std::byte>> inflate(const ZipReader& zip, const ZipEntry& entry, const std::string& where) {
-  const auto limit = checked_mul(checked_add(entry.compressed_size, 1).value_or(UINT64_MAX), kMaxDeflateRatio);
-  if (limit && entry.size > *limit) {
-    return Status::corruption(where + " declares " + std::to_string(entry.size) + " bytes from " +
-                              std::to_string(entry.compressed_size) + " compressed bytes, more than deflate can produce");
-  }
   std::vector<std::byte> buffer;
   try {
     buffer.resize(entry.size);
