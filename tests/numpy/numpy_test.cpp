@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../lib/lib_test_util.h"
+#include "format_test_util.h"
 #include "numpy/numpy.h"
 #include "owf/bytes.h"
 #include "owf/container.h"
@@ -23,17 +24,8 @@ const Format& format() {
   return *instance;
 }
 
-std::unique_ptr<Model> open_ok(const fs::path& path) {
-  auto model = format().open(path, {});
-  REQUIRE_MESSAGE(model.ok(), model.status().message());
-  return std::move(model).value();
-}
-
-std::string open_error(const fs::path& path) {
-  auto model = format().open(path, {});
-  REQUIRE_MESSAGE(!model.ok(), "opened although it should not: " << path);
-  return model.status().message();
-}
+std::unique_ptr<Model> open_ok(const fs::path& path) { return test::open_ok(format(), path); }
+std::string open_error(const fs::path& path) { return test::open_error(format(), path); }
 
 // A .npy file with this header dict text (no padding needed) and data.
 std::vector<std::byte> npy_bytes(std::string_view dict, std::span<const std::byte> data = {}, std::uint8_t major = 1) {
@@ -68,21 +60,9 @@ std::vector<std::uint32_t> read_u32(const Model& model, std::size_t index) {
   return values;
 }
 
-float float_at(const Model& model, std::size_t index, std::uint64_t element) {
-  std::array<std::byte, 4> bytes{};
-  REQUIRE(model.read(index, element * 4, bytes).ok());
-  return std::bit_cast<float>(load_le<std::uint32_t>(bytes.data()));
-}
-
 std::vector<std::byte> bytes_of(std::string_view text) {
   const auto bytes = as_bytes(text);
   return {bytes.begin(), bytes.end()};
-}
-
-Digest digest_of(const Model& model) {
-  auto digest = content_digest(model);
-  REQUIRE_MESSAGE(digest.ok(), digest.status().message());
-  return *digest;
 }
 
 struct Member {
@@ -114,9 +94,9 @@ TEST_CASE("corpus: the g2p .npy is one f32 (768, 256) tensor named after the fil
   CHECK(info.dtype == DType::kF32);
   CHECK(info.shape == std::vector<std::uint64_t>{768, 256});
   // Values read independently with numpy.
-  CHECK(float_at(*model, 0, 0) == doctest::Approx(0.1823662668466568));
-  CHECK(float_at(*model, 0, 1) == doctest::Approx(-0.07587075233459473));
-  CHECK(float_at(*model, 0, 768 * 256 - 1) == doctest::Approx(0.25364261865615845));
+  CHECK(f32_at(*model, 0, 0) == doctest::Approx(0.1823662668466568));
+  CHECK(f32_at(*model, 0, 1) == doctest::Approx(-0.07587075233459473));
+  CHECK(f32_at(*model, 0, 768 * 256 - 1) == doctest::Approx(0.25364261865615845));
   REQUIRE(model->view(0).has_value());
   CHECK(model->view(0)->size() == info.byte_size);
   CHECK(model->metadata() == "{}");
@@ -133,8 +113,8 @@ TEST_CASE("corpus: the g2p .npz has 12 f32 arrays in member order") {
   CHECK(model->tensors()[11].name == "fc_b");
   CHECK(model->tensors()[11].shape == std::vector<std::uint64_t>{74});
   for (const TensorInfo& info : model->tensors()) CHECK(info.dtype == DType::kF32);
-  CHECK(float_at(*model, 11, 0) == doctest::Approx(-0.1016676053404808));
-  CHECK(float_at(*model, 11, 2) == doctest::Approx(-0.02883581444621086));
+  CHECK(f32_at(*model, 11, 0) == doctest::Approx(-0.1016676053404808));
+  CHECK(f32_at(*model, 11, 2) == doctest::Approx(-0.02883581444621086));
   CHECK(model->encoding(0) == "raw");
   // The .npy in the corpus is the enc_w_hh member: same bytes, same digest under the same name.
   const auto single = open_ok(kCorpus / "npy" / "g2p_en-enc_w_hh.npy");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../lib/lib_test_util.h"
+#include "format_test_util.h"
 #include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
@@ -22,18 +23,8 @@ const Format& format() {
   return *instance;
 }
 
-std::unique_ptr<Model> open_ok(const fs::path& path) {
-  auto model = format().open(path, {});
-  REQUIRE_MESSAGE(model.ok(), model.status().message());
-  return std::move(model).value();
-}
-
-// The message open() fails with; fails the test if it opens.
-std::string open_error(const fs::path& path) {
-  auto model = format().open(path, {});
-  REQUIRE_MESSAGE(!model.ok(), "opened although it should not: " << path);
-  return model.status().message();
-}
+std::unique_ptr<Model> open_ok(const fs::path& path) { return test::open_ok(format(), path); }
+std::string open_error(const fs::path& path) { return test::open_error(format(), path); }
 
 // A safetensors file: the u64 header length, the header text and `data`.
 std::vector<std::byte> file_bytes(std::string_view header, std::span<const std::byte> data = {}) {
@@ -44,22 +35,10 @@ std::vector<std::byte> file_bytes(std::string_view header, std::span<const std::
   return bytes;
 }
 
-Digest digest_of(const Model& model) {
-  auto digest = content_digest(model);
-  REQUIRE_MESSAGE(digest.ok(), digest.status().message());
-  return *digest;
-}
-
 std::vector<std::byte> floats(std::initializer_list<float> values) {
   std::vector<std::byte> bytes;
   for (const float value : values) append_le<std::uint32_t>(bytes, std::bit_cast<std::uint32_t>(value));
   return bytes;
-}
-
-float float_at(const Model& model, std::size_t index, std::uint64_t element) {
-  std::array<std::byte, 4> bytes{};
-  REQUIRE(model.read(index, element * 4, bytes).ok());
-  return std::bit_cast<float>(load_le<std::uint32_t>(bytes.data()));
 }
 
 MemoryModel mixed_model() {
@@ -88,8 +67,8 @@ TEST_CASE("corpus: silero_vad_16k has 15 F32 tensors in data order with the righ
   CHECK(first.shape == std::vector<std::uint64_t>{258, 1, 256});
   CHECK(model->tensors().back().name == "final_conv.bias");
   // Values computed independently with numpy from the same file.
-  CHECK(float_at(*model, 1, 0) == doctest::Approx(0.055235814303159714));
-  CHECK(float_at(*model, 2, 1) == doctest::Approx(0.6927589178085327));
+  CHECK(f32_at(*model, 1, 0) == doctest::Approx(0.055235814303159714));
+  CHECK(f32_at(*model, 2, 1) == doctest::Approx(0.6927589178085327));
   CHECK(model->metadata() == "{}");
   REQUIRE(model->view(0).has_value());
   CHECK(model->view(0)->size() == first.byte_size);
@@ -102,8 +81,8 @@ TEST_CASE("corpus: ollama adapters are ordered by data offset, not header order,
   CHECK(model->tensors()[1].name == "model.layers.30.self_attn.v_proj.lora_b");
   CHECK(model->tensors()[1].shape == std::vector<std::uint64_t>{8, 1024});
   CHECK(model->tensors()[7].name == "model.layers.31.self_attn.q_proj.lora_a");
-  CHECK(float_at(*model, 0, 1) == doctest::Approx(-0.008034619502723217));
-  CHECK(float_at(*model, 2, 0) == doctest::Approx(-0.003377719782292843));
+  CHECK(f32_at(*model, 0, 1) == doctest::Approx(-0.008034619502723217));
+  CHECK(f32_at(*model, 2, 0) == doctest::Approx(-0.003377719782292843));
   CHECK(model->metadata() == "{}");
 }
 
