@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "owf/bytes.h"
 #include "quant.h"
@@ -24,10 +25,10 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
 // How a small float format spends its top codes (OCP 8-bit and MX formats).
 enum class Specials {
-  kIeee,     // exponent all ones: infinity (mantissa 0) or NaN (f8_e5m2)
-  kFiniteNanMax,  // only S.1111.111 is NaN, no infinities (f8_e4m3fn)
+  kIeee,               // exponent all ones: infinity (mantissa 0) or NaN (f8_e5m2)
+  kFiniteNanMax,       // only S.1111.111 is NaN, no infinities (f8_e4m3fn)
   kNegativeZeroIsNan,  // 0x80 is NaN, no infinities, no −0 (the "fnuz" types)
-  kNone,     // every code is a finite number (MX f6, f4)
+  kNone,               // every code is a finite number (MX f6, f4)
 };
 
 struct SmallFloat {
@@ -56,8 +57,7 @@ double small_float_value(unsigned code, const SmallFloat& format) {
     case Specials::kNegativeZeroIsNan:
       if (code == sign_bit) return kNaN;
       break;
-    case Specials::kNone:
-      break;
+    case Specials::kNone: break;
   }
   const double fraction = static_cast<double>(mantissa) / static_cast<double>(1u << format.mantissa_bits);
   if (exponent == 0) return sign * std::ldexp(fraction, 1 - format.bias);
@@ -95,10 +95,12 @@ const CodeTable* code_table(DType dtype) {
   static const CodeTable kE3M2 = small_float_table({3, 2, 3, Specials::kNone});
   static const CodeTable kE2M1 = small_float_table({2, 1, 1, Specials::kNone});
   // Nibbles: two's complement for int4.
-  static const CodeTable kI4 = make_table([](unsigned code) { return static_cast<double>(static_cast<int>((code & 0x0F) ^ 8) - 8); });
+  static const CodeTable kI4 =
+      make_table([](unsigned code) { return static_cast<double>(static_cast<int>((code & 0x0F) ^ 8) - 8); });
   switch (dtype) {
     case DType::kBool: return &kBoolTable;
-    case DType::kU8: case DType::kU4: return &kU8Table;
+    case DType::kU8:
+    case DType::kU4: return &kU8Table;
     case DType::kI8: return &kI8Table;
     case DType::kF8E4M3FN: return &kE4M3Fn;
     case DType::kF8E5M2: return &kE5M2;
@@ -127,7 +129,8 @@ float f16_bits_to_f32(std::uint16_t bits) {
 const std::array<float, 65536>& f16_table() {
   static const auto table = [] {
     std::array<float, 65536> values{};
-    for (std::uint32_t bits = 0; bits < values.size(); ++bits) values[bits] = f16_bits_to_f32(static_cast<std::uint16_t>(bits));
+    for (std::uint32_t bits = 0; bits < values.size(); ++bits)
+      values[bits] = f16_bits_to_f32(static_cast<std::uint16_t>(bits));
     return values;
   }();
   return table;
@@ -161,11 +164,26 @@ void decode_plain_integers(DType dtype, std::span<const std::byte> src, std::spa
     case DType::kU16: each([](const std::byte* p) { return load_le<std::uint16_t>(p); }); break;
     case DType::kU32: each([](const std::byte* p) { return load_le<std::uint32_t>(p); }); break;
     case DType::kU64: each([](const std::byte* p) { return load_le<std::uint64_t>(p); }); break;
-    case DType::kI16: each([](const std::byte* p) { return static_cast<std::int16_t>(load_le<std::uint16_t>(p)); }); break;
-    case DType::kI32: each([](const std::byte* p) { return static_cast<std::int32_t>(load_le<std::uint32_t>(p)); }); break;
-    case DType::kI64: each([](const std::byte* p) { return static_cast<std::int64_t>(load_le<std::uint64_t>(p)); }); break;
+    case DType::kI16:
+      each([](const std::byte* p) { return static_cast<std::int16_t>(load_le<std::uint16_t>(p)); });
+      break;
+    case DType::kI32:
+      each([](const std::byte* p) { return static_cast<std::int32_t>(load_le<std::uint32_t>(p)); });
+      break;
+    case DType::kI64:
+      each([](const std::byte* p) { return static_cast<std::int64_t>(load_le<std::uint64_t>(p)); });
+      break;
     default: break;
   }
+}
+
+// binary32 (Bits = u32) or binary64 (u64) values, one every `stride` bytes:
+// complex types are read as their real parts.
+template <typename Bits, typename T>
+void decode_ieee_strided(const std::byte* p, std::size_t stride, std::span<T> dst) {
+  using Float = std::conditional_t<sizeof(Bits) == 4, float, double>;
+  for (std::size_t i = 0; i < dst.size(); ++i)
+    dst[i] = static_cast<T>(std::bit_cast<Float>(load_le<Bits>(p + stride * i)));
 }
 
 // Decodes IEEE types; complex types give their real part (the first half of each element).
@@ -179,26 +197,14 @@ bool decode_ieee(DType dtype, std::span<const std::byte> src, std::span<T> dst) 
       return true;
     }
     case DType::kBF16:
-      for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<T>(bf16_to_f32(load_le<std::uint16_t>(p + 2 * i)));
+      for (std::size_t i = 0; i < dst.size(); ++i)
+        dst[i] = static_cast<T>(bf16_to_f32(load_le<std::uint16_t>(p + 2 * i)));
       return true;
-    case DType::kF32:
-    case DType::kC64: {
-      const std::size_t stride = dtype == DType::kF32 ? 4 : 8;
-      for (std::size_t i = 0; i < dst.size(); ++i) {
-        dst[i] = static_cast<T>(std::bit_cast<float>(load_le<std::uint32_t>(p + stride * i)));
-      }
-      return true;
-    }
-    case DType::kF64:
-    case DType::kC128: {
-      const std::size_t stride = dtype == DType::kF64 ? 8 : 16;
-      for (std::size_t i = 0; i < dst.size(); ++i) {
-        dst[i] = static_cast<T>(std::bit_cast<double>(load_le<std::uint64_t>(p + stride * i)));
-      }
-      return true;
-    }
-    default:
-      return false;
+    case DType::kF32: decode_ieee_strided<std::uint32_t>(p, 4, dst); return true;
+    case DType::kC64: decode_ieee_strided<std::uint32_t>(p, 8, dst); return true;
+    case DType::kF64: decode_ieee_strided<std::uint64_t>(p, 8, dst); return true;
+    case DType::kC128: decode_ieee_strided<std::uint64_t>(p, 16, dst); return true;
+    default: return false;
   }
 }
 
@@ -209,7 +215,8 @@ Status decode_blocks(const DTypeInfo& info, std::span<const std::byte> src, std:
     return Status::not_supported("decoding " + std::string(info.name) + " values is not supported");
   }
   std::array<float, 256> block{};
-  for (std::size_t first = 0, offset = 0; first < dst.size(); first += info.block_elements, offset += info.block_bytes) {
+  for (std::size_t first = 0, offset = 0; first < dst.size();
+       first += info.block_elements, offset += info.block_bytes) {
     decode_block(src.data() + offset, block.data());
     for (std::size_t j = 0; j < info.block_elements; ++j) dst[first + j] = static_cast<T>(block[j]);
   }
@@ -279,10 +286,8 @@ bool can_encode(DType dtype) {
     case DType::kF32:
     case DType::kF64:
     case DType::kQ8_0:
-    case DType::kQ4_0:
-      return true;
-    default:
-      return false;
+    case DType::kQ4_0: return true;
+    default: return false;
   }
 }
 
@@ -300,7 +305,8 @@ Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::b
       for (std::size_t i = 0; i < src.size(); ++i) store_le<std::uint16_t>(out + 2 * i, f32_to_bf16(src[i]));
       break;
     case DType::kF32:
-      for (std::size_t i = 0; i < src.size(); ++i) store_le<std::uint32_t>(out + 4 * i, std::bit_cast<std::uint32_t>(src[i]));
+      for (std::size_t i = 0; i < src.size(); ++i)
+        store_le<std::uint32_t>(out + 4 * i, std::bit_cast<std::uint32_t>(src[i]));
       break;
     case DType::kF64:
       for (std::size_t i = 0; i < src.size(); ++i) {

@@ -27,9 +27,7 @@ const std::int8_t* signed_bytes_at(const std::byte* block, std::size_t offset) {
   return reinterpret_cast<const std::int8_t*>(block + offset);
 }
 
-float half_at(const std::byte* block, std::size_t offset) {
-  return f16_to_f32(load_le<std::uint16_t>(block + offset));
-}
+float half_at(const std::byte* block, std::size_t offset) { return f16_to_f32(load_le<std::uint16_t>(block + offset)); }
 
 // Non-linear 4-bit levels of iq4_nl and iq4_xs (kvalues_iq4nl).
 constexpr std::array<std::int8_t, 16> kIq4Levels = {-127, -104, -83, -65, -49, -35, -22, -10,
@@ -222,8 +220,7 @@ void decode_iq4_xs(const std::byte* block, float* out) {
   const std::uint8_t* scales_low = bytes_at(block, 4);
   const std::uint8_t* qs = bytes_at(block, 8);
   for (int group = 0; group < 8; ++group, qs += 16, out += 32) {
-    const int scale =
-        ((scales_low[group / 2] >> (4 * (group % 2))) & 0x0F) | (((scales_high >> (2 * group)) & 3) << 4);
+    const int scale = ((scales_low[group / 2] >> (4 * (group % 2))) & 0x0F) | (((scales_high >> (2 * group)) & 3) << 4);
     const float dl = d * static_cast<float>(scale - 32);
     decode_split_nibbles(qs, out, [dl](int q) { return dl * static_cast<float>(kIq4Levels[q]); });
   }

@@ -134,7 +134,7 @@ struct ExtraField {
 };
 
 Result<std::optional<ExtraField>> find_extra_field(std::span<const std::byte> extra, std::uint64_t extra_offset,
-                                                  std::uint16_t id) {
+                                                   std::uint16_t id) {
   ByteCursor cursor(extra, extra_offset);
   // Fewer than 4 trailing bytes are padding some writers leave; Python's zipfile ignores them too.
   while (cursor.remaining() >= kExtraHeaderSize) {
@@ -294,8 +294,8 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
   OWF_ASSIGN_OR_RETURN(const auto extra, cursor.bytes(extra_length, "central header extra field"));
   OWF_RETURN_IF_ERROR(cursor.skip(comment_length, "central header comment"));
 
-  const std::string where = "entry " + in_quotes(header.entry.name) + " (central header at offset " +
-                            std::to_string(header_offset) + ")";
+  const std::string where =
+      "entry " + in_quotes(header.entry.name) + " (central header at offset " + std::to_string(header_offset) + ")";
   OWF_RETURN_IF_ERROR(resolve_zip64(extra, extra_offset,
                                     {&header.entry.size, &header.entry.compressed_size, &header.local_header_offset})
                           .with_context(where));
@@ -310,8 +310,9 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
   }
   // Callers allocate `size` bytes before inflating: refuse sizes deflate cannot produce.
   if (header.entry.method == kMethodDeflated && header.entry.size / kMaxDeflateRatio > header.entry.compressed_size) {
-    return Status::corruption(where + ": size " + std::to_string(header.entry.size) + " is more than deflate can make of " +
-                              std::to_string(header.entry.compressed_size) + " compressed bytes");
+    return Status::corruption(where + ": size " + std::to_string(header.entry.size) +
+                              " is more than deflate can make of " + std::to_string(header.entry.compressed_size) +
+                              " compressed bytes");
   }
   if (header.entry.method == kMethodStored && header.entry.compressed_size != header.entry.size) {
     return Status::corruption(where + ": stored entry has compressed size " +
@@ -409,7 +410,8 @@ class ZlibStream {
   }
   // `init_result` is what inflateInit2/deflateInit2 on get() returned.
   Status started(int init_result) {
-    if (init_result != Z_OK) return Status::io_error("cannot initialize zlib (error " + std::to_string(init_result) + ")");
+    if (init_result != Z_OK)
+      return Status::io_error("cannot initialize zlib (error " + std::to_string(init_result) + ")");
     active_ = true;
     return {};
   }
@@ -460,8 +462,8 @@ Result<std::uint32_t> inflate_with_crc(std::span<const std::byte> compressed, st
     produced += written;
     if (result == Z_STREAM_END) break;
     if (result == Z_BUF_ERROR && stream->avail_in == 0 && consumed == compressed.size()) {
-      return Status::corruption("deflate data ends after " + std::to_string(produced) + " of " +
-                                std::to_string(size) + " bytes");
+      return Status::corruption("deflate data ends after " + std::to_string(produced) + " of " + std::to_string(size) +
+                                " bytes");
     }
     if (result != Z_OK && result != Z_BUF_ERROR) {
       return Status::corruption(std::string("deflate data is damaged: ") +
@@ -523,8 +525,8 @@ struct EntryFields {
 // to any value later. The data after it starts at a multiple of `alignment`.
 std::vector<std::byte> encode_local_header(const EntryFields& entry, bool zip64, std::uint32_t alignment) {
   const std::uint64_t zip64_extra_size = zip64 ? kExtraHeaderSize + 16 : 0;
-  const std::uint64_t padding =
-      padding_extra_size(entry.local_header_offset + kLocalHeaderSize + entry.name.size() + zip64_extra_size, alignment);
+  const std::uint64_t padding = padding_extra_size(
+      entry.local_header_offset + kLocalHeaderSize + entry.name.size() + zip64_extra_size, alignment);
   std::vector<std::byte> out;
   out.reserve(kLocalHeaderSize + entry.name.size() + zip64_extra_size + padding);
   append_le<std::uint32_t>(out, kLocalHeaderSignature);
@@ -644,8 +646,8 @@ Result<ZipReader> ZipReader::open(std::span<const std::byte> archive, std::strin
     auto header = read_central_header(cursor);
     if (!header.ok()) return header.status().with_context(reader.display_name_);
     ZipEntry& entry = header->entry;
-    OWF_RETURN_IF_ERROR(read_local_header(archive, *header)
-                            .with_context(entry_context(reader.display_name_, entry.name)));
+    OWF_RETURN_IF_ERROR(
+        read_local_header(archive, *header).with_context(entry_context(reader.display_name_, entry.name)));
     extents.push_back(
         {header->local_header_offset, entry.data_offset + entry.compressed_size, "entry " + in_quotes(entry.name)});
     reader.entries_.push_back(std::move(entry));
@@ -754,8 +756,8 @@ Status ZipWriter::add_deflated(std::string_view name, std::span<const std::byte>
 
   ZlibStream deflater(deflateEnd);
   z_stream* stream = deflater.get();
-  OWF_RETURN_IF_ERROR(deflater.started(
-      deflateInit2(stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY)));
+  OWF_RETURN_IF_ERROR(
+      deflater.started(deflateInit2(stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY)));
   std::vector<std::byte> output(kInflateScratchSize);
   std::uint64_t consumed = 0;
   int result = Z_OK;
@@ -772,7 +774,8 @@ Status ZipWriter::add_deflated(std::string_view name, std::span<const std::byte>
     entry.compressed_size += produced;
   }
   if (zip64) {
-    const std::uint64_t compressed_field = entry.local_header_offset + kLocalHeaderSize + name.size() + kExtraHeaderSize + 8;
+    const std::uint64_t compressed_field =
+        entry.local_header_offset + kLocalHeaderSize + name.size() + kExtraHeaderSize + 8;
     OWF_RETURN_IF_ERROR(patch_le<std::uint64_t>(file_, compressed_field, entry.compressed_size));
   } else {
     OWF_RETURN_IF_ERROR(patch_le<std::uint32_t>(file_, entry.local_header_offset + kLocalCompressedSizeOffset,
@@ -788,14 +791,13 @@ Status ZipWriter::finish() {
   names.reserve(written_.size());
   for (const Written& entry : written_) names.push_back(entry.name);
   if (const auto duplicate = find_duplicate(std::move(names))) {
-    return Status::invalid_argument(entry_context(file_.target().filename().string(), *duplicate) +
-                                    " was added twice");
+    return Status::invalid_argument(entry_context(file_.target().filename().string(), *duplicate) + " was added twice");
   }
   const std::uint64_t directory_offset = file_.size();
   std::vector<std::byte> out;
   for (const Written& entry : written_) {
-    append_central_header(out, {entry.name, entry.method, entry.crc32, entry.compressed_size, entry.size,
-                                entry.local_header_offset});
+    append_central_header(
+        out, {entry.name, entry.method, entry.crc32, entry.compressed_size, entry.size, entry.local_header_offset});
   }
   append_end_records(out, written_.size(), directory_offset, out.size());
   return file_.write(out);

@@ -1,6 +1,8 @@
 // Element values: f16/bf16 conversions, small float tables, packed sub-byte
 // types, and ggml blocks built by hand with expected values worked out from
 // ggml's published formulas (ggml-quants.c), never by calling owf's code.
+#include "owf/numeric.h"
+
 #include <doctest/doctest.h>
 
 #include <bit>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "owf/bytes.h"
-#include "owf/numeric.h"
 
 using owf::DType;
 using owf::ErrorCode;
@@ -22,7 +23,7 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // f16 bit patterns used as block scales.
 constexpr std::uint16_t kHalfOne = 0x3C00;
-constexpr std::uint16_t kHalfHalf = 0x3800;     // 0.5
+constexpr std::uint16_t kHalfHalf = 0x3800;  // 0.5
 constexpr std::uint16_t kHalfTwo = 0x4000;
 constexpr std::uint16_t kHalfQuarter = 0x3400;  // 0.25
 constexpr std::uint16_t kHalfMinusOne = 0xBC00;
@@ -50,7 +51,9 @@ struct Bytes {
   std::vector<std::byte> data;
 };
 
-bool same_value(double a, double b) { return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b)); }
+bool same_value(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
+}
 
 // Decodes `count` elements both ways; the f32 and f64 results must agree.
 std::vector<float> decode(DType dtype, const Bytes& bytes, std::size_t count) {
@@ -186,8 +189,16 @@ TEST_CASE("plain types decode exactly") {
 TEST_CASE("f8 formats at chosen code points") {
   // e4m3fn: bias 7, no infinities, only S.1111.111 is NaN.
   check_values(decode(DType::kF8E4M3FN, Bytes{0x00, 0x01, 0x08, 0x38, 0x7E, 0x7F, 0xFE, 0xFF, 0x80, 0x78}, 10),
-               {{0, 0.0f}, {1, 0.001953125f}, {2, 0.015625f}, {3, 1.0f}, {4, 448.0f}, {5, kNaN}, {6, -448.0f},
-                {7, kNaN}, {8, -0.0f}, {9, 256.0f}});
+               {{0, 0.0f},
+                {1, 0.001953125f},
+                {2, 0.015625f},
+                {3, 1.0f},
+                {4, 448.0f},
+                {5, kNaN},
+                {6, -448.0f},
+                {7, kNaN},
+                {8, -0.0f},
+                {9, 256.0f}});
   // e5m2: bias 15, IEEE-like.
   check_values(decode(DType::kF8E5M2, Bytes{0x3C, 0x7B, 0x7C, 0xFC, 0x7D, 0x01, 0xC2}, 7),
                {{0, 1.0f}, {1, 57344.0f}, {2, kInf}, {3, -kInf}, {4, kNaN}, {5, 1.52587890625e-05f}, {6, -3.0f}});
@@ -221,10 +232,9 @@ TEST_CASE("q4_0: (q − 8) × d, low nibbles first") {
   block.u16(0, kHalfHalf);
   for (unsigned j = 0; j < 16; ++j) block.u8(2 + j, j | ((15 - j) << 4));
   // Element j < 16: (j − 8) × 0.5; element j + 16: ((15 − j) − 8) × 0.5.
-  const std::vector<float> expected = {-4.0f, -3.5f, -3.0f, -2.5f, -2.0f, -1.5f, -1.0f, -0.5f,
-                                       0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  2.5f,  3.0f,  3.5f,
-                                       3.5f,  3.0f,  2.5f,  2.0f,  1.5f,  1.0f,  0.5f,  0.0f,
-                                       -0.5f, -1.0f, -1.5f, -2.0f, -2.5f, -3.0f, -3.5f, -4.0f};
+  const std::vector<float> expected = {-4.0f, -3.5f, -3.0f, -2.5f, -2.0f, -1.5f, -1.0f, -0.5f, 0.0f,  0.5f, 1.0f,
+                                       1.5f,  2.0f,  2.5f,  3.0f,  3.5f,  3.5f,  3.0f,  2.5f,  2.0f,  1.5f, 1.0f,
+                                       0.5f,  0.0f,  -0.5f, -1.0f, -1.5f, -2.0f, -2.5f, -3.0f, -3.5f, -4.0f};
   CHECK(decode(DType::kQ4_0, block, 32) == expected);
 }
 
@@ -239,7 +249,8 @@ TEST_CASE("q5_0: bit j of qh is bit 4 of element j") {
   Bytes block(22);
   block.u16(0, kHalfOne).u32(2, 0x00020001).u8(6, 0x21).u8(7, 0x3F);
   // e0: (1 | 16) − 16 = 1; e1: 15 − 16 = −1; e16: 2 − 16 = −14; e17: (3 | 16) − 16 = 3; rest 0 − 16.
-  check_values(decode(DType::kQ5_0, block, 32), {{0, 1.0f}, {1, -1.0f}, {2, -16.0f}, {16, -14.0f}, {17, 3.0f}, {31, -16.0f}});
+  check_values(decode(DType::kQ5_0, block, 32),
+               {{0, 1.0f}, {1, -1.0f}, {2, -16.0f}, {16, -14.0f}, {17, 3.0f}, {31, -16.0f}});
 }
 
 TEST_CASE("q5_1: 5-bit q × d + m") {
@@ -274,14 +285,14 @@ TEST_CASE("q2_k: d × scale × q − dmin × min per 16 elements") {
   block.u8(16 + 32, 0x01);  // element 128
   block.u8(16 + 63, 0xC0);  // element 255, plane 3
   check_values(decode(DType::kQ2_K, block, 256), {
-                                                     {0, 2.0f},     // 1 × 3 − 0.5 × 2
-                                                     {1, -1.0f},    // 1 × 0 − 0.5 × 2
-                                                     {16, 6.0f},    // 3 × 2 − 0
-                                                     {32, 1.5f},    // 2 × 1 − 0.5 × 1
-                                                     {64, 10.0f},   // 5 × 2 − 0
-                                                     {96, -7.5f},   // 1 × 0 − 0.5 × 15
-                                                     {128, 2.5f},   // 4 × 1 − 0.5 × 3
-                                                     {255, 2.5f},   // 1 × 3 − 0.5 × 1
+                                                     {0, 2.0f},    // 1 × 3 − 0.5 × 2
+                                                     {1, -1.0f},   // 1 × 0 − 0.5 × 2
+                                                     {16, 6.0f},   // 3 × 2 − 0
+                                                     {32, 1.5f},   // 2 × 1 − 0.5 × 1
+                                                     {64, 10.0f},  // 5 × 2 − 0
+                                                     {96, -7.5f},  // 1 × 0 − 0.5 × 15
+                                                     {128, 2.5f},  // 4 × 1 − 0.5 × 3
+                                                     {255, 2.5f},  // 1 × 3 − 0.5 × 1
                                                  });
 }
 
@@ -298,13 +309,13 @@ TEST_CASE("q3_k: d × (scale − 32) × (q − 4 unless the hmask bit is set)") 
   block.u8(32 + 48, 0x01).u8(16, 0x10);     // element 144: q 1, hmask bit 4 set
   block.u8(32 + 63, 0xC0).u8(31, 0x80);     // element 255: q 3, hmask bit 7 set
   check_values(decode(DType::kQ3_K, block, 256), {
-                                                     {0, 1.5f},     // 0.5 × 1 × 3
-                                                     {1, -1.0f},    // 0.5 × 1 × (2 − 4)
-                                                     {2, -2.0f},    // 0.5 × 1 × (0 − 4)
-                                                     {16, 64.0f},   // 0.5 × −32 × (0 − 4)
-                                                     {144, 4.0f},   // 0.5 × 8 × 1
-                                                     {145, -16.0f}, // 0.5 × 8 × (0 − 4)
-                                                     {255, -48.0f}, // 0.5 × −32 × 3
+                                                     {0, 1.5f},      // 0.5 × 1 × 3
+                                                     {1, -1.0f},     // 0.5 × 1 × (2 − 4)
+                                                     {2, -2.0f},     // 0.5 × 1 × (0 − 4)
+                                                     {16, 64.0f},    // 0.5 × −32 × (0 − 4)
+                                                     {144, 4.0f},    // 0.5 × 8 × 1
+                                                     {145, -16.0f},  // 0.5 × 8 × (0 − 4)
+                                                     {255, -48.0f},  // 0.5 × −32 × 3
                                                  });
 }
 
@@ -314,18 +325,18 @@ TEST_CASE("q4_k: 6-bit scales and mins, d × sc × q − dmin × m") {
   // m = (s[j + 4] >> 4) | (s[j] >> 6) << 4.
   Bytes block(144);
   block.u16(0, kHalfHalf).u16(2, kHalfOne);
-  block.u8(4 + 0, 2).u8(4 + 4, 3);        // j0: sc 2, m 3
-  block.u8(4 + 1, 0x44).u8(4 + 5, 1);     // j1: sc 4, m 1; top bits of s[1] feed j5
-  block.u8(4 + 9, 0x21);                  // j5: sc 1 | 1 << 4 = 17, m 2
-  block.u8(4 + 11, 0xF1).u8(4 + 7, 0xC0); // j7: sc 1, m 15 | 3 << 4 = 63; j3's m stays 0
+  block.u8(4 + 0, 2).u8(4 + 4, 3);         // j0: sc 2, m 3
+  block.u8(4 + 1, 0x44).u8(4 + 5, 1);      // j1: sc 4, m 1; top bits of s[1] feed j5
+  block.u8(4 + 9, 0x21);                   // j5: sc 1 | 1 << 4 = 17, m 2
+  block.u8(4 + 11, 0xF1).u8(4 + 7, 0xC0);  // j7: sc 1, m 15 | 3 << 4 = 63; j3's m stays 0
   block.u8(16 + 0, 0x5A).u8(16 + 64, 0x30).u8(16 + 127, 0xF0);
   check_values(decode(DType::kQ4_K, block, 256), {
-                                                     {0, 7.0f},     // 0.5 × 2 × 10 − 3
-                                                     {1, -3.0f},    // 0 − 3
-                                                     {32, 9.0f},    // 0.5 × 4 × 5 − 1
-                                                     {160, 23.5f},  // 0.5 × 17 × 3 − 2
-                                                     {192, 0.0f},   // j3: sc 0, m 0
-                                                     {255, -55.5f}, // 0.5 × 1 × 15 − 63
+                                                     {0, 7.0f},      // 0.5 × 2 × 10 − 3
+                                                     {1, -3.0f},     // 0 − 3
+                                                     {32, 9.0f},     // 0.5 × 4 × 5 − 1
+                                                     {160, 23.5f},   // 0.5 × 17 × 3 − 2
+                                                     {192, 0.0f},    // j3: sc 0, m 0
+                                                     {255, -55.5f},  // 0.5 × 1 × 15 − 63
                                                  });
 }
 
@@ -355,13 +366,13 @@ TEST_CASE("q6_k: d × scale × (6-bit q − 32)") {
   block.u8(0, 0x5F).u8(32, 0x80).u8(128, 0xE6);  // qh[0] planes: 2, 1, 2, 3
   block.u8(64, 0x01).u8(127, 0xF0).u8(128 + 63, 0xC0);
   check_values(decode(DType::kQ6_K, block, 256), {
-                                                     {0, 15.0f},      // 0.5 × 2 × ((15 | 2 << 4) − 32)
-                                                     {32, 8.0f},      // 0.5 × −1 × ((0 | 1 << 4) − 32)
-                                                     {64, 7.5f},      // 0.5 × 3 × ((5 | 2 << 4) − 32)
-                                                     {96, 12.0f},     // 0.5 × 1 × ((8 | 3 << 4) − 32)
-                                                     {16, -16.0f},    // 0.5 × 1 × (0 − 32)
-                                                     {128, 31.0f},    // 0.5 × −2 × (1 − 32)
-                                                     {255, -1984.0f}, // 0.5 × −128 × ((15 | 3 << 4) − 32)
+                                                     {0, 15.0f},       // 0.5 × 2 × ((15 | 2 << 4) − 32)
+                                                     {32, 8.0f},       // 0.5 × −1 × ((0 | 1 << 4) − 32)
+                                                     {64, 7.5f},       // 0.5 × 3 × ((5 | 2 << 4) − 32)
+                                                     {96, 12.0f},      // 0.5 × 1 × ((8 | 3 << 4) − 32)
+                                                     {16, -16.0f},     // 0.5 × 1 × (0 − 32)
+                                                     {128, 31.0f},     // 0.5 × −2 × (1 − 32)
+                                                     {255, -1984.0f},  // 0.5 × −128 × ((15 | 3 << 4) − 32)
                                                  });
 }
 
@@ -383,11 +394,11 @@ TEST_CASE("iq4_nl and iq4_xs: the non-linear 4-bit levels") {
   xs.u16(0, kHalfOne).u16(2, 0x42).u8(4, 0x01).u8(5, 0xE0);  // group 0: 33 − 32 = 1; group 3: 30 − 32 = −2
   xs.u8(8 + 0, 0x0F).u8(8 + 48, 0x19);
   check_values(decode(DType::kIQ4_XS, xs, 256), {
-                                                    {0, 113.0f},   // 1 × level 15
-                                                    {16, -127.0f}, // 1 × level 0
-                                                    {32, 4064.0f}, // −32 × −127
-                                                    {96, -26.0f},  // −2 × level 9 (13)
-                                                    {112, 208.0f}, // −2 × level 1 (−104)
+                                                    {0, 113.0f},    // 1 × level 15
+                                                    {16, -127.0f},  // 1 × level 0
+                                                    {32, 4064.0f},  // −32 × −127
+                                                    {96, -26.0f},   // −2 × level 9 (13)
+                                                    {112, 208.0f},  // −2 × level 1 (−104)
                                                 });
 }
 
@@ -407,10 +418,19 @@ TEST_CASE("tq1_0: base-3 digits packed five to a byte") {
   block.u8(32, 128);      // digits 1 1 1 1 1: v = 121 → 128
   block.u8(48 + 0, 231);  // digits 2 2 0 1 (then 0): v = 219 → 231
   check_values(decode(DType::kTQ1_0, block, 256), {
-                                                      {0, 2.0f}, {32, -2.0f}, {64, 0.0f}, {96, 2.0f}, {128, 0.0f},
+                                                      {0, 2.0f},
+                                                      {32, -2.0f},
+                                                      {64, 0.0f},
+                                                      {96, 2.0f},
+                                                      {128, 0.0f},
                                                       {1, -2.0f},  // a zero byte is all digits 0
-                                                      {160, 0.0f}, {176, 0.0f}, {224, 0.0f},
-                                                      {240, 2.0f}, {244, 2.0f}, {248, -2.0f}, {252, 0.0f},
+                                                      {160, 0.0f},
+                                                      {176, 0.0f},
+                                                      {224, 0.0f},
+                                                      {240, 2.0f},
+                                                      {244, 2.0f},
+                                                      {248, -2.0f},
+                                                      {252, 0.0f},
                                                   });
 }
 
@@ -457,7 +477,8 @@ TEST_CASE("encode: float targets round to nearest even") {
   std::vector<std::byte> out(144);
   CHECK(owf::encode_from_f32(DType::kQ4_K, std::vector<float>(256), out).code() == ErrorCode::kNotSupported);
   std::vector<std::byte> short_out(3);
-  CHECK(owf::encode_from_f32(DType::kF16, std::vector<float>{1.0f, 2.0f}, short_out).code() == ErrorCode::kInvalidArgument);
+  CHECK(owf::encode_from_f32(DType::kF16, std::vector<float>{1.0f, 2.0f}, short_out).code() ==
+        ErrorCode::kInvalidArgument);
 }
 
 TEST_CASE("encode q8_0: d = amax / 127, quants round half away from zero") {
@@ -503,10 +524,10 @@ TEST_CASE("encode q4_0: d = max / −8 from the first largest magnitude, trunc(x
   values[37] = -4.0f;  // 16.5 → 16, capped to 15
   const auto bytes = encode(DType::kQ4_0, values, 36);
   // Low nibble element j, high nibble element j + 16; zeros give 8.
-  const Bytes expected{0x00, 0x3C, 0xF0, 0x0F, 0x88, 0x89, 0x88, 0x8B, 0x8C, 0x87, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88,
-                       0x00, 0xB8, 0x80, 0x88, 0x88, 0x88, 0x88, 0x8F, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88};
+  const Bytes expected{0x00, 0x3C, 0xF0, 0x0F, 0x88, 0x89, 0x88, 0x8B, 0x8C, 0x87, 0x88, 0x88,
+                       0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x00, 0xB8, 0x80, 0x88, 0x88, 0x88,
+                       0x88, 0x8F, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88, 0x88};
   CHECK(bytes == expected.data);
   // Decoding gives back (q − 8) × d: −8 → 0 → −8; 7 → 15 → 7; 3.49 → 11 → 3.
-  check_values(decode(DType::kQ4_0, expected, 64),
-               {{0, -8.0f}, {1, 7.0f}, {5, 3.0f}, {32, 4.0f}, {37, -3.5f}});
+  check_values(decode(DType::kQ4_0, expected, 64), {{0, -8.0f}, {1, 7.0f}, {5, 3.0f}, {32, 4.0f}, {37, -3.5f}});
 }

@@ -1,20 +1,21 @@
 // ZipReader and ZipWriter: round trips through both, archives written by
 // other tools (numpy, PyTorch, Python's zipfile), zip64, alignment, and
 // hand-built damaged archives that must be refused with a precise message.
+#include "owf/zip.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
 
 #include "owf/bytes.h"
 #include "owf/io.h"
-#include "owf/zip.h"
 
 namespace fs = std::filesystem;
 using owf::ErrorCode;
@@ -129,8 +130,8 @@ struct Member {
 };
 
 Member stored(std::string name, std::string data, std::uint32_t crc) {
-  Header header{std::move(name), 0, 0, crc, static_cast<std::uint32_t>(data.size()),
-                static_cast<std::uint32_t>(data.size()), ""};
+  Header header{
+      std::move(name), 0, 0, crc, static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(data.size()), ""};
   return {header, header, std::move(data)};
 }
 
@@ -257,7 +258,8 @@ TEST_CASE("zip reader: BAD_CRC is found by extract and check_crc, not by open") 
   std::vector<std::byte> out(5);
   check_refused(reader->extract(reader->entries()[0], out), ErrorCode::kCorruption,
                 "t.zip: entry 'hello.txt': data at offset 39 has CRC-32");
-  check_refused(reader->check_crc(reader->entries()[0]), ErrorCode::kCorruption, "the central directory records 907060870");
+  check_refused(reader->check_crc(reader->entries()[0]), ErrorCode::kCorruption,
+                "the central directory records 907060870");
 }
 
 TEST_CASE("zip reader: named malformed archives are refused") {
@@ -318,7 +320,8 @@ TEST_CASE("zip reader: named malformed archives are refused") {
     std::vector<std::byte> inner;
     append_local(inner, b);
     owf::append_bytes(inner, owf::as_bytes("hello"));
-    const Header a{"a.txt", 0, 0, 0, static_cast<std::uint32_t>(inner.size()), static_cast<std::uint32_t>(inner.size()), ""};
+    const Header a{"a.txt", 0, 0, 0, static_cast<std::uint32_t>(inner.size()), static_cast<std::uint32_t>(inner.size()),
+                   ""};
     append_local(archive, a);
     owf::append_bytes(archive, inner);
     const auto directory_offset = static_cast<std::uint32_t>(archive.size());
@@ -358,10 +361,12 @@ TEST_CASE("zip reader: named malformed archives are refused") {
   SUBCASE("STORED_SIZES_DIFFER") {
     Member member = stored("a.txt", "hello", kHelloCrc);
     member.central.size = member.local.size = 6;
-    check_refused(open_status(build({member})), ErrorCode::kCorruption, "stored entry has compressed size 5 but size 6");
+    check_refused(open_status(build({member})), ErrorCode::kCorruption,
+                  "stored entry has compressed size 5 but size 6");
   }
   SUBCASE("PATH_ESCAPE") {
-    for (const std::string& name : std::vector<std::string>{"../evil", "a/../../evil", "/etc/passwd", "a\\b", std::string("a\0b", 3), "a/.."}) {
+    for (const std::string& name :
+         std::vector<std::string>{"../evil", "a/../../evil", "/etc/passwd", "a\\b", std::string("a\0b", 3), "a/.."}) {
       CAPTURE(name);
       check_refused(open_status(build({stored(name, "hello", kHelloCrc)})), ErrorCode::kCorruption, "entry name");
     }
@@ -606,9 +611,8 @@ TEST_CASE("zip writer: stored data is pulled in pieces and the CRC patched after
     for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<std::byte>((offset + i) % 251);
     return Status();
   };
-  const fs::path path = write_archive(dir.path() / "big.zip", [&](ZipWriter& writer) {
-    CHECK(writer.add_stored("big", size, source, 4096).ok());
-  });
+  const fs::path path = write_archive(
+      dir.path() / "big.zip", [&](ZipWriter& writer) { CHECK(writer.add_stored("big", size, source, 4096).ok()); });
   CHECK(offsets == std::vector<std::uint64_t>{0, 4u << 20, 8u << 20});
   const auto archive = read_file(path);
   auto reader = ZipReader::open(archive, "big.zip");
