@@ -18,6 +18,9 @@
 namespace owf {
 namespace {
 
+// Writes at least this large start their writeback at once (see AtomicFile::write_at).
+constexpr std::size_t kWritebackHint = 1u << 20;
+
 // "path: what: strerror(errno)", read before anything can change errno.
 Status os_error(const std::filesystem::path& path, std::string_view what) {
   const int error = errno;
@@ -197,6 +200,11 @@ Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> byt
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": write after commit");
   OWF_RETURN_IF_ERROR(check_range(target_, "write", offset, bytes.size(), INT64_MAX));
   OWF_RETURN_IF_ERROR(pwrite_all(fd_, temp_, offset, bytes));
+  if (bytes.size() >= kWritebackHint) {
+    // Start writing these pages to disk now, without waiting: commit()'s fsync
+    // then finds little left to flush. Only a hint, so its result is ignored.
+    ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
+  }
   size_ = std::max(size_, offset + bytes.size());
   return {};
 }
