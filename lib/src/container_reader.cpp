@@ -1,7 +1,5 @@
 // Reading .owf files: Reader::open checks every structural rule of spec §9
 // before it exposes a tensor; verify() checks the rest. Also replace_metadata.
-#include <xxhash.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -31,12 +29,6 @@ std::string hex64(std::uint64_t value) {
   char text[19];
   std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(value));
   return text;
-}
-
-std::string shape_text(const std::vector<std::uint64_t>& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 // Reads bytes [begin, end) of `file` piece by piece into `buffer`.
@@ -69,18 +61,14 @@ Status decode_chunk(const MappedFile& file, const StoredTensor& stored, const Ch
 Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const StoredTensor& stored,
                           const ChunkTable* table, TensorDigester* digester) {
   std::vector<std::byte> buffer;
-  XXH3_state_t* state = XXH3_createState();
-  if (state == nullptr) return Status::io_error("cannot allocate an XXH3 state");
-  XXH3_64bits_reset(state);
-  const Status read = for_each_piece(file, stored.offset, stored.offset + stored.stored_size, buffer,
+  detail::Xxh3Stream checksum;
+  OWF_RETURN_IF_ERROR(for_each_piece(file, stored.offset, stored.offset + stored.stored_size, buffer,
                                      [&](std::uint64_t, std::span<const std::byte> piece) {
-                                       XXH3_64bits_update(state, piece.data(), piece.size());
+                                       checksum.update(piece);
                                        if (digester != nullptr && table == nullptr) digester->update(piece);
                                        return Status();
-                                     });
-  const std::uint64_t computed = XXH3_64bits_digest(state);
-  XXH3_freeState(state);
-  OWF_RETURN_IF_ERROR(read);
+                                     }));
+  const std::uint64_t computed = checksum.digest();
   if (computed != stored.checksum) {
     return Status::corruption("checksum mismatch over stored bytes " + std::to_string(stored.offset) + ".." +
                               std::to_string(stored.offset + stored.stored_size) + " (recorded " +
@@ -283,7 +271,7 @@ Status Reader::parse() {
       if (stored.stored_size != *decoded_size) {
         return fail(tensor + ": stored length " + std::to_string(stored.stored_size) +
                     " does not match its decoded size " + std::to_string(*decoded_size) + " (" +
-                    std::string(dtype->name) + " " + shape_text(shape) + ")");
+                    std::string(dtype->name) + " " + detail::shape_text(shape) + ")");
       }
     } else {
       auto table = detail::parse_chunk_table(bytes.subspan(stored.offset, stored.stored_size), stored.offset,

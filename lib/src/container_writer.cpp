@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_set>
 
@@ -25,6 +26,17 @@ namespace owf {
 namespace detail {
 
 std::uint64_t xxh3(std::span<const std::byte> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+Xxh3Stream::Xxh3Stream() : state_(XXH3_createState()) {
+  if (state_ == nullptr) throw std::bad_alloc();
+  XXH3_64bits_reset(state_);
+}
+
+Xxh3Stream::~Xxh3Stream() { XXH3_freeState(state_); }
+
+void Xxh3Stream::update(std::span<const std::byte> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
+
+std::uint64_t Xxh3Stream::digest() const { return XXH3_64bits_digest(state_); }
 
 std::array<std::byte, kPreambleSize> encode_preamble(const Preamble& preamble) {
   std::array<std::byte, kPreambleSize> out{};
@@ -84,6 +96,7 @@ void append_record(std::vector<std::byte>& out, const TensorInfo& info, const St
 namespace {
 
 using detail::ChunkFilter;
+using detail::Xxh3Stream;
 
 // Raw tensors are copied through buffers of this size: large writes, flat memory.
 constexpr std::size_t kRawPiece = 8u << 20;
@@ -137,24 +150,6 @@ class BackgroundWorker {
   std::function<void()> job_;
   bool stopping_ = false;
   std::thread thread_;  // last: starts after the members it uses exist
-};
-
-// XXH3-64 computed incrementally.
-class Xxh3Stream {
- public:
-  Xxh3Stream() : state_(XXH3_createState()) {
-    if (state_ == nullptr) throw std::bad_alloc();
-    XXH3_64bits_reset(state_);
-  }
-  Xxh3Stream(const Xxh3Stream&) = delete;
-  Xxh3Stream& operator=(const Xxh3Stream&) = delete;
-  ~Xxh3Stream() { XXH3_freeState(state_); }
-
-  void update(std::span<const std::byte> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
-  std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
-
- private:
-  XXH3_state_t* state_;
 };
 
 Status validate_options(const WriteOptions& options) {
@@ -302,7 +297,12 @@ Result<Writer> Writer::create(const std::filesystem::path& target, const WriteOp
     encoder.emplace(std::move(created).value());
   }
   OWF_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(target, options.overwrite));
-  auto impl = std::make_unique<Impl>(std::move(file), options);
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(std::move(file), options);
+  } catch (const std::system_error& error) {  // the hashing thread could not start
+    return Status::io_error(target.string() + ": cannot start a thread: " + error.what());
+  }
   impl->encoder = std::move(encoder);
   impl->data_end = *checked_align_up(detail::kPreambleSize, options.alignment);  // data_start
   return Writer(std::move(impl));

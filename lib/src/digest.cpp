@@ -7,6 +7,7 @@
 #include <new>
 
 #include "owf/bytes.h"
+#include "text.h"
 
 namespace owf {
 namespace {
@@ -59,13 +60,9 @@ class Sha256 {
 }  // namespace
 
 std::string to_hex(const Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string text;
   text.reserve(2 * digest.size());
-  for (const std::uint8_t byte : digest) {
-    text += kHex[byte >> 4];
-    text += kHex[byte & 15];
-  }
+  for (const std::uint8_t byte : digest) detail::append_hex(text, byte);
   return text;
 }
 

@@ -6,10 +6,12 @@
 #include <string>
 
 #include "owf/checked.h"
+#include "text.h"
 
 namespace owf {
 namespace {
 
+using detail::shape_text;
 using K = DTypeKind;
 
 constexpr std::array kDTypes = {
@@ -63,15 +65,6 @@ constexpr std::array kDTypes = {
     DTypeInfo{DType::kTQ2_0, "tq2_0", K::kQuantized, 256, 66, true},
     DTypeInfo{DType::kMXFP4, "mxfp4", K::kQuantized, 32, 17, true},
 };
-
-std::string shape_text(std::span<const std::uint64_t> shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "layout.h"
+#include "text.h"
 
 namespace owf {
 namespace {
@@ -47,13 +48,10 @@ Result<std::vector<std::byte>> read_head(const std::filesystem::path& path) {
 }
 
 std::string hex_preview(std::span<const std::byte> head) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string text;
   for (std::size_t i = 0; i < std::min<std::size_t>(head.size(), 16); ++i) {
-    const auto byte = std::to_integer<unsigned>(head[i]);
     if (i > 0) text += ' ';
-    text += kHex[byte >> 4];
-    text += kHex[byte & 15];
+    detail::append_hex(text, std::to_integer<std::uint8_t>(head[i]));
   }
   return text + (head.size() > 16 ? " ..." : "");
 }

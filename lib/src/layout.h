@@ -44,6 +44,21 @@ struct Preamble {
 // XXH3-64 with seed 0, the checksum of the spec.
 std::uint64_t xxh3(std::span<const std::byte> bytes);
 
+// XXH3-64 computed incrementally. Throws bad_alloc if its state cannot be allocated.
+class Xxh3Stream {
+ public:
+  Xxh3Stream();
+  Xxh3Stream(const Xxh3Stream&) = delete;
+  Xxh3Stream& operator=(const Xxh3Stream&) = delete;
+  ~Xxh3Stream();
+
+  void update(std::span<const std::byte> bytes);
+  std::uint64_t digest() const;
+
+ private:
+  struct XXH3_state_s* state_;  // xxhash.h's XXH3_state_t, kept out of this header
+};
+
 // The 64 preamble bytes, with preamble_checksum computed.
 std::array<std::byte, kPreambleSize> encode_preamble(const Preamble& preamble);
 

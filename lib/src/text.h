@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,20 @@ inline std::size_t find_invalid_utf8(std::string_view text) {
   return std::string_view::npos;
 }
 
+// Appends the two lower-case hex digits of `byte`.
+inline void append_hex(std::string& out, std::uint8_t byte) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += kHex[byte >> 4];
+  out += kHex[byte & 15];
+}
+
+// "[2, 3]": a shape as messages show it.
+inline std::string shape_text(std::span<const std::uint64_t> shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
 // `name` in single quotes for a message: bytes that are control characters or
 // not valid UTF-8 appear as \xNN, and very long names are cut with "...".
 inline std::string quote(std::string_view name) {
@@ -57,10 +72,8 @@ inline std::string quote(std::string_view name) {
   for (const char c : name) {
     const auto byte = static_cast<std::uint8_t>(c);
     if (byte < 0x20 || byte == 0x7F || (!valid && byte >= 0x80)) {
-      static constexpr char kHex[] = "0123456789abcdef";
       out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
+      append_hex(out, byte);
     } else {
       out += c;
     }
