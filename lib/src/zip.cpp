@@ -294,28 +294,31 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
   OWF_ASSIGN_OR_RETURN(const auto extra, cursor.bytes(extra_length, "central header extra field"));
   OWF_RETURN_IF_ERROR(cursor.skip(comment_length, "central header comment"));
 
-  const std::string where =
-      "entry " + in_quotes(header.entry.name) + " (central header at offset " + std::to_string(header_offset) + ")";
-  OWF_RETURN_IF_ERROR(resolve_zip64(extra, extra_offset,
-                                    {&header.entry.size, &header.entry.compressed_size, &header.local_header_offset})
-                          .with_context(where));
-  if (const char* problem = entry_name_problem(header.entry.name)) return Status::corruption(where + ": " + problem);
-  if (disk != 0 && disk != kMax16) return Status::not_supported(where + ": multi-disk archives are not supported");
+  // Built only for a message: archives can hold very many entries.
+  const auto where = [&header, header_offset] {
+    return "entry " + in_quotes(header.entry.name) + " (central header at offset " + std::to_string(header_offset) +
+           ")";
+  };
+  const Status zip64 = resolve_zip64(extra, extra_offset,
+                                     {&header.entry.size, &header.entry.compressed_size, &header.local_header_offset});
+  if (!zip64.ok()) return zip64.with_context(where());
+  if (const char* problem = entry_name_problem(header.entry.name)) return Status::corruption(where() + ": " + problem);
+  if (disk != 0 && disk != kMax16) return Status::not_supported(where() + ": multi-disk archives are not supported");
   if (header.flags & (kFlagEncrypted | kFlagStrongEncryption)) {
-    return Status::not_supported(where + ": encrypted entries are not supported");
+    return Status::not_supported(where() + ": encrypted entries are not supported");
   }
   if (header.entry.method != kMethodStored && header.entry.method != kMethodDeflated) {
-    return Status::not_supported(where + ": compression method " + std::to_string(header.entry.method) +
+    return Status::not_supported(where() + ": compression method " + std::to_string(header.entry.method) +
                                  " is not supported (only 0 stored and 8 deflated)");
   }
   // Callers allocate `size` bytes before inflating: refuse sizes deflate cannot produce.
   if (header.entry.method == kMethodDeflated && header.entry.size / kMaxDeflateRatio > header.entry.compressed_size) {
-    return Status::corruption(where + ": size " + std::to_string(header.entry.size) +
+    return Status::corruption(where() + ": size " + std::to_string(header.entry.size) +
                               " is more than deflate can make of " + std::to_string(header.entry.compressed_size) +
                               " compressed bytes");
   }
   if (header.entry.method == kMethodStored && header.entry.compressed_size != header.entry.size) {
-    return Status::corruption(where + ": stored entry has compressed size " +
+    return Status::corruption(where() + ": stored entry has compressed size " +
                               std::to_string(header.entry.compressed_size) + " but size " +
                               std::to_string(header.entry.size));
   }
@@ -349,23 +352,24 @@ Status read_local_header(std::span<const std::byte> archive, CentralHeader& head
   const std::uint64_t extra_offset = cursor.offset();
   OWF_ASSIGN_OR_RETURN(const auto extra, cursor.bytes(extra_length, "local header extra field"));
 
-  const std::string where = "local header at offset " + std::to_string(offset);
+  const auto where = [offset] { return "local header at offset " + std::to_string(offset); };
   if (as_chars(name) != entry.name) {
-    return Status::corruption(where + " names " + in_quotes(as_chars(name)) + ", the central directory " +
+    return Status::corruption(where() + " names " + in_quotes(as_chars(name)) + ", the central directory " +
                               in_quotes(entry.name));
   }
   if (method != entry.method) {
-    return Status::corruption(where + " has method " + std::to_string(method) + ", the central directory " +
+    return Status::corruption(where() + " has method " + std::to_string(method) + ", the central directory " +
                               std::to_string(entry.method));
   }
   if ((flags & (kFlagEncrypted | kFlagStrongEncryption)) != 0) {
-    return Status::not_supported(where + ": encrypted entries are not supported");
+    return Status::not_supported(where() + ": encrypted entries are not supported");
   }
   // With a data descriptor the local header may hold zeros; the central directory has the values.
   if ((header.flags & kFlagDataDescriptor) == 0) {
-    OWF_RETURN_IF_ERROR(resolve_zip64(extra, extra_offset, {&size, &compressed_size}).with_context(where));
+    const Status zip64 = resolve_zip64(extra, extra_offset, {&size, &compressed_size});
+    if (!zip64.ok()) return zip64.with_context(where());
     if (crc != entry.crc32 || size != entry.size || compressed_size != entry.compressed_size) {
-      return Status::corruption(where + " has crc32 " + std::to_string(crc) + ", sizes " +
+      return Status::corruption(where() + " has crc32 " + std::to_string(crc) + ", sizes " +
                                 std::to_string(compressed_size) + "/" + std::to_string(size) +
                                 "; the central directory has crc32 " + std::to_string(entry.crc32) + ", sizes " +
                                 std::to_string(entry.compressed_size) + "/" + std::to_string(entry.size));
@@ -380,20 +384,23 @@ Status read_local_header(std::span<const std::byte> archive, CentralHeader& head
   return {};
 }
 
-// A span of the archive that one thing occupies, for the overlap check.
+// A span of the archive that an entry (its local header and data) or the
+// central directory (entry == nullptr) occupies, for the overlap check.
 struct Extent {
   std::uint64_t begin, end;
-  std::string what;
+  const ZipEntry* entry;
 };
+
+std::string describe(const Extent& extent) {
+  const std::string what = extent.entry ? "entry " + in_quotes(extent.entry->name) : "the central directory";
+  return what + " (bytes " + range_text(extent.begin, extent.end) + ")";
+}
 
 Status check_no_overlap(std::vector<Extent> extents) {
   std::sort(extents.begin(), extents.end(), [](const Extent& a, const Extent& b) { return a.begin < b.begin; });
   for (std::size_t i = 1; i < extents.size(); ++i) {
-    const Extent& previous = extents[i - 1];
-    const Extent& current = extents[i];
-    if (current.begin < previous.end) {
-      return Status::corruption(current.what + " (bytes " + range_text(current.begin, current.end) + ") overlaps " +
-                                previous.what + " (bytes " + range_text(previous.begin, previous.end) + ")");
+    if (extents[i].begin < extents[i - 1].end) {
+      return Status::corruption(describe(extents[i]) + " overlaps " + describe(extents[i - 1]));
     }
   }
   return {};
@@ -637,20 +644,26 @@ Result<ZipReader> ZipReader::open(std::span<const std::byte> archive, std::strin
   reader.archive_ = archive;
   reader.display_name_ = std::move(display_name);
   reader.entries_.reserve(directory->entry_count);
-  std::vector<Extent> extents;
-  extents.reserve(directory->entry_count + 1);
-  extents.push_back({directory->offset, directory->offset + directory->size, "the central directory"});
+  std::vector<std::uint64_t> local_header_offsets;
+  local_header_offsets.reserve(directory->entry_count);
 
   ByteCursor cursor(archive.subspan(directory->offset, directory->size), directory->offset);
   for (std::uint64_t i = 0; i < directory->entry_count; ++i) {
     auto header = read_central_header(cursor);
     if (!header.ok()) return header.status().with_context(reader.display_name_);
-    ZipEntry& entry = header->entry;
-    OWF_RETURN_IF_ERROR(
-        read_local_header(archive, *header).with_context(entry_context(reader.display_name_, entry.name)));
-    extents.push_back(
-        {header->local_header_offset, entry.data_offset + entry.compressed_size, "entry " + in_quotes(entry.name)});
-    reader.entries_.push_back(std::move(entry));
+    if (const Status local = read_local_header(archive, *header); !local.ok()) {
+      return local.with_context(entry_context(reader.display_name_, header->entry.name));
+    }
+    local_header_offsets.push_back(header->local_header_offset);
+    reader.entries_.push_back(std::move(header->entry));
+  }
+  // entries_ no longer grows, so the extents can point into it.
+  std::vector<Extent> extents;
+  extents.reserve(reader.entries_.size() + 1);
+  extents.push_back({directory->offset, directory->offset + directory->size, nullptr});
+  for (std::size_t i = 0; i < reader.entries_.size(); ++i) {
+    const ZipEntry& entry = reader.entries_[i];
+    extents.push_back({local_header_offsets[i], entry.data_offset + entry.compressed_size, &entry});
   }
   OWF_RETURN_IF_ERROR(check_no_overlap(std::move(extents)).with_context(reader.display_name_));
   std::vector<std::string_view> names;

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -40,9 +39,9 @@ std::string text_of(std::span<const std::byte> bytes) { return std::string(owf::
 std::vector<std::byte> read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   REQUIRE(in);
-  std::vector<char> chars{std::istreambuf_iterator<char>(in), {}};
-  std::vector<std::byte> bytes(chars.size());
-  std::transform(chars.begin(), chars.end(), bytes.begin(), [](char c) { return static_cast<std::byte>(c); });
+  std::vector<std::byte> bytes(fs::file_size(path));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(in);
   return bytes;
 }
 
@@ -692,4 +691,46 @@ TEST_CASE("zip reader: DEFLATE_BOMB_SIZE claims more than deflate can produce") 
   member.central.size = member.local.size = 7 * 1032 + 1032;
   check_refused(open_status(build({member})), ErrorCode::kCorruption,
                 "t.zip: entry 'h.txt' (central header at offset 42): size 8256 is more than deflate can make of 7");
+}
+
+TEST_CASE("zip writer: zip64 offsets once entries start past 4 GiB (a sparse hole before them)") {
+  TempDir dir;
+  const fs::path path = dir.path() / "far.zip";
+  constexpr std::uint64_t kHole = 5ull << 30;
+  const std::string text = repeated_text(10000);
+  {
+    auto file = owf::AtomicFile::create(path, true);
+    REQUIRE(file.ok());
+    // One byte at the end of the hole: the file system keeps the rest unallocated.
+    REQUIRE(file->write_at(kHole - 1, std::vector<std::byte>(1)).ok());
+    ZipWriter writer(*file);
+    CHECK(writer.add_stored("far.txt", owf::as_bytes("hello"), 64).ok());
+    CHECK(writer.add_deflated("deflated.txt", owf::as_bytes(text)).ok());
+    REQUIRE(writer.finish().ok());
+    REQUIRE(file->commit().ok());
+  }
+  auto mapped = owf::MappedFile::open(path);
+  REQUIRE(mapped.ok());
+  const auto archive = mapped->bytes();
+  CHECK(owf::load_le<std::uint32_t>(archive.data() + archive.size() - 22 - 20) == 0x07064b50);
+  CHECK(owf::load_le<std::uint32_t>(archive.data() + archive.size() - 6) == 0xFFFFFFFF);  // directory offset
+  auto reader = ZipReader::open(archive, "far.zip");
+  REQUIRE(reader.ok());
+  REQUIRE(reader->entries().size() == 2);
+  const owf::ZipEntry& far = reader->entries()[0];
+  CHECK(far.data_offset > kHole);
+  CHECK(far.data_offset % 64 == 0);
+  auto data = reader->stored_data(far);
+  REQUIRE(data.ok());
+  CHECK(text_of(*data) == "hello");
+  std::vector<std::byte> inflated(reader->entries()[1].size);
+  CHECK(reader->extract(reader->entries()[1], inflated).ok());
+  CHECK(text_of(inflated) == text);
+  CHECK(python_accepts(path, R"(
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    assert z.getinfo("far.txt").header_offset >= 5 << 30
+    assert z.read("far.txt") == b"hello"
+    assert z.read("deflated.txt").startswith(b"line 0 of some text")
+)"));
 }
