@@ -214,11 +214,15 @@ Status decode_blocks(const DTypeInfo& info, std::span<const std::byte> src, std:
   if (decode_block == nullptr) {
     return Status::not_supported("decoding " + std::string(info.name) + " values is not supported");
   }
-  std::array<float, 256> block{};
+  std::array<float, 256> block{};  // for double output: ggml blocks decode in float
   for (std::size_t first = 0, offset = 0; first < dst.size();
        first += info.block_elements, offset += info.block_bytes) {
-    decode_block(src.data() + offset, block.data());
-    for (std::size_t j = 0; j < info.block_elements; ++j) dst[first + j] = static_cast<T>(block[j]);
+    if constexpr (std::is_same_v<T, float>) {
+      decode_block(src.data() + offset, dst.data() + first);
+    } else {
+      decode_block(src.data() + offset, block.data());
+      for (std::size_t j = 0; j < info.block_elements; ++j) dst[first + j] = static_cast<T>(block[j]);
+    }
   }
   return {};
 }
