@@ -103,7 +103,7 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[i + k]); };
   const std::uint8_t lead = byte(0);
   if (lead < 0x80) return 1;
-  const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+  const std::size_t length = lead >= 0xF8 ? 0 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
   if (length == 0 || text.size() - i < length) return 0;
   std::uint32_t code = lead & (0x7F >> length);
   for (std::size_t k = 1; k < length; ++k) {
@@ -417,7 +417,7 @@ Result<TensorDecl> build_tensor(TensorFields tensor, std::string name) {
                                 std::string(typed_field_name(tensor.typed_number)));
     }
     decl.field = typed_field_name(type->typed_field);
-    for (const Field& field : tensor.typed) decl.stored_size += field.type == WireType::kLen ? field.payload.size() : 0;
+    for (const Field& field : tensor.typed) decl.stored_size += protobuf::value_size(field);
     // A single packed float or double run is already little-endian IEEE: use it in place.
     const Field& first = tensor.typed.front();
     const bool fixed = type->typed_field == kFloatData || type->typed_field == kDoubleData;

@@ -48,6 +48,18 @@ std::string_view wire_type_name(WireType type) {
   return "undefined";
 }
 
+std::uint64_t value_size(const Field& field) {
+  switch (field.type) {
+    case WireType::kLen: return field.payload.size();
+    case WireType::kFixed32: return 4;
+    case WireType::kFixed64: return 8;
+    default: break;
+  }
+  std::uint64_t size = 1;
+  for (std::uint64_t rest = field.value >> 7; rest != 0; rest >>= 7) ++size;
+  return size;
+}
+
 Status expect_type(const Field& field, WireType type, std::string_view what) {
   if (field.type == type) return {};
   return wrong_wire_type(field, what, wire_type_name(type));

@@ -77,6 +77,10 @@ class MessageReader {
 // The name of a wire type for messages: "varint", "LEN", ...
 std::string_view wire_type_name(WireType type);
 
+// Bytes the field's value occupies on the wire (without its tag; a LEN field's
+// length prefix not counted). For a varint: its shortest encoding.
+std::uint64_t value_size(const Field& field);
+
 // Fails unless `field` has wire type `type`; `what` names the field in the
 // message ("ModelProto.ir_version").
 Status expect_type(const Field& field, WireType type, std::string_view what);

@@ -252,6 +252,8 @@ TEST_CASE("typed fields are decoded to owf's layout") {
   CHECK(m.encoding(*m.find("floats_packed")) == "float_data");
   CHECK(contents(m, "floats_unpacked") == bytes_of({0, 0, 0x80, 0x3F, 0, 0, 0, 0xC0}));
   CHECK(contents(m, "int8") == bytes_of({0xFF, 0x7F, 0x80}));
+  CHECK(m.stored_size(*m.find("int8")) == 10 + 1 + 10);  // negative int32 values take 10 bytes
+  CHECK(m.encoding(*m.find("int8")) == "int32_data");
   CHECK(contents(m, "uint8") == bytes_of({0, 255}));
   CHECK(contents(m, "int16") == bytes_of({0xFE, 0xFF, 0x2C, 0x01}));
   CHECK(contents(m, "uint16") == bytes_of({0xFF, 0xFF}));
@@ -446,7 +448,7 @@ TEST_CASE("model facts go into metadata.onnx; sparse tensors are listed as skipp
       .text(3, "1.0")
       .text(4, "ai.test")
       .varint(5, 3)
-      .text(6, "says \"hi\"\n\xff")
+      .text(6, "says \"hi\"\n\xff\xf8\x90\x80\x80 \xc3\xa9")
       .message(7, graph)
       .message(8, default_opset)
       .message(8, ml_opset)
@@ -459,7 +461,7 @@ TEST_CASE("model facts go into metadata.onnx; sparse tensors are listed as skipp
   const std::string& json = (*opened)->metadata();
   CHECK(json ==
         "{\"onnx\":{\"ir_version\":9,\"producer_name\":\"owf-test\",\"producer_version\":\"1.0\","
-        "\"domain\":\"ai.test\",\"model_version\":3,\"doc_string\":\"says \\\"hi\\\"\\u000a\\ufffd\","
+        "\"domain\":\"ai.test\",\"model_version\":3,\"doc_string\":\"says \\\"hi\\\"\\u000a\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd \xc3\xa9\","
         "\"graph_name\":\"main\",\"opset_import\":[{\"domain\":\"\",\"version\":17},"
         "{\"domain\":\"ai.onnx.ml\",\"version\":3}],\"metadata_props\":{\"a\":\"3\",\"b\":\"2\"},"
         "\"skipped_sparse_tensors\":[\"sparse_w\"]}}");

@@ -98,6 +98,14 @@ TEST_CASE("each wire type yields its value and offset") {
   CHECK(fields[3].offset == message.bytes().size() - 2);
 }
 
+TEST_CASE("value sizes count the bytes on the wire") {
+  Proto message;
+  message.varint(1, 0).varint(1, 300).varint(1, UINT64_MAX).fixed32(2, 1).fixed64(3, 1).text(4, "abc");
+  std::vector<std::uint64_t> sizes;
+  for (const Field& field : all_fields(message.bytes())) sizes.push_back(protobuf::value_size(field));
+  CHECK(sizes == std::vector<std::uint64_t>{1, 2, 10, 4, 8, 3});
+}
+
 TEST_CASE("large field numbers and unknown fields are walked over") {
   Proto message;
   message.varint(536870911, 7).text(1000, "skipped").varint(1, 1);
