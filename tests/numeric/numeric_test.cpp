@@ -531,3 +531,82 @@ TEST_CASE("encode q4_0: d = max / −8 from the first largest magnitude, trunc(x
   // Decoding gives back (q − 8) × d: −8 → 0 → −8; 7 → 15 → 7; 3.49 → 11 → 3.
   check_values(decode(DType::kQ4_0, expected, 64), {{0, -8.0f}, {1, 7.0f}, {5, 3.0f}, {32, 4.0f}, {37, -3.5f}});
 }
+
+TEST_CASE("f16 and bf16: every bit pattern survives a round trip through f32") {
+  for (std::uint32_t bits = 0; bits < 0x10000; ++bits) {
+    const auto h = static_cast<std::uint16_t>(bits);
+    CAPTURE(h);
+    const float from_f16 = owf::f16_to_f32(h);
+    const float from_bf16 = owf::bf16_to_f32(h);
+    if (std::isnan(from_f16)) {
+      CHECK(std::isnan(owf::f16_to_f32(owf::f32_to_f16(from_f16))));
+    } else if (owf::f32_to_f16(from_f16) != h) {
+      FAIL_CHECK("f16 round trip changed the bits");
+    }
+    if (std::isnan(from_bf16)) {
+      CHECK(std::isnan(owf::bf16_to_f32(owf::f32_to_bf16(from_bf16))));
+    } else if (owf::f32_to_bf16(from_bf16) != h) {
+      FAIL_CHECK("bf16 round trip changed the bits");
+    }
+  }
+}
+
+TEST_CASE("every dtype decodes any bytes, and f32 and f64 decoding agree") {
+  std::uint64_t state = 0x243F6A8885A308D3ull;  // fixed: the same bytes in every run
+  std::vector<std::byte> random(256 * 292);
+  for (std::byte& b : random) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    b = static_cast<std::byte>(state);
+  }
+  for (const owf::DTypeInfo& info : owf::all_dtypes()) {
+    CAPTURE(info.name);
+    const std::size_t count = 4 * info.block_elements;  // four whole blocks
+    const std::span<const std::byte> src(random.data(), 4 * std::size_t{info.block_bytes});
+    std::vector<float> as_float(count);
+    std::vector<double> as_double(count);
+    const owf::Status to_f32 = owf::decode_to_f32(info.id, src, as_float);
+    CHECK(to_f32.code() == owf::decode_to_f64(info.id, src, as_double).code());
+    CHECK(to_f32.ok() == owf::can_decode(info.id));
+    if (!to_f32.ok()) continue;
+    for (std::size_t i = 0; i < count; ++i) {
+      // Wide integers round differently when narrowed in one step or two.
+      if (info.kind != owf::DTypeKind::kFloat && info.kind != owf::DTypeKind::kQuantized) continue;
+      if (!same_value(static_cast<float>(as_double[i]), as_float[i])) FAIL_CHECK("element " << i << " differs");
+    }
+  }
+}
+
+TEST_CASE("q8_0 and q4_0 round trips stay within the quantization step") {
+  std::uint64_t state = 0x13198A2E03707344ull;
+  std::vector<float> values(32 * 64);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    // Blocks of different magnitudes, from 1e-3 to 1e3.
+    const float scale = std::pow(10.0f, static_cast<float>(i / 32 % 7) - 3.0f);
+    values[i] = scale * (static_cast<float>(state % 20001) / 10000.0f - 1.0f);
+  }
+  for (const DType dtype : {DType::kQ8_0, DType::kQ4_0}) {
+    const owf::DTypeInfo& info = owf::dtype_info(dtype);
+    CAPTURE(info.name);
+    const auto bytes = encode(dtype, values, values.size() / 32 * info.block_bytes);
+    std::vector<float> back(values.size());
+    REQUIRE(owf::decode_to_f32(dtype, bytes, back).ok());
+    for (std::size_t block = 0; block < values.size() / 32; ++block) {
+      float amax = 0.0f;
+      for (std::size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(values[32 * block + j]));
+      // Half a step d (amax / 127 or amax / 8), or for q4_0 a full step (it
+      // caps the side opposite the largest value at 7 steps); plus up to
+      // 127 or 8 times the error of d stored as f16 (relative 2^-11, but
+      // absolute 2^-25 where d is subnormal in f16).
+      const float step = dtype == DType::kQ8_0 ? amax / 127.0f : amax / 8.0f;
+      const float max_quant = dtype == DType::kQ8_0 ? 127.0f : 8.0f;
+      const float scale_error = std::max(step * std::ldexp(1.0f, -11), std::ldexp(1.0f, -25));
+      const float bound = (dtype == DType::kQ8_0 ? 0.5f : 1.0f) * step + max_quant * scale_error;
+      for (std::size_t j = 0; j < 32; ++j) {
+        const std::size_t i = 32 * block + j;
+        if (std::fabs(back[i] - values[i]) > bound)
+          FAIL_CHECK("element " << i << ": " << values[i] << " -> " << back[i]);
+      }
+    }
+  }
+}
