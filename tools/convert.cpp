@@ -1,0 +1,395 @@
+// owf convert: reads any format, writes the format OUT's extension names,
+// streaming tensors through a TransformedModel (filter, rename, cast) and
+// recording provenance in the output's metadata.
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "json_util.h"
+#include "owf/container.h"
+#include "owf/digest.h"
+#include "owf/metadata.h"
+#include "transform.h"
+
+namespace owf::cli {
+namespace {
+
+struct ConvertOptions {
+  std::string input;
+  std::string output;
+  std::string format;
+  std::string key;
+  std::string dtype;
+  std::vector<std::string> dtype_rules;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  std::vector<std::string> renames;
+  std::vector<std::string> sets;
+  std::string license;
+  std::string architecture;
+  bool compress = false;
+  int compress_level = CompressionOptions().level;
+  std::string chunk_size;
+  std::uint32_t alignment = 0;  // 0: the writer's default
+  std::string max_shard_size;
+  bool force = false;
+};
+
+// The largest chunk the spec allows a zstd-chunked tensor (§6.2).
+constexpr std::uint64_t kMaxChunkSize = 64ull << 20;
+// Jobs smaller than this finish before a progress bar would help.
+constexpr std::uint64_t kProgressThreshold = 256ull << 20;
+
+Result<TransformOptions> transform_options(const ConvertOptions& options) {
+  TransformOptions transform;
+  OWF_ASSIGN_OR_RETURN(transform.include, compile_regexes(options.include, "--include"));
+  OWF_ASSIGN_OR_RETURN(transform.exclude, compile_regexes(options.exclude, "--exclude"));
+  for (const auto& text : options.renames) {
+    OWF_ASSIGN_OR_RETURN(auto rule, parse_rename_rule(text));
+    transform.renames.push_back(std::move(rule));
+  }
+  for (const auto& text : options.dtype_rules) {
+    OWF_ASSIGN_OR_RETURN(auto rule, parse_dtype_rule(text));
+    transform.dtype_rules.push_back(std::move(rule));
+  }
+  if (!options.dtype.empty()) {
+    OWF_ASSIGN_OR_RETURN(transform.dtype, parse_cast_dtype(options.dtype, "--dtype"));
+  }
+  return transform;
+}
+
+// The flags that change tensors, as recorded in provenance.conversions[].options.
+std::vector<std::string> content_flags(const ConvertOptions& options) {
+  std::vector<std::string> flags;
+  const auto record = [&flags](const char* flag, const std::vector<std::string>& values) {
+    for (const auto& value : values) flags.push_back(std::string(flag) + "=" + value);
+  };
+  record("--include", options.include);
+  record("--exclude", options.exclude);
+  record("--rename", options.renames);
+  if (!options.dtype.empty()) flags.push_back("--dtype=" + options.dtype);
+  record("--dtype-rule", options.dtype_rules);
+  return flags;
+}
+
+// SOURCE_DATE_EPOCH (reproducible-builds.org) as RFC 3339 UTC, or nothing
+// when it is not set: without it the output carries no time, so converting
+// twice gives the same bytes.
+Result<std::optional<std::string>> source_date() {
+  const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+  if (epoch == nullptr) return std::optional<std::string>();
+  const std::string_view text(epoch);
+  std::int64_t seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  std::tm utc{};
+  const std::time_t time = static_cast<std::time_t>(seconds);
+  if (error != std::errc() || end != text.data() + text.size() || gmtime_r(&time, &utc) == nullptr) {
+    return Status::invalid_argument("SOURCE_DATE_EPOCH '" + std::string(text) + "' is not a number of seconds");
+  }
+  char formatted[32];
+  std::strftime(formatted, sizeof formatted, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return std::optional<std::string>(formatted);
+}
+
+// What provenance records about one conversion besides the input's digest.
+struct ConversionFacts {
+  std::string input_name;
+  std::string input_format;
+  std::string output_format;
+  std::vector<std::string> options;
+  std::optional<std::string> time;
+};
+
+// Records the input as the output's only parent, owf as its writer, and
+// appends this conversion to the input's history (spec/metadata.schema.json).
+Status add_provenance(Json& metadata, const ConversionFacts& facts, const Digest& input_digest,
+                      std::string_view where) {
+  const std::string digest = "sha256:" + to_hex(input_digest);
+  Json& provenance = metadata["provenance"];
+  if (provenance.is_null()) provenance = Json::object();
+  if (!provenance.is_object()) {
+    return Status::invalid_argument(std::string(where) + ": metadata 'provenance' is " + provenance.type_name() +
+                                    ", not an object (replace it with --set provenance={})");
+  }
+  const std::string version(library_version());
+  provenance["parents"] = Json::array({{{"name", facts.input_name}, {"digest", digest}}});
+  provenance["writer"] = {{"tool", "owf"}, {"version", version}};
+  Json conversion = {{"tool", "owf"},
+                     {"version", version},
+                     {"from", {{"format", facts.input_format}, {"name", facts.input_name}, {"digest", digest}}},
+                     {"to", {{"format", facts.output_format}}},
+                     {"options", facts.options}};
+  if (facts.time) conversion["time"] = *facts.time;
+  Json& conversions = provenance["conversions"];
+  if (conversions.is_null()) conversions = Json::array();
+  if (!conversions.is_array()) {
+    return Status::invalid_argument(std::string(where) + ": metadata 'provenance.conversions' is " +
+                                    conversions.type_name() + ", not an array");
+  }
+  conversions.push_back(std::move(conversion));
+  return {};
+}
+
+// The content digest of a source model, computed from the bytes a conversion
+// reads anyway. A tensor that was not read whole and in order (dropped by a
+// filter, or read out of order) is read once more by finish().
+class SourceDigests {
+ public:
+  explicit SourceDigests(const Model& source) : source_(source) {
+    for (const auto& info : source.tensors()) entries_.push_back({TensorDigester(info), 0});
+  }
+
+  // Feeds tensor `index`'s bytes at `offset` to its digest. Thread-safe.
+  void observe(std::size_t index, std::uint64_t offset, std::span<const std::byte> bytes) {
+    const std::lock_guard lock(mutex_);
+    Entry& entry = entries_[index];
+    if (offset <= entry.digested && offset + bytes.size() > entry.digested) {
+      entry.digester.update(bytes.subspan(entry.digested - offset));
+      entry.digested = offset + bytes.size();
+    }
+  }
+
+  Result<Digest> finish() {
+    std::vector<std::pair<std::string, Digest>> digests;
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      const TensorInfo& info = source_.tensors()[i];
+      if (entries_[i].digested == info.byte_size) {
+        digests.emplace_back(info.name, entries_[i].digester.finish());
+      } else {
+        OWF_ASSIGN_OR_RETURN(const Digest digest, tensor_digest(source_, i));
+        digests.emplace_back(info.name, digest);
+      }
+    }
+    return combine_digests(std::move(digests));
+  }
+
+ private:
+  struct Entry {
+    TensorDigester digester;
+    std::uint64_t digested = 0;  // bytes fed so far, from the start
+  };
+  const Model& source_;
+  std::vector<Entry> entries_;
+  std::mutex mutex_;
+};
+
+// The metadata text of the output, given the input's content digest.
+using MetadataForDigest = std::function<Result<std::string>(const Digest& input_digest)>;
+
+// Streams the view into an .owf Writer. The input's digest comes free when the
+// content is unchanged (it is the output's, which the Writer computes while
+// writing); otherwise from the source bytes as they pass through the view.
+Status write_owf_streaming(const TransformedModel& view, const Model& source, const std::filesystem::path& output,
+                           const WriteOptions& write_options, const MetadataForDigest& metadata_for) {
+  OWF_ASSIGN_OR_RETURN(Writer writer, Writer::create(output, write_options));
+  std::optional<SourceDigests> source_digests;
+  if (view.changes_content()) source_digests.emplace(source);
+  for (std::size_t i = 0; i < view.tensors().size(); ++i) {
+    TensorSource pull = [&view, i](std::uint64_t offset, std::span<std::byte> dst) {
+      return view.read(i, offset, dst);
+    };
+    if (source_digests) {
+      const std::size_t source_index = view.source_index(i);
+      const ByteObserver observe = [&source_digests, source_index](std::uint64_t offset,
+                                                                   std::span<const std::byte> bytes) {
+        source_digests->observe(source_index, offset, bytes);
+      };
+      pull = [&view, i, observe](std::uint64_t offset, std::span<std::byte> dst) {
+        return view.read_observed(i, offset, dst, observe);
+      };
+    }
+    OWF_RETURN_IF_ERROR(writer.add(view.tensors()[i], pull));
+  }
+  Digest input_digest = writer.content_digest();
+  if (source_digests) {
+    OWF_ASSIGN_OR_RETURN(input_digest, source_digests->finish());
+  }
+  OWF_ASSIGN_OR_RETURN(const std::string metadata, metadata_for(input_digest));
+  return writer.finish(metadata);
+}
+
+// A progress bar on stderr, drawn only when stderr is a terminal and the job
+// is large; ends its line on destruction so an error message starts afresh.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::uint64_t total) : enabled_(total >= kProgressThreshold && isatty(STDERR_FILENO) == 1) {}
+  ProgressBar(const ProgressBar&) = delete;
+  ProgressBar& operator=(const ProgressBar&) = delete;
+  ~ProgressBar() {
+    if (drawn_) std::fputc('\n', stderr);
+  }
+
+  // The callback for WriteOptions::progress (empty when disabled).
+  std::function<void(std::uint64_t, std::uint64_t)> callback() {
+    if (!enabled_) return {};
+    return [this](std::uint64_t done, std::uint64_t total) { draw(done, total); };
+  }
+
+ private:
+  void draw(std::uint64_t done, std::uint64_t total) {
+    constexpr int kWidth = 40;
+    const int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+    if (percent == last_percent_) return;
+    last_percent_ = percent;
+    const int filled = percent * kWidth / 100;
+    std::fprintf(stderr, "\r[%s%s] %3d%% of %s", std::string(filled, '#').c_str(),
+                 std::string(kWidth - filled, ' ').c_str(), percent, human_bytes(total).c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
+  bool enabled_;
+  bool drawn_ = false;
+  int last_percent_ = -1;
+};
+
+Result<const Format*> output_format(const Invocation& invocation, const ConvertOptions& options) {
+  if (options.format.empty()) return invocation.registry.for_output(options.output);
+  if (const Format* format = invocation.registry.by_name(options.format)) return format;
+  std::string known;
+  for (const auto& format : invocation.registry.formats())
+    known += (known.empty() ? "" : ", ") + std::string(format->name());
+  return Status::invalid_argument("--format '" + options.format + "': unknown format (known: " + known + ")");
+}
+
+Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_output) {
+  WriteOptions write;
+  write.overwrite = options.force;
+  if (!owf_output && (options.compress || options.alignment != 0)) {
+    return Status::invalid_argument(options.output + ": --compress and --align apply to .owf output only");
+  }
+  if (options.alignment != 0) {
+    const std::uint32_t alignment = options.alignment;
+    if (alignment < 8 || alignment > 4096 || (alignment & (alignment - 1)) != 0) {
+      return Status::invalid_argument("--align " + std::to_string(alignment) +
+                                      ": must be a power of two from 8 to 4096");
+    }
+    write.alignment = alignment;
+  }
+  if (options.compress) {
+    CompressionOptions compression;
+    compression.level = options.compress_level;
+    if (!options.chunk_size.empty()) {
+      OWF_ASSIGN_OR_RETURN(const std::uint64_t chunk_size, parse_size(options.chunk_size, "--chunk-size"));
+      if (chunk_size == 0 || chunk_size > kMaxChunkSize) {
+        return Status::invalid_argument("--chunk-size '" + options.chunk_size + "': must be 1 byte to 64MiB");
+      }
+      compression.chunk_size = static_cast<std::uint32_t>(chunk_size);
+    }
+    write.compression = compression;
+  }
+  if (!options.max_shard_size.empty()) {
+    if (owf_output) return Status::invalid_argument(options.output + ": .owf output is never sharded");
+    OWF_ASSIGN_OR_RETURN(write.max_shard_size, parse_size(options.max_shard_size, "--max-shard-size"));
+  }
+  return write;
+}
+
+// The input's metadata with the user's edits applied (provenance comes later).
+Result<Json> edited_metadata(const Model& input, const ConvertOptions& options) {
+  OWF_ASSIGN_OR_RETURN(Json metadata, parse_metadata(input.metadata(), options.input));
+  for (const auto& text : options.sets) {
+    OWF_ASSIGN_OR_RETURN(auto assignment, parse_assignment(text, "--set"));
+    OWF_RETURN_IF_ERROR(set_dotted(metadata, assignment.first, std::move(assignment.second)).with_context("--set"));
+  }
+  if (!options.license.empty()) metadata["license"] = options.license;
+  if (!options.architecture.empty()) metadata["architecture"] = options.architecture;
+  return metadata;
+}
+
+Outcome run_convert(const Invocation& invocation, const ConvertOptions& options) {
+  // Everything that can be refused without reading the input is refused first.
+  OWF_ASSIGN_OR_RETURN(const Format* format, output_format(invocation, options));
+  const bool owf_output = format->name() == kOwfFormatName;
+  std::error_code ignored;
+  if (!options.force && std::filesystem::exists(options.output, ignored)) {
+    return Status::invalid_argument(options.output + ": already exists (use --force to replace it)");
+  }
+  OWF_ASSIGN_OR_RETURN(const TransformOptions transform, transform_options(options));
+  OWF_ASSIGN_OR_RETURN(WriteOptions write, write_options(options, owf_output));
+  OWF_ASSIGN_OR_RETURN(const auto time, source_date());
+
+  OWF_ASSIGN_OR_RETURN(const OpenedModel input, open_model(invocation.registry, options.input, options.key));
+  OWF_ASSIGN_OR_RETURN(const auto view, TransformedModel::create(*input.model, transform));
+  OWF_ASSIGN_OR_RETURN(const Json edited, edited_metadata(*input.model, options));
+  const ConversionFacts facts{base_name(options.input), std::string(input.format->name()), std::string(format->name()),
+                              view->changes_content() ? content_flags(options) : std::vector<std::string>(), time};
+  const MetadataForDigest metadata_for = [&](const Digest& input_digest) -> Result<std::string> {
+    Json metadata = edited;
+    OWF_RETURN_IF_ERROR(add_provenance(metadata, facts, input_digest, options.input));
+    std::string text = dump_json(metadata, -1);
+    OWF_RETURN_IF_ERROR(validate_metadata(text, options.output));
+    return text;
+  };
+
+  ProgressBar progress(view->total_bytes());
+  write.progress = progress.callback();
+  if (owf_output) {
+    OWF_RETURN_IF_ERROR(write_owf_streaming(*view, *input.model, options.output, write, metadata_for));
+    return kExitOk;
+  }
+  // Other formats take the metadata before the tensors, so the input's digest
+  // needs a pass of its own.
+  OWF_ASSIGN_OR_RETURN(const Digest input_digest, content_digest(*input.model));
+  OWF_ASSIGN_OR_RETURN(const std::string metadata, metadata_for(input_digest));
+  OWF_RETURN_IF_ERROR(format->write(*view, metadata, options.output, write));
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_convert_command(CLI::App& app, Invocation& invocation) {
+  auto options = std::make_shared<ConvertOptions>();
+  CLI::App* command =
+      app.add_subcommand("convert",
+                         "Convert between formats (output format from OUT's extension), optionally filtering, "
+                         "renaming, casting or quantizing tensors; provenance is recorded in the metadata");
+  command->add_option("IN", options->input, "Input model file (any supported format)")->required();
+  command->add_option("OUT", options->output, "Output file; its extension selects the format")->required();
+  command->add_option("--format", options->format, "Output format by name, whatever OUT's extension");
+  command->add_option("--dtype", options->dtype,
+                      "Cast floating tensors: f32, f16, bf16, f64 (round to nearest even), or quantize to q8_0/q4_0 "
+                      "(2-D+ tensors; norms and 1-D tensors stay f32, as llama.cpp does)");
+  add_repeatable_option(*command, "--dtype-rule", options->dtype_rules, "REGEX=DTYPE",
+                        "REGEX=DTYPE for tensors whose name matches; first match wins over --dtype (repeatable)");
+  add_repeatable_option(*command, "--include", options->include, "REGEX",
+                        "Keep only tensors whose name matches REGEX (repeatable)");
+  add_repeatable_option(*command, "--exclude", options->exclude, "REGEX",
+                        "Drop tensors whose name matches REGEX (repeatable)");
+  add_repeatable_option(*command, "--rename", options->renames, "s/FROM/TO/",
+                        "s/FROM/TO/ or s/FROM/TO/g: ECMAScript regex replace on names, $1 for groups; applied in order "
+                        "(repeatable); names that end up equal are refused");
+  add_repeatable_option(*command, "--set", options->sets, "KEY=JSON",
+                        "KEY=JSON metadata value; dotted KEY for nesting (repeatable)");
+  command->add_option("--license", options->license, "Set the metadata license (SPDX expression)");
+  command->add_option("--architecture", options->architecture, "Set the metadata architecture");
+  CLI::Option* compress = command->add_flag("--compress", options->compress, "Compress tensors (zstd-chunked; .owf)");
+  command->add_option("--compress-level", options->compress_level, "zstd level (default 3)")
+      ->check(CLI::Range(1, 22))
+      ->needs(compress);
+  command->add_option("--chunk-size", options->chunk_size, "Decoded bytes per compressed chunk, e.g. 1MiB")
+      ->needs(compress);
+  command->add_option("--align", options->alignment, "Tensor alignment in .owf output (power of two, 8..4096)");
+  command->add_option("--max-shard-size", options->max_shard_size,
+                      "Split output into shards of at most SIZE, e.g. 2GB or 500MiB (formats that shard)");
+  command->add_flag("--force", options->force, "Replace OUT if it exists");
+  add_key_option(*command, options->key);
+  command->footer(
+      "Examples:\n"
+      "  owf convert model.safetensors model.owf --compress\n"
+      "  owf convert model.owf model-q8.gguf --dtype q8_0 --exclude '^lm_head\\.'\n"
+      "  owf convert in.npz out.safetensors --rename 's/^encoder\\./enc./' --set training='{\"epochs\":3}'");
+  command->callback([&invocation, options] { invocation.outcome = run_convert(invocation, *options); });
+}
+
+}  // namespace owf::cli

@@ -1,0 +1,249 @@
+// owf inspect: a summary of a model file, its metadata and a tensor table,
+// for people or (--json) for programs; --stats adds value statistics.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "json_util.h"
+#include "owf/numeric.h"
+#include "table.h"
+#include "values.h"
+
+namespace owf::cli {
+namespace {
+
+struct InspectOptions {
+  std::string file;
+  std::string key;
+  std::string filter;
+  bool json = false;
+  bool stats = false;
+};
+
+// Statistics over the finite values of a tensor (NaN and ±Inf only counted).
+struct TensorStats {
+  std::uint64_t finite = 0;
+  std::uint64_t nan = 0;
+  std::uint64_t inf = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  double mean = 0;
+  double sum_squared_deviations = 0;  // Welford's M2
+
+  void add(double value) {
+    if (std::isnan(value)) {
+      ++nan;
+    } else if (std::isinf(value)) {
+      ++inf;
+    } else {
+      ++finite;
+      min = std::min(min, value);
+      max = std::max(max, value);
+      const double delta = value - mean;
+      mean += delta / static_cast<double>(finite);
+      sum_squared_deviations += delta * (value - mean);
+    }
+  }
+  // Population standard deviation, as numpy's std().
+  double std_dev() const { return std::sqrt(sum_squared_deviations / static_cast<double>(finite)); }
+};
+
+Result<TensorStats> compute_stats(const Model& model, std::size_t index) {
+  const TensorInfo& info = model.tensors()[index];
+  ElementReader reader(model, index);
+  std::vector<double> values;
+  TensorStats stats;
+  OWF_RETURN_IF_ERROR(for_each_run(0, element_count_of(info), dtype_info(info.dtype).block_elements,
+                                   [&](std::uint64_t first, std::uint64_t count) -> Status {
+                                     values.resize(count);
+                                     OWF_RETURN_IF_ERROR(reader.read(first, values));
+                                     for (const double value : values) stats.add(value);
+                                     return {};
+                                   }));
+  return stats;
+}
+
+// What inspect reports about one tensor.
+struct TensorReport {
+  std::size_t index = 0;
+  std::uint64_t parameters = 0;
+  std::optional<TensorStats> stats;  // with --stats, when the dtype decodes
+};
+
+// The whole report, built before anything is printed.
+struct Report {
+  std::string format_name;
+  std::string format_description;
+  Json metadata;
+  std::vector<TensorReport> tensors;
+  std::uint64_t parameters = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::map<std::uint16_t, std::uint64_t> bytes_per_dtype;  // by dtype id, for a stable order
+};
+
+Result<Report> build_report(const OpenedModel& opened, const InspectOptions& options) {
+  const Model& model = *opened.model;
+  Report report;
+  report.format_name = opened.format->name();
+  report.format_description = model.format();
+  OWF_ASSIGN_OR_RETURN(report.metadata, parse_metadata(model.metadata(), options.file));
+  std::optional<std::regex> filter;
+  if (!options.filter.empty()) {
+    OWF_ASSIGN_OR_RETURN(filter, compile_regex(options.filter, "--filter"));
+  }
+  for (std::size_t i = 0; i < model.tensors().size(); ++i) {
+    const TensorInfo& info = model.tensors()[i];
+    if (filter && !std::regex_search(info.name, *filter)) continue;
+    TensorReport tensor{i, element_count_of(info), std::nullopt};
+    if (options.stats && can_decode(info.dtype)) {
+      OWF_ASSIGN_OR_RETURN(tensor.stats, compute_stats(model, i));
+    }
+    report.parameters += tensor.parameters;
+    report.bytes += info.byte_size;
+    report.stored_bytes += model.stored_size(i);
+    report.bytes_per_dtype[static_cast<std::uint16_t>(info.dtype)] += info.byte_size;
+    report.tensors.push_back(std::move(tensor));
+  }
+  return report;
+}
+
+// Bits of decoded tensor data per parameter (4.5 for q4_0); 0 without parameters.
+double bits_per_weight(std::uint64_t bytes, std::uint64_t parameters) {
+  return parameters == 0 ? 0.0 : 8.0 * static_cast<double>(bytes) / static_cast<double>(parameters);
+}
+
+std::string dtype_name(std::uint16_t id) { return std::string(dtype_info(static_cast<DType>(id)).name); }
+
+Json stats_json(const TensorReport& tensor, DType dtype) {
+  if (!tensor.stats) return {{"error", "cannot decode " + std::string(dtype_info(dtype).name)}};
+  const TensorStats& stats = *tensor.stats;
+  const auto finite_or_null = [&stats](double value) { return stats.finite == 0 ? Json() : Json(value); };
+  return {{"min", finite_or_null(stats.min)},
+          {"max", finite_or_null(stats.max)},
+          {"mean", finite_or_null(stats.mean)},
+          {"std", finite_or_null(stats.std_dev())},
+          {"finite", stats.finite},
+          {"nan", stats.nan},
+          {"inf", stats.inf}};
+}
+
+std::string render_json(const Model& model, const Report& report, const InspectOptions& options) {
+  Json bytes_per_dtype = Json::object();
+  for (const auto& [id, bytes] : report.bytes_per_dtype) bytes_per_dtype[dtype_name(id)] = bytes;
+  Json tensors = Json::array();
+  for (const auto& tensor : report.tensors) {
+    const TensorInfo& info = model.tensors()[tensor.index];
+    Json entry = {{"name", info.name},
+                  {"dtype", dtype_info(info.dtype).name},
+                  {"shape", info.shape},
+                  {"parameters", tensor.parameters},
+                  {"bytes", info.byte_size},
+                  {"stored_bytes", model.stored_size(tensor.index)},
+                  {"encoding", model.encoding(tensor.index)}};
+    if (options.stats) entry["stats"] = stats_json(tensor, info.dtype);
+    tensors.push_back(std::move(entry));
+  }
+  const Json document = {{"file", options.file},
+                         {"format", report.format_name},
+                         {"format_description", report.format_description},
+                         {"tensor_count", report.tensors.size()},
+                         {"parameters", report.parameters},
+                         {"bytes", report.bytes},
+                         {"stored_bytes", report.stored_bytes},
+                         {"bytes_per_dtype", bytes_per_dtype},
+                         {"bits_per_weight", bits_per_weight(report.bytes, report.parameters)},
+                         {"metadata", report.metadata},
+                         {"tensors", tensors}};
+  return dump_json(document, 2) + "\n";
+}
+
+std::string format_double(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+std::string render_text(const Model& model, const Report& report, const InspectOptions& options) {
+  std::string out;
+  const auto line = [&out](const std::string& label, const std::string& value) {
+    out += label + std::string(13 - std::min<std::size_t>(label.size(), 12), ' ') + value + "\n";
+  };
+  line("file:", options.file);
+  line("format:", report.format_description);
+  line("tensors:",
+       std::to_string(report.tensors.size()) + (options.filter.empty() ? "" : " matching '" + options.filter + "'"));
+  line("parameters:", std::to_string(report.parameters));
+  std::string sizes = std::to_string(report.bytes) + " (" + human_bytes(report.bytes) + ")";
+  if (report.stored_bytes != report.bytes) sizes += ", stored in " + human_bytes(report.stored_bytes);
+  line("bytes:", sizes);
+  std::string per_dtype;
+  for (const auto& [id, bytes] : report.bytes_per_dtype) {
+    per_dtype += (per_dtype.empty() ? "" : ", ") + dtype_name(id) + " " + human_bytes(bytes);
+  }
+  line("dtypes:", per_dtype.empty() ? "-" : per_dtype);
+  line("bits/weight:", format_double(bits_per_weight(report.bytes, report.parameters)));
+  out += "metadata:\n" + dump_json(report.metadata, 2) + "\n";
+  if (report.tensors.empty()) return out;
+
+  std::vector<std::string> header = {"name", "dtype", "shape", "parameters", "bytes", "encoding"};
+  if (options.stats) header.insert(header.end(), {"min", "max", "mean", "std", "nan", "inf"});
+  Table table(header, /*left_aligned_columns=*/{0, 1, 2, 5});
+  for (const auto& tensor : report.tensors) {
+    const TensorInfo& info = model.tensors()[tensor.index];
+    std::vector<std::string> row = {info.name,
+                                    std::string(dtype_info(info.dtype).name),
+                                    format_dims(info.shape),
+                                    std::to_string(tensor.parameters),
+                                    std::to_string(info.byte_size),
+                                    model.encoding(tensor.index)};
+    if (options.stats && tensor.stats) {
+      const TensorStats& stats = *tensor.stats;
+      const bool any = stats.finite > 0;
+      for (const double value : {stats.min, stats.max, stats.mean, stats.std_dev()}) {
+        row.push_back(any ? format_double(value) : "-");
+      }
+      row.push_back(std::to_string(stats.nan));
+      row.push_back(std::to_string(stats.inf));
+    } else if (options.stats) {
+      row.push_back("(cannot decode " + std::string(dtype_info(info.dtype).name) + ")");
+    }
+    table.add_row(std::move(row));
+  }
+  return out + "\n" + table.render();
+}
+
+Outcome run_inspect(const Invocation& invocation, const InspectOptions& options) {
+  OWF_ASSIGN_OR_RETURN(const OpenedModel opened, open_model(invocation.registry, options.file, options.key));
+  OWF_ASSIGN_OR_RETURN(const Report report, build_report(opened, options));
+  const std::string text =
+      options.json ? render_json(*opened.model, report, options) : render_text(*opened.model, report, options);
+  std::fputs(text.c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app, Invocation& invocation) {
+  auto options = std::make_shared<InspectOptions>();
+  CLI::App* command = app.add_subcommand(
+      "inspect", "Summarise a model file: format, sizes, bits per weight, metadata and a tensor table");
+  command->add_option("FILE", options->file, "Model file (any supported format, detected by content)")->required();
+  command->add_flag("--json", options->json, "Print one JSON document instead of text");
+  command->add_flag("--stats", options->stats,
+                    "Add per-tensor min/max/mean/std over finite values and NaN/Inf counts (reads every value)");
+  command->add_option("--filter", options->filter,
+                      "Only tensors whose name matches this ECMAScript regex (searched, not anchored)");
+  add_key_option(*command, options->key);
+  command->footer("Example:\n  owf inspect model.gguf --stats --filter 'blk\\.0\\.'");
+  command->callback([&invocation, options] { invocation.outcome = run_inspect(invocation, *options); });
+}
+
+}  // namespace owf::cli

@@ -1,0 +1,170 @@
+#include "json_util.h"
+
+#include <charconv>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "owf/metadata.h"
+
+namespace owf::cli {
+namespace {
+
+// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest
+// says where and what.
+std::string without_exception_tag(std::string message) {
+  if (!message.empty() && message.front() == '[') {
+    if (const auto end = message.find("] "); end != std::string::npos) message.erase(0, end + 2);
+  }
+  return message;
+}
+
+std::string join_parts(const std::vector<std::string>& parts, std::size_t first, std::size_t last) {
+  std::string key;
+  for (std::size_t i = first; i < last; ++i) {
+    if (i > first) key += '.';
+    key += parts[i];
+  }
+  return key;
+}
+
+Result<std::vector<std::string>> split_key(std::string_view key) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = key.find('.', start);
+    const std::string_view part =
+        key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (part.empty()) {
+      return Status::invalid_argument("key '" + std::string(key) + "' has an empty part");
+    }
+    parts.emplace_back(part);
+    if (dot == std::string_view::npos) return parts;
+    start = dot + 1;
+  }
+}
+
+std::optional<std::size_t> array_index(const std::string& part) {
+  std::size_t index = 0;
+  const auto [rest, error] = std::from_chars(part.data(), part.data() + part.size(), index);
+  if (error != std::errc() || rest != part.data() + part.size()) return std::nullopt;
+  return index;
+}
+
+// One step down a dotted key from parts[first]: into an object, by the longest
+// run of parts that names one of its keys; into an array, by an index part.
+// The child and the end of the parts it used, or nullopt.
+template <typename JsonRef>
+std::optional<std::pair<JsonRef*, std::size_t>> step_into(JsonRef& node, const std::vector<std::string>& parts,
+                                                          std::size_t first) {
+  if (node.is_object()) {
+    for (std::size_t end = parts.size(); end > first; --end) {
+      const auto child = node.find(join_parts(parts, first, end));
+      if (child != node.end()) return std::pair<JsonRef*, std::size_t>(&*child, end);
+    }
+  } else if (node.is_array()) {
+    const auto index = array_index(parts[first]);
+    if (index && *index < node.size()) return std::pair<JsonRef*, std::size_t>(&node[*index], first + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Json> parse_json(std::string_view text, std::string_view where) {
+  // The parser itself is iterative, but printing and comparing values recurse:
+  // refuse the depths the spec refuses before anything walks the tree.
+  bool too_deep = false;
+  const Json::parser_callback_t limit_depth = [&too_deep](int depth, Json::parse_event_t, Json&) {
+    if (static_cast<std::size_t>(depth) > kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  };
+  try {
+    Json value = Json::parse(text.begin(), text.end(), limit_depth);
+    if (too_deep) {
+      return Status::invalid_argument(std::string(where) + ": JSON is nested deeper than " +
+                                      std::to_string(kMaxJsonDepth) + " levels");
+    }
+    return value;
+  } catch (const Json::exception& error) {
+    return Status::invalid_argument(std::string(where) + ": invalid JSON: " + without_exception_tag(error.what()));
+  }
+}
+
+Result<Json> parse_metadata(std::string_view text, std::string_view where) {
+  OWF_ASSIGN_OR_RETURN(Json value, parse_json(text, where));
+  if (!value.is_object()) {
+    return Status::corruption(std::string(where) + ": metadata is " + value.type_name() + ", not a JSON object");
+  }
+  return value;
+}
+
+std::string dump_json(const Json& value, int indent) {
+  return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+const Json* find_dotted(const Json& root, std::string_view key) {
+  auto parts = split_key(key);
+  if (!parts.ok()) return nullptr;
+  const Json* node = &root;
+  for (std::size_t first = 0; first < parts->size();) {
+    const auto next = step_into(*node, *parts, first);
+    if (!next) return nullptr;
+    std::tie(node, first) = *next;
+  }
+  return node;
+}
+
+Status set_dotted(Json& root, std::string_view key, Json value) {
+  OWF_ASSIGN_OR_RETURN(const auto parts, split_key(key));
+  Json* node = &root;
+  std::size_t first = 0;
+  while (const auto next = step_into(*node, parts, first)) {
+    std::tie(node, first) = *next;
+    if (first == parts.size()) {
+      *node = std::move(value);
+      return {};
+    }
+  }
+  // The rest does not exist yet: one nested object per remaining part.
+  for (; first < parts.size(); ++first) {
+    if (!node->is_object()) {
+      return Status::invalid_argument("key '" + std::string(key) + "': '" + join_parts(parts, 0, first) + "' is " +
+                                      node->type_name() + ", not an object");
+    }
+    node = &(*node)[parts[first]];
+  }
+  *node = std::move(value);
+  return {};
+}
+
+Status erase_dotted(Json& root, std::string_view key) {
+  OWF_ASSIGN_OR_RETURN(const auto parts, split_key(key));
+  Json* parent = &root;
+  for (std::size_t first = 0;;) {
+    const auto next = step_into(*parent, parts, first);
+    if (!next) break;
+    if (next->second == parts.size()) {
+      if (parent->is_object()) {
+        parent->erase(join_parts(parts, first, next->second));
+      } else {
+        parent->erase(*array_index(parts[first]));
+      }
+      return {};
+    }
+    std::tie(parent, first) = *next;
+  }
+  return Status::not_found("metadata key '" + std::string(key) + "' not found");
+}
+
+Result<std::pair<std::string, Json>> parse_assignment(std::string_view text, std::string_view option) {
+  const std::string where = std::string(option) + " '" + std::string(text) + "'";
+  const std::size_t equals = text.find('=');
+  if (equals == std::string_view::npos || equals == 0) {
+    return Status::invalid_argument(where + ": expected KEY=JSON, e.g. license='\"MIT\"' or layers=12");
+  }
+  OWF_ASSIGN_OR_RETURN(Json value, parse_json(text.substr(equals + 1), where));
+  return std::pair<std::string, Json>(std::string(text.substr(0, equals)), std::move(value));
+}
+
+}  // namespace owf::cli

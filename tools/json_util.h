@@ -1,0 +1,48 @@
+// JSON for the tools: metadata objects parsed with nlohmann::ordered_json (so
+// output keeps the input's key order and is deterministic), and the dotted
+// keys that `--set`, `owf meta get/set/delete` use to address nested values.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "owf/status.h"
+
+namespace owf::cli {
+
+using Json = nlohmann::ordered_json;
+
+// Parses JSON text; `where` starts every error message (a file or an option).
+// Never throws.
+Result<Json> parse_json(std::string_view text, std::string_view where);
+
+// Parses a model's metadata text, which must be one JSON object.
+Result<Json> parse_metadata(std::string_view text, std::string_view where);
+
+// Serialises without throwing: invalid UTF-8 in strings is replaced by U+FFFD.
+// indent < 0 gives the compact form.
+std::string dump_json(const Json& value, int indent);
+
+// Dotted keys: "a.b.c" addresses root["a"]["b"]["c"]. Because keys may contain
+// dots themselves (GGUF's "general.architecture"), each step takes the longest
+// run of parts that names an existing key, so "gguf.general.architecture" finds
+// root["gguf"]["general.architecture"]. A number part indexes an array:
+// "provenance.conversions.0".
+
+// The value at `key`, or nullptr.
+const Json* find_dotted(const Json& root, std::string_view key);
+
+// Stores `value` at `key`, creating objects for missing parts (one per part).
+// Fails when an existing value on the way is not an object.
+Status set_dotted(Json& root, std::string_view key, Json value);
+
+// Removes `key`; kNotFound when it does not exist.
+Status erase_dotted(Json& root, std::string_view key);
+
+// Splits "KEY=JSON" (at the first '=') and parses the JSON; errors name `option`
+// and the argument.
+Result<std::pair<std::string, Json>> parse_assignment(std::string_view text, std::string_view option);
+
+}  // namespace owf::cli

@@ -1,0 +1,75 @@
+// The owf command-line tool: parses the command line with CLI11, runs the one
+// command asked for, and turns its outcome into an exit code. Errors are one
+// line on stderr, "owf: <message>", and exit code 2.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli.h"
+#include "formats.h"
+#include "owf/metadata.h"
+
+namespace {
+
+void print_error(std::string message) {
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "owf: %s\n", message.c_str());
+}
+
+std::string format_names(const owf::FormatRegistry& registry) {
+  std::string names;
+  for (const auto& format : registry.formats()) {
+    if (!names.empty()) names += ", ";
+    names += format->name();
+  }
+  return names;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace owf::cli;
+  try {
+    owf::FormatRegistry registry;
+    register_formats(registry);
+    Invocation invocation{registry, std::nullopt};
+
+    CLI::App app("Inspect, convert, compare and verify model weight files.", "owf");
+    app.set_version_flag("--version", "owf " + std::string(owf::library_version()));
+    app.require_subcommand(1);
+    app.footer("Formats (detected by content when reading): " + format_names(registry) +
+               "\nRun 'owf COMMAND --help' for a command's options and an example.");
+    add_inspect_command(app, invocation);
+    add_convert_command(app, invocation);
+    add_diff_command(app, invocation);
+    add_verify_command(app, invocation);
+    add_hash_command(app, invocation);
+    add_meta_command(app, invocation);
+
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::Success& done) {  // --help, --version
+      return app.exit(done);
+    } catch (const CLI::ParseError& error) {
+      print_error(error.what());
+      return kExitError;
+    }
+    if (!invocation.outcome) {
+      print_error("no command ran");
+      return kExitError;
+    }
+    if (!invocation.outcome->ok()) {
+      print_error(invocation.outcome->status().message());
+      return kExitError;
+    }
+    return invocation.outcome->value();
+  } catch (const std::exception& error) {
+    // The library reports errors as values; this catches what std throws
+    // (allocation failure) so that even then the user gets one line.
+    print_error(std::string("unexpected failure: ") + error.what());
+    return kExitError;
+  }
+}

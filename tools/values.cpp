@@ -1,0 +1,82 @@
+#include "values.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "cli.h"
+#include "owf/numeric.h"
+
+namespace owf::cli {
+
+ByteRange element_bytes(const TensorInfo& info, std::uint64_t first, std::uint64_t count) {
+  const DTypeInfo& type = dtype_info(info.dtype);
+  const auto bytes_before = [&type](std::uint64_t elements) {
+    return elements / type.block_elements * type.block_bytes;
+  };
+  const bool to_end = first + count == element_count_of(info);
+  return {bytes_before(first), to_end ? info.byte_size : bytes_before(first + count)};
+}
+
+std::uint64_t common_block(DType a, DType b) {
+  return std::lcm<std::uint64_t>(dtype_info(a).block_elements, dtype_info(b).block_elements);
+}
+
+Status for_each_run(std::uint64_t begin, std::uint64_t end, std::uint64_t block,
+                    const std::function<Status(std::uint64_t first, std::uint64_t count)>& visit) {
+  const std::uint64_t run = std::max<std::uint64_t>(block, kChunkElements / block * block);
+  for (std::uint64_t first = begin; first < end; first += run) {
+    OWF_RETURN_IF_ERROR(visit(first, std::min(run, end - first)));
+  }
+  return {};
+}
+
+Status for_each_piece(const Model& model, std::size_t index,
+                      const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit) {
+  const std::uint64_t size = model.tensors()[index].byte_size;
+  const auto whole = model.view(index);
+  std::vector<std::byte> buffer;
+  for (std::uint64_t offset = 0; offset < size; offset += kChunkBytes) {
+    const std::uint64_t length = std::min(kChunkBytes, size - offset);
+    if (whole) {
+      OWF_RETURN_IF_ERROR(visit(offset, whole->subspan(offset, length)));
+      continue;
+    }
+    buffer.resize(length);
+    OWF_RETURN_IF_ERROR(model.read(index, offset, buffer));
+    OWF_RETURN_IF_ERROR(visit(offset, buffer));
+  }
+  return {};
+}
+
+ElementReader::ElementReader(const Model& model, std::size_t index) : model_(model), index_(index) {}
+
+Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std::uint64_t count,
+                                                        const ByteObserver* observe) {
+  const TensorInfo& info = model_.tensors()[index_];
+  const ByteRange range = element_bytes(info, first, count);
+  std::span<const std::byte> bytes;
+  if (const auto whole = model_.view(index_)) {
+    bytes = whole->subspan(range.begin, range.end - range.begin);
+  } else {
+    buffer_.resize(range.end - range.begin);
+    OWF_RETURN_IF_ERROR(model_.read(index_, range.begin, buffer_));
+    bytes = buffer_;
+  }
+  if (observe != nullptr) (*observe)(range.begin, bytes);
+  return bytes;
+}
+
+Status ElementReader::read(std::uint64_t first, std::span<double> out) {
+  OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size(), nullptr));
+  return decode_to_f64(model_.tensors()[index_].dtype, bytes, out)
+      .with_context("tensor '" + model_.tensors()[index_].name + "'");
+}
+
+Status ElementReader::read(std::uint64_t first, std::span<float> out, const ByteObserver* observe) {
+  OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size(), observe));
+  return decode_to_f32(model_.tensors()[index_].dtype, bytes, out)
+      .with_context("tensor '" + model_.tensors()[index_].name + "'");
+}
+
+}  // namespace owf::cli
