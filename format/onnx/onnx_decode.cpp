@@ -313,7 +313,7 @@ Result<std::vector<std::byte>> decode_typed(const TensorFields& tensor, const On
     return Status::corruption(std::string(field_name) + " holds " + std::to_string(count) + " values, " +
                               describe(type, info) + " needs " + std::to_string(expected));
   }
-  const auto [min, max] = type.typed_field == kInt32Data ? int32_range(dtype) : std::pair<std::int64_t, std::int64_t>();
+  const auto range = type.typed_field == kInt32Data ? int32_range(dtype) : std::pair<std::int64_t, std::int64_t>();
   const std::uint64_t max_unsigned = width == 8 ? std::numeric_limits<std::uint64_t>::max() : (1ull << (8 * width)) - 1;
   std::vector<std::byte> bytes(info.byte_size);
   std::uint64_t position = 0;
@@ -326,7 +326,7 @@ Result<std::vector<std::byte>> decode_typed(const TensorFields& tensor, const On
       if (type.typed_field == kInt32Data) {
         // int32 fields are sign-extended to 64 bits on the wire and truncated when read.
         const std::int64_t number = static_cast<std::int32_t>(static_cast<std::uint32_t>(value));
-        if (number < min || number > max) return out_of_range(std::to_string(number), offset);
+        if (number < range.first || number > range.second) return out_of_range(std::to_string(number), offset);
         value = static_cast<std::uint64_t>(number);
       } else if (type.typed_field == kUint64Data && value > max_unsigned) {
         return out_of_range(std::to_string(value), offset);
