@@ -1,6 +1,9 @@
 """Shared helpers for the end-to-end and interop tests (run under /usr/bin/python3 by ctest)."""
+import hashlib
+import json
 import os
 import pathlib
+import struct
 import subprocess
 import tempfile
 import unittest
@@ -10,9 +13,11 @@ CORPUS = pathlib.Path(os.environ.get("OWF_CORPUS_DIR", "../shared/corpus"))
 SOURCE = pathlib.Path(os.environ.get("OWF_SOURCE_DIR", "."))
 
 
-def run_owf(*args, check=None, timeout=120):
-    """Runs the owf CLI; `check` is the exit code it must return (None: any)."""
-    result = subprocess.run([OWF, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+def run_owf(*args, check=None, timeout=120, env=None):
+    """Runs the owf CLI; `check` is the exit code it must return (None: any); `env` adds variables."""
+    environment = None if env is None else {**os.environ, **env}
+    result = subprocess.run([OWF, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                            env=environment)
     if check is not None and result.returncode != check:
         raise AssertionError(
             f"owf {' '.join(map(str, args))}: exit {result.returncode}, wanted {check}\n"
@@ -37,3 +42,94 @@ class OwfTestCase(unittest.TestCase):
         self.assertEqual(len(lines), 1, result.stderr)
         for fragment in fragments:
             self.assertIn(fragment, lines[0])
+
+
+# --- Building inputs without owf: safetensors by hand, and the content digest of spec §7 ---
+
+# numpy dtype name -> (safetensors dtype, owf dtype name)
+_NUMPY_DTYPES = {
+    "float64": ("F64", "f64"), "float32": ("F32", "f32"), "float16": ("F16", "f16"),
+    "int64": ("I64", "i64"), "int32": ("I32", "i32"), "int16": ("I16", "i16"), "int8": ("I8", "i8"),
+    "uint64": ("U64", "u64"), "uint32": ("U32", "u32"), "uint16": ("U16", "u16"), "uint8": ("U8", "u8"),
+    "bool": ("BOOL", "bool"),
+}
+
+
+def safetensors_bytes(header, data=b""):
+    """A safetensors file: `header` (a dict, JSON-encoded; or bytes, used verbatim), then `data`."""
+    text = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Writes {name: numpy array} as a safetensors file, in the given order; `metadata` is __metadata__."""
+    header, data = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, array in tensors.items():
+        raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": _NUMPY_DTYPES[array.dtype.name][0], "shape": list(array.shape),
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    pathlib.Path(path).write_bytes(safetensors_bytes(header, data))
+
+
+def read_safetensors(path):
+    """{name: numpy array} and __metadata__ of a safetensors file, read without owf."""
+    import numpy
+    blob = pathlib.Path(path).read_bytes()
+    (length,) = struct.unpack_from("<Q", blob)
+    header = json.loads(blob[8:8 + length])
+    metadata = header.pop("__metadata__", {})
+    by_code = {code: numpy.dtype(name).newbyteorder("<") for name, (code, _) in _NUMPY_DTYPES.items()}
+    tensors = {}
+    for name, entry in header.items():
+        begin, end = entry["data_offsets"]
+        raw = blob[8 + length + begin:8 + length + end]
+        if entry["dtype"] == "BF16":  # numpy has no bfloat16: widen to float32
+            words = numpy.frombuffer(raw, dtype="<u2").astype(numpy.uint32) << 16
+            tensors[name] = words.view(numpy.float32).reshape(entry["shape"])
+        else:
+            tensors[name] = numpy.frombuffer(raw, dtype=by_code[entry["dtype"]]).reshape(entry["shape"])
+    return tensors, metadata
+
+
+def _le64(value):
+    return struct.pack("<Q", value)
+
+
+def tensor_digest(name, array):
+    """The 32-byte SHA-256 digest of one tensor as spec §7 defines it, computed independently of owf."""
+    raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
+    dtype_name = _NUMPY_DTYPES[array.dtype.name][1].encode()
+    encoded_name = name.encode()
+    message = (b"owf.tensor.v1\0" + _le64(len(encoded_name)) + encoded_name + _le64(len(dtype_name)) +
+               dtype_name + _le64(array.ndim) + b"".join(_le64(d) for d in array.shape) + _le64(len(raw)) + raw)
+    return hashlib.sha256(message).digest()
+
+
+def content_digest(tensors):
+    """"sha256:<hex>" of {name: numpy array} as spec §7 defines it, computed independently of owf."""
+    names = sorted(tensors, key=lambda n: n.encode())
+    digests = b"".join(tensor_digest(name, tensors[name]) for name in names)
+    return "sha256:" + hashlib.sha256(b"owf.content.v1\0" + _le64(len(names)) + digests).hexdigest()
+
+
+def read_owf_layout(path):
+    """The preamble fields and tensor records of an .owf file (spec §3-4), parsed without owf."""
+    blob = pathlib.Path(path).read_bytes()
+    alignment, header_offset, header_length, header_capacity = struct.unpack_from("<IQQQ", blob, 12)
+    header = blob[header_offset:header_offset + header_length]
+    tensor_count, metadata_length = struct.unpack_from("<QQ", header, 32)
+    position = 48 + metadata_length
+    tensors = []
+    for _ in range(tensor_count):
+        record_length, dtype, encoding, rank, name_length = struct.unpack_from("<IHBBI", header, position)
+        name = header[position + 12:position + 12 + name_length].decode()
+        fields = struct.unpack_from(f"<{rank + 3}Q", header, position + 12 + name_length)
+        tensors.append({"name": name, "dtype": dtype, "encoding": encoding, "shape": list(fields[:rank]),
+                        "offset": fields[rank], "stored_length": fields[rank + 1]})
+        position += record_length
+    return {"alignment": alignment, "header_offset": header_offset, "header_length": header_length,
+            "header_capacity": header_capacity,
+            "metadata": json.loads(header[48:48 + metadata_length]), "tensors": tensors}
