@@ -115,6 +115,7 @@ class NumpyModel final : public Model {
                                       std::to_string(info.byte_size) + " bytes");
     }
     const Layout& layout = parts_.layouts[index];
+    if (dst.empty()) return {};  // also spares convert() the zero dimensions of an empty array
     if (layout.big_endian || layout.fortran_order) {
       convert(info, layout, offset, dst);
       return {};

@@ -109,7 +109,10 @@ Result<J> parse_checked(std::string_view text, std::size_t max_depth, std::uint6
 // An unsigned integer from a JSON number, or a message saying what it is instead.
 Result<std::uint64_t> unsigned_value(const ordered_json& value, std::string_view what) {
   if (value.is_number_unsigned()) return value.get<std::uint64_t>();
-  if (value.is_number_integer()) return Status::corruption("negative " + std::string(what) + " " + value.dump());
+  if (value.is_number_integer()) {
+    if (value.get<std::int64_t>() == 0) return 0;  // "-0", which the reference reads as 0
+    return Status::corruption("negative " + std::string(what) + " " + value.dump());
+  }
   if (value.is_number_float()) {
     return Status::corruption(std::string(what) + " " + value.dump() + " is not an integer below 2^64");
   }

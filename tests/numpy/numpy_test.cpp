@@ -215,6 +215,13 @@ TEST_CASE("Fortran-order arrays are transposed to C order as they are read") {
   CHECK(read_u32(*complex, 0) == std::vector<std::uint32_t>{10, 11, 20, 21, 30, 31, 40, 41});
   CHECK(complex->encoding(0) == "big-endian+fortran-order");
 
+  // An empty Fortran-order array reads as nothing, without touching its zero dimension.
+  write_file(dir / "empty.npy", npy_bytes("{'descr': '>u4', 'fortran_order': True, 'shape': (0, 3, 4), }"));
+  const auto empty = open_ok(dir / "empty.npy");
+  CHECK(empty->encoding(0) == "big-endian+fortran-order");
+  CHECK(empty->read(0, 0, {}).ok());
+  CHECK(read_tensor(*empty, 0)->empty());
+
   // Fortran order with one dimension above 1 is C order already.
   write_file(dir / "row.npy", npy_bytes("{'descr': '<u4', 'fortran_order': True, 'shape': (1, 3), }", u32_values({1, 2, 3})));
   CHECK(open_ok(dir / "row.npy")->encoding(0) == "raw");

@@ -180,6 +180,12 @@ TEST_CASE("foreign __metadata__ keys keep their names as strings; a bad owf.json
   CHECK(error.find("'note'") != std::string::npos);
 }
 
+TEST_CASE("a dimension written as -0 is 0, as the reference reads it") {
+  ScratchDir dir;
+  write_file(dir / "zero.safetensors", file_bytes(R"({"w":{"dtype":"F32","shape":[-0,3],"data_offsets":[0,0]}})"));
+  CHECK(open_ok(dir / "zero.safetensors")->tensors()[0].shape == std::vector<std::uint64_t>{0, 3});
+}
+
 TEST_CASE("writer refuses dtypes safetensors lacks, naming the tensor and dtype, and leaves nothing behind") {
   ScratchDir dir;
   MemoryModel quantized;
