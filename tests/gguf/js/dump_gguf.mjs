@@ -3,7 +3,8 @@
 //   {"version", "little_endian", "tensor_data_offset",
 //    "kv": [{"key", "type", "element_type"?, "value"}],   // in file order; type ids as in GGUF
 //    "tensors": [{"name", "dims", "type", "offset"}]}      // dims innermost first, as GGUF stores them
-// 64-bit integers (bigint) are printed as decimal strings; non-finite floats as "nan", "inf", "-inf".
+// 64-bit integers (bigint) are printed as decimal strings; non-finite floats as "nan", "inf", "-inf",
+// negative zero as "-0".
 import { gguf } from "@huggingface/gguf";
 
 const HEADER_ENTRIES = new Set(["version", "tensor_count", "kv_count"]);
@@ -14,6 +15,7 @@ function jsonValue(value) {
   if (typeof value === "number" && !Number.isFinite(value)) {
     return Number.isNaN(value) ? "nan" : value > 0 ? "inf" : "-inf";
   }
+  if (Object.is(value, -0)) return "-0";  // JSON.stringify would print 0
   return value;
 }
 
