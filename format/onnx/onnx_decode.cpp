@@ -166,18 +166,15 @@ Result<std::uint64_t> varint_field(const Field& field, std::string_view what) {
 
 // A StringStringEntryProto: 1 key, 2 value.
 Result<std::pair<std::string, std::string>> parse_entry(const MessageReader& parent, const Field& field) {
-  OWF_ASSIGN_OR_RETURN(MessageReader reader, parent.enter(field));
   std::pair<std::string, std::string> entry;
-  while (!reader.at_end()) {
-    OWF_ASSIGN_OR_RETURN(const Field item, reader.next());
+  OWF_RETURN_IF_ERROR(protobuf::for_each_field(parent, field, [&](const MessageReader&, const Field& item) -> Status {
     if (item.number == 1) {
-      OWF_ASSIGN_OR_RETURN(const std::string_view key, string_field(item, "StringStringEntryProto.key"));
-      entry.first = key;
+      OWF_ASSIGN_OR_RETURN(entry.first, string_field(item, "StringStringEntryProto.key"));
     } else if (item.number == 2) {
-      OWF_ASSIGN_OR_RETURN(const std::string_view value, string_field(item, "StringStringEntryProto.value"));
-      entry.second = value;
+      OWF_ASSIGN_OR_RETURN(entry.second, string_field(item, "StringStringEntryProto.value"));
     }
-  }
+    return {};
+  }));
   return entry;
 }
 
@@ -576,18 +573,16 @@ Status Decoder::model(MessageReader reader) {
 
 // OperatorSetIdProto: 1 domain, 2 version.
 Status Decoder::opset(const MessageReader& parent, const Field& field) {
-  OWF_ASSIGN_OR_RETURN(MessageReader reader, parent.enter(field));
   std::pair<std::string, std::int64_t> entry;
-  while (!reader.at_end()) {
-    OWF_ASSIGN_OR_RETURN(const Field item, reader.next());
+  OWF_RETURN_IF_ERROR(protobuf::for_each_field(parent, field, [&](const MessageReader&, const Field& item) -> Status {
     if (item.number == 1) {
-      OWF_ASSIGN_OR_RETURN(const std::string_view domain, string_field(item, "OperatorSetIdProto.domain"));
-      entry.first = domain;
+      OWF_ASSIGN_OR_RETURN(entry.first, string_field(item, "OperatorSetIdProto.domain"));
     } else if (item.number == 2) {
       OWF_ASSIGN_OR_RETURN(const std::uint64_t version, varint_field(item, "OperatorSetIdProto.version"));
       entry.second = static_cast<std::int64_t>(version);
     }
-  }
+    return {};
+  }));
   facts_.opset_import.push_back(std::move(entry));
   return {};
 }
@@ -626,15 +621,14 @@ Status Decoder::graph(MessageReader reader, bool main) {
 // SparseTensorProto: 1 values (a TensorProto whose name is the tensor's).
 // owf holds dense tensors only, so sparse ones are listed in the metadata.
 Status Decoder::sparse(const MessageReader& parent, const Field& field) {
-  OWF_ASSIGN_OR_RETURN(MessageReader reader, parent.enter(field));
   std::string name;
-  while (!reader.at_end()) {
-    OWF_ASSIGN_OR_RETURN(const Field item, reader.next());
-    if (item.number != 1) continue;
-    OWF_ASSIGN_OR_RETURN(MessageReader values, reader.enter(item));
+  OWF_RETURN_IF_ERROR(protobuf::for_each_field(parent, field, [&](const MessageReader& message, const Field& item) -> Status {
+    if (item.number != 1) return {};
+    OWF_ASSIGN_OR_RETURN(MessageReader values, message.enter(item));
     OWF_ASSIGN_OR_RETURN(const TensorFields tensor, parse_tensor(values));
     name = tensor.name;
-  }
+    return {};
+  }));
   facts_.skipped_sparse.push_back(std::move(name));
   return {};
 }

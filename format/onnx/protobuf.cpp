@@ -141,6 +141,16 @@ Result<MessageReader> MessageReader::enter(const Field& field) const {
   return MessageReader(field.payload, field.offset, depth_ + 1);
 }
 
+Status for_each_field(const MessageReader& parent, const Field& field, const FieldVisitor& visit) {
+  OWF_ASSIGN_OR_RETURN(MessageReader reader, parent.enter(field));
+  const MessageReader message = reader;
+  while (!reader.at_end()) {
+    OWF_ASSIGN_OR_RETURN(const Field item, reader.next());
+    OWF_RETURN_IF_ERROR(visit(message, item));
+  }
+  return {};
+}
+
 Status for_each_varint(const Field& field, const ValueVisitor& visit) {
   if (field.type == WireType::kVarint) return visit(field.value, field.offset);
   if (field.type != WireType::kLen) return wrong_wire_type(field, "", "varint or packed");

@@ -74,6 +74,11 @@ class MessageReader {
   int depth_ = 0;
 };
 
+// Calls `visit` with each field of the message that LEN field `field` of
+// `parent`'s message carries, and that message's reader (to enter fields of it).
+using FieldVisitor = std::function<Status(const MessageReader& message, const Field& item)>;
+Status for_each_field(const MessageReader& parent, const Field& field, const FieldVisitor& visit);
+
 // The name of a wire type for messages: "varint", "LEN", ...
 std::string_view wire_type_name(WireType type);
 

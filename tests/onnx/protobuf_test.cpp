@@ -185,6 +185,26 @@ TEST_CASE("nesting is bounded") {
   CHECK(too_deep.message().find("nested more than 100 levels deep") != std::string::npos);
 }
 
+TEST_CASE("for_each_field visits a nested message's fields one level deeper") {
+  Proto inner;
+  inner.varint(1, 5).text(2, "x");
+  Proto outer;
+  outer.message(3, inner);
+  const auto fields = all_fields(outer.bytes());
+  const MessageReader parent(outer.bytes(), 0, 7);
+  std::vector<std::uint32_t> numbers;
+  REQUIRE(protobuf::for_each_field(parent, fields[0], [&](const MessageReader& message, const Field& item) {
+            CHECK(message.depth() == 8);
+            numbers.push_back(item.number);
+            return owf::Status();
+          }).ok());
+  CHECK(numbers == std::vector<std::uint32_t>{1, 2});
+  const owf::Status stopped = protobuf::for_each_field(parent, fields[0], [](const MessageReader&, const Field&) {
+    return owf::Status::corruption("stop");
+  });
+  CHECK(stopped.message() == "stop");
+}
+
 TEST_CASE("entering a field that is not LEN is refused") {
   Proto message;
   message.varint(7, 1);
