@@ -289,8 +289,8 @@ Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_outpu
     write.compression = compression;
   }
   if (!options.max_shard_size.empty()) {
-    if (owf_output) return Status::invalid_argument(options.output + ": .owf output is never sharded");
     OWF_ASSIGN_OR_RETURN(write.max_shard_size, parse_size(options.max_shard_size, "--max-shard-size"));
+    if (owf_output) return Status::invalid_argument(options.output + ": .owf output is never sharded");
   }
   return write;
 }

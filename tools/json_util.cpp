@@ -128,6 +128,7 @@ Status set_dotted(Json& root, std::string_view key, Json value) {
   }
   // The rest does not exist yet: one nested object per remaining part.
   for (; first < parts.size(); ++first) {
+    if (node->is_null()) *node = Json::object();  // made by the previous part
     if (!node->is_object()) {
       return Status::invalid_argument("key '" + std::string(key) + "': '" + join_parts(parts, 0, first) + "' is " +
                                       node->type_name() + ", not an object");

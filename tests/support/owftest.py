@@ -98,21 +98,29 @@ def _le64(value):
     return struct.pack("<Q", value)
 
 
+def raw_tensor_digest(name, dtype_name, shape, raw):
+    """The 32-byte SHA-256 digest of one tensor (spec §7) from its name and dtype name (bytes), shape and
+    decoded bytes, computed independently of owf."""
+    return hashlib.sha256(b"owf.tensor.v1\0" + _le64(len(name)) + name + _le64(len(dtype_name)) + dtype_name +
+                          _le64(len(shape)) + b"".join(_le64(d) for d in shape) + _le64(len(raw)) + raw).digest()
+
+
 def tensor_digest(name, array):
-    """The 32-byte SHA-256 digest of one tensor as spec §7 defines it, computed independently of owf."""
+    """raw_tensor_digest of a numpy array."""
     raw = array.astype(array.dtype.newbyteorder("<")).tobytes()
     dtype_name = _NUMPY_DTYPES[array.dtype.name][1].encode()
-    encoded_name = name.encode()
-    message = (b"owf.tensor.v1\0" + _le64(len(encoded_name)) + encoded_name + _le64(len(dtype_name)) +
-               dtype_name + _le64(array.ndim) + b"".join(_le64(d) for d in array.shape) + _le64(len(raw)) + raw)
-    return hashlib.sha256(message).digest()
+    return raw_tensor_digest(name.encode(), dtype_name, array.shape, raw)
+
+
+def combine_digests(digests_by_name):
+    """"sha256:<hex>" of the whole model (spec §7) from {name (bytes): tensor digest}."""
+    ordered = b"".join(digests_by_name[name] for name in sorted(digests_by_name))
+    return "sha256:" + hashlib.sha256(b"owf.content.v1\0" + _le64(len(digests_by_name)) + ordered).hexdigest()
 
 
 def content_digest(tensors):
     """"sha256:<hex>" of {name: numpy array} as spec §7 defines it, computed independently of owf."""
-    names = sorted(tensors, key=lambda n: n.encode())
-    digests = b"".join(tensor_digest(name, tensors[name]) for name in names)
-    return "sha256:" + hashlib.sha256(b"owf.content.v1\0" + _le64(len(names)) + digests).hexdigest()
+    return combine_digests({name.encode(): tensor_digest(name, array) for name, array in tensors.items()})
 
 
 def read_owf_layout(path):
