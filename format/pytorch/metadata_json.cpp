@@ -98,11 +98,12 @@ std::string checkpoint_metadata(const Flattened& checkpoint) {
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> tied_names(std::string_view metadata_json) {
+  std::vector<std::pair<std::string, std::string>> tied;
+  if (metadata_json.empty()) return tied;
   const json metadata = json::parse(metadata_json, nullptr, false);
   if (metadata.is_discarded() || !metadata.is_object()) {
     return Status::invalid_argument("metadata is not a JSON object");
   }
-  std::vector<std::pair<std::string, std::string>> tied;
   const auto section = metadata.find("pytorch");
   if (section == metadata.end() || !section->is_object()) return tied;
   const auto names = section->find("tied");

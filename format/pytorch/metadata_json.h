@@ -22,7 +22,7 @@ namespace owf::pytorch {
 std::string checkpoint_metadata(const Flattened& checkpoint);
 
 // The (tied name, first name) pairs recorded under pytorch.tied in `metadata_json`;
-// none when the key is absent. Fails when the text is not a JSON object or
+// none when the key is absent or the text empty. Fails when the text is not a JSON object or
 // pytorch.tied is malformed.
 Result<std::vector<std::pair<std::string, std::string>>> tied_names(std::string_view metadata_json);
 
