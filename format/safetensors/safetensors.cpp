@@ -95,27 +95,30 @@ struct ParsedFile {
   std::vector<FileTensor> tensors;  // in data order
 };
 
+// Checks one entry on its own: dtype, shape, and offsets that hold exactly its
+// bytes within the data section. (Messages are built only on failure.)
 Result<FileTensor> check_entry(const HeaderEntry& entry, std::uint64_t data_start, std::uint64_t data_size,
                                const std::string& where) {
-  const std::string context = where + ": tensor " + quote(entry.name);
+  const auto fail = [&](const std::string& problem) {
+    return Status::corruption(where + ": tensor " + quote(entry.name) + ": " + problem);
+  };
+  const auto offsets = [&] { return "data offsets " + range_text(entry.begin, entry.end); };
   const std::optional<DType> dtype = dtype_from_safetensors(entry.dtype);
-  if (!dtype) return Status::corruption(context + ": unknown dtype " + quote(entry.dtype));
+  if (!dtype) return fail("unknown dtype " + quote(entry.dtype));
   auto info = make_tensor_info(entry.name, *dtype, entry.shape);
   if (!info.ok()) return Status::corruption(where + ": " + info.status().message());
   if (!fills_whole_bytes(*info)) {
-    return Status::corruption(context + ": " + std::to_string(element_count(info->shape).value()) + " " +
-                              entry.dtype + " elements do not fill whole bytes");
+    return fail(std::to_string(element_count(info->shape).value()) + " " + entry.dtype +
+                " elements do not fill whole bytes");
   }
-  const std::string offsets = "data offsets " + range_text(entry.begin, entry.end);
-  if (entry.end < entry.begin) return Status::corruption(context + ": " + offsets + " end before they begin");
+  if (entry.end < entry.begin) return fail(offsets() + " end before they begin");
   if (entry.end > data_size) {
-    return Status::corruption(context + ": " + offsets + " exceed the " + std::to_string(data_size) +
-                              " bytes of data at offset " + std::to_string(data_start));
+    return fail(offsets() + " exceed the " + std::to_string(data_size) + " bytes of data at offset " +
+                std::to_string(data_start));
   }
   if (entry.end - entry.begin != info->byte_size) {
-    return Status::corruption(context + ": " + offsets + " hold " + std::to_string(entry.end - entry.begin) +
-                              " bytes, but " + entry.dtype + " of this shape needs " +
-                              std::to_string(info->byte_size));
+    return fail(offsets() + " hold " + std::to_string(entry.end - entry.begin) + " bytes, but " + entry.dtype +
+                " of this shape needs " + std::to_string(info->byte_size));
   }
   return FileTensor{std::move(info).value(), data_start + entry.begin};
 }
@@ -158,13 +161,13 @@ Result<ParsedFile> parse_file(std::span<const std::byte> bytes, const std::strin
   const HeaderEntry* previous = nullptr;
   for (const HeaderEntry* entry : by_offset) {
     OWF_ASSIGN_OR_RETURN(FileTensor tensor, check_entry(*entry, data_start, data_size, where));
-    const std::string context = where + ": tensor " + quote(entry->name) + ": data offsets " +
-                                range_text(entry->begin, entry->end);
-    if (entry->begin < covered) {
-      return Status::corruption(context + " overlap tensor " + quote(previous->name) + " (" +
-                                range_text(previous->begin, previous->end) + ")");
-    }
-    if (entry->begin > covered) {
+    if (entry->begin != covered) {
+      const std::string context = where + ": tensor " + quote(entry->name) + ": data offsets " +
+                                  range_text(entry->begin, entry->end);
+      if (entry->begin < covered) {
+        return Status::corruption(context + " overlap tensor " + quote(previous->name) + " (" +
+                                  range_text(previous->begin, previous->end) + ")");
+      }
       return Status::corruption(context + " leave bytes " + range_text(covered, entry->begin) +
                                 " of the data section unused");
     }

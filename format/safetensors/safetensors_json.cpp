@@ -24,8 +24,9 @@ constexpr std::size_t kHeaderDepth = 3;
 // This pass refuses both, and keeps the position of syntax errors.
 class StructureCheck final : public json::json_sax_t {
  public:
-  StructureCheck(std::size_t max_depth, std::uint64_t base_offset, std::string_view where)
-      : max_depth_(max_depth), base_offset_(base_offset), where_(where) {}
+  // `what` names the text in messages ("header", "index").
+  StructureCheck(std::string_view what, std::size_t max_depth, std::uint64_t base_offset, std::string_view where)
+      : what_(what), max_depth_(max_depth), base_offset_(base_offset), where_(where) {}
 
   const Status& status() const { return status_; }
 
@@ -55,8 +56,8 @@ class StructureCheck final : public json::json_sax_t {
     if (const auto colon = reason.find(": "); colon != std::string::npos) reason.erase(0, colon + 2);
     if (const auto last = reason.find("; last read"); last != std::string::npos) reason.erase(last);
     const std::uint64_t offset = base_offset_ + (position > 0 ? position - 1 : 0);
-    return fail(Status::corruption(where_ + ": header is not valid JSON at offset " + std::to_string(offset) + ": " +
-                                   reason));
+    return fail(Status::corruption(where_ + ": " + what_ + " is not valid JSON at offset " + std::to_string(offset) +
+                                   ": " + reason));
   }
 
  private:
@@ -70,7 +71,8 @@ class StructureCheck final : public json::json_sax_t {
   bool enter() {
     levels_.emplace_back();
     if (levels_.size() > max_depth_) {
-      return fail(Status::corruption(where_ + ": JSON nests deeper than " + std::to_string(max_depth_) + " levels"));
+      return fail(Status::corruption(where_ + ": " + what_ + " nests deeper than " + std::to_string(max_depth_) +
+                                     " levels"));
     }
     return true;
   }
@@ -83,6 +85,7 @@ class StructureCheck final : public json::json_sax_t {
     return false;
   }
 
+  std::string what_;
   std::size_t max_depth_;
   std::uint64_t base_offset_;
   std::string where_;
@@ -92,13 +95,13 @@ class StructureCheck final : public json::json_sax_t {
 
 // Checks `text` with StructureCheck, then parses it into a DOM of type J.
 template <typename J>
-Result<J> parse_checked(std::string_view text, std::size_t max_depth, std::uint64_t base_offset,
-                        std::string_view where) {
+Result<J> parse_checked(std::string_view text, std::string_view what, std::size_t max_depth,
+                        std::uint64_t base_offset, std::string_view where) {
   try {
-    StructureCheck check(max_depth, base_offset, where);
+    StructureCheck check(what, max_depth, base_offset, where);
     if (!json::sax_parse(text, &check)) {
       if (!check.status().ok()) return check.status();
-      return Status::corruption(std::string(where) + ": header is not valid JSON");
+      return Status::corruption(std::string(where) + ": " + std::string(what) + " is not valid JSON");
     }
     return J::parse(text);
   } catch (const std::exception& error) {  // bad_alloc, or a parser disagreement
@@ -116,8 +119,7 @@ Result<std::uint64_t> unsigned_value(const ordered_json& value, std::string_view
   if (value.is_number_float()) {
     return Status::corruption(std::string(what) + " " + value.dump() + " is not an integer below 2^64");
   }
-  return Status::corruption(std::string(what) + " " + value.dump(-1, ' ', false, json::error_handler_t::replace) +
-                            " is not a number");
+  return Status::corruption(std::string(what) + " is a " + value.type_name() + ", not a number");
 }
 
 Result<std::vector<std::uint64_t>> unsigned_array(const ordered_json& value, std::string_view field,
@@ -175,7 +177,7 @@ Result<StringMap> parse_string_map(const ordered_json& value) {
 }  // namespace
 
 Result<Header> parse_header(std::string_view text, std::uint64_t base_offset, std::string_view where) {
-  OWF_ASSIGN_OR_RETURN(const ordered_json root, parse_checked<ordered_json>(text, kHeaderDepth, base_offset, where));
+  OWF_ASSIGN_OR_RETURN(const ordered_json root, parse_checked<ordered_json>(text, "header", kHeaderDepth, base_offset, where));
   if (!root.is_object()) return Status::corruption(std::string(where) + ": header is not a JSON object");
   Header header;
   header.tensors.reserve(root.size());
@@ -218,7 +220,7 @@ Result<std::string> header_text(const StringMap& metadata, const std::vector<Hea
 }
 
 Result<Index> parse_index(std::string_view text, std::string_view where) {
-  OWF_ASSIGN_OR_RETURN(const json root, parse_checked<json>(text, kMaxJsonDepth, 0, where));
+  OWF_ASSIGN_OR_RETURN(const json root, parse_checked<json>(text, "index", kMaxJsonDepth, 0, where));
   const std::string prefix(where);
   if (!root.is_object()) return Status::corruption(prefix + ": index is not a JSON object");
   Index index;

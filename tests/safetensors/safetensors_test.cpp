@@ -310,6 +310,7 @@ TEST_CASE("shard sets: bad indexes are refused with the index and shard named") 
        "shard 'm-00001-of-00002.safetensors' holds tensor 'b', which the weight_map does not list"},
       {"not a file name", R"({"weight_map":{"a":1}})", "weight_map entry of tensor 'a' is not a file name"},
       {"no map", R"({"metadata":{}})", "no 'weight_map'"},
+      {"not JSON", R"({"weight_map":)", "index is not valid JSON at offset 14"},
       {"duplicate key", R"({"weight_map":{"a":"x","a":"y"}})", "duplicate key 'a' in 'weight_map'"},
       {"missing shard", R"({"weight_map":{"a":"gone.safetensors"}})", "shard 'gone.safetensors': "},
   };
@@ -348,7 +349,7 @@ TEST_CASE("named bad inputs are refused with the file and the problem named") {
       {"not an object", file_bytes("[1, 2]"), "header at offset 8 does not start with '{'"},
       {"invalid JSON", file_bytes(R"({"w": })"), "header is not valid JSON at offset 14"},
       {"invalid UTF-8 name", file_bytes(bad_utf8, std::vector<std::byte>(1)), "UTF-8"},
-      {"deep JSON", file_bytes(deep), "nests deeper than 3 levels"},
+      {"deep JSON", file_bytes(deep), "header nests deeper than 3 levels"},
       {"duplicate names",
        with_data(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2),
        "duplicate key 'w'"},
@@ -387,6 +388,8 @@ TEST_CASE("named bad inputs are refused with the file and the problem named") {
        "'data_offsets' must hold two numbers"},
       {"metadata not strings", with_data(R"({"__metadata__":{"a":1}})", 0), "__metadata__ value of 'a' is not a string"},
       {"entry not an object", with_data(R"({"w":[1]})", 0), "tensor 'w': entry is not an object"},
+      {"dimension not a number", with_data(R"({"w":{"dtype":"U8","shape":["1"],"data_offsets":[0,1]}})", 1),
+       "tensor 'w': dimension is a string, not a number"},
       {"control characters named safely", with_data(R"({"w\n":{"dtype":"X","shape":[1],"data_offsets":[0,1]}})", 1),
        "tensor 'w\\x0a': unknown dtype 'X'"},
   };
