@@ -28,10 +28,10 @@ struct DescrType {
 };
 
 constexpr std::array kDescrTypes = {
-    DescrType{'b', 1, DType::kBool}, DescrType{'u', 1, DType::kU8},  DescrType{'u', 2, DType::kU16},
-    DescrType{'u', 4, DType::kU32},  DescrType{'u', 8, DType::kU64}, DescrType{'i', 1, DType::kI8},
-    DescrType{'i', 2, DType::kI16},  DescrType{'i', 4, DType::kI32}, DescrType{'i', 8, DType::kI64},
-    DescrType{'f', 2, DType::kF16},  DescrType{'f', 4, DType::kF32}, DescrType{'f', 8, DType::kF64},
+    DescrType{'b', 1, DType::kBool}, DescrType{'u', 1, DType::kU8},    DescrType{'u', 2, DType::kU16},
+    DescrType{'u', 4, DType::kU32},  DescrType{'u', 8, DType::kU64},   DescrType{'i', 1, DType::kI8},
+    DescrType{'i', 2, DType::kI16},  DescrType{'i', 4, DType::kI32},   DescrType{'i', 8, DType::kI64},
+    DescrType{'f', 2, DType::kF16},  DescrType{'f', 4, DType::kF32},   DescrType{'f', 8, DType::kF64},
     DescrType{'c', 8, DType::kC64},  DescrType{'c', 16, DType::kC128},
 };
 
@@ -39,11 +39,11 @@ constexpr std::array kDescrTypes = {
 struct Literal {
   enum class Kind { kString, kBool, kInt, kTuple, kList, kNone };
   Kind kind = Kind::kNone;
-  std::string text;           // string contents, or the int's digits as written
-  bool flag = false;          // bool value; for ints: negative
-  std::uint64_t number = 0;   // magnitude of an int
-  std::vector<Literal> items; // tuple or list elements
-  std::uint64_t offset = 0;   // where it starts, for messages
+  std::string text;            // string contents, or the int's digits as written
+  bool flag = false;           // bool value; for ints: negative
+  std::uint64_t number = 0;    // magnitude of an int
+  std::vector<Literal> items;  // tuple or list elements
+  std::uint64_t offset = 0;    // where it starts, for messages
 };
 
 // Parses the dict literal of a header: strings in single or double quotes
@@ -90,9 +90,9 @@ class LiteralParser {
     if (c == '\'' || c == '"') return parse_string(std::move(value));
     if (c == '(' || c == '[') return parse_sequence(std::move(value), depth);
     if (c == '-' || (c >= '0' && c <= '9')) return parse_int(std::move(value));
-    for (const auto& [word, kind, flag] : {std::tuple{"True", Literal::Kind::kBool, true},
-                                          std::tuple{"False", Literal::Kind::kBool, false},
-                                          std::tuple{"None", Literal::Kind::kNone, false}}) {
+    for (const auto& [word, kind, flag] :
+         {std::tuple{"True", Literal::Kind::kBool, true}, std::tuple{"False", Literal::Kind::kBool, false},
+          std::tuple{"None", Literal::Kind::kNone, false}}) {
       if (text_.substr(position_).starts_with(word)) {
         position_ += std::string_view(word).size();
         value.kind = kind;
@@ -204,7 +204,8 @@ Status parse_descr(const Literal& descr, NpyArray& array, const std::string& whe
     }
     return Status::corruption(context + " is not a numpy type");
   }
-  if (type->size > 1 && order == '|') return Status::corruption(context + ": a multi-byte type needs byte order < or >");
+  if (type->size > 1 && order == '|')
+    return Status::corruption(context + ": a multi-byte type needs byte order < or >");
   if (type->size > 1 && order == '=') {
     return Status::not_supported(context + ": native byte order '=' does not say how the file stores bytes");
   }
@@ -216,8 +217,12 @@ Status parse_descr(const Literal& descr, NpyArray& array, const std::string& whe
 Status parse_shape(const Literal& shape, NpyArray& array, const std::string& where) {
   if (shape.kind != Literal::Kind::kTuple) return Status::corruption(where + ": 'shape' is not a tuple");
   for (const Literal& dim : shape.items) {
-    if (dim.kind != Literal::Kind::kInt) return Status::corruption(where + ": 'shape' holds a value that is not an int");
-    if (dim.flag && dim.number != 0) return Status::corruption(where + ": negative dimension " + dim.text + " in 'shape'");
+    if (dim.kind != Literal::Kind::kInt) {
+      return Status::corruption(where + ": 'shape' holds a value that is not an int");
+    }
+    if (dim.flag && dim.number != 0) {
+      return Status::corruption(where + ": negative dimension " + dim.text + " in 'shape'");
+    }
     array.shape.push_back(dim.number);
   }
   return {};
@@ -258,9 +263,10 @@ Result<NpyArray> parse_npy_header(std::span<const std::byte> npy, std::uint64_t 
   array.major_version = major;
   bool has_descr = false, has_order = false, has_shape = false;
   for (const auto& [key, value] : entries) {
-    bool* seen = key.text == "descr" ? &has_descr : key.text == "fortran_order" ? &has_order
-                 : key.text == "shape"                                          ? &has_shape
-                                                                                : nullptr;
+    bool* seen = key.text == "descr"           ? &has_descr
+                 : key.text == "fortran_order" ? &has_order
+                 : key.text == "shape"         ? &has_shape
+                                               : nullptr;
     if (seen == nullptr) return Status::corruption(prefix + ": unknown header key " + quote(key.text));
     if (*seen) return Status::corruption(prefix + ": header key " + quote(key.text) + " appears twice");
     *seen = true;
@@ -271,7 +277,8 @@ Result<NpyArray> parse_npy_header(std::span<const std::byte> npy, std::uint64_t 
       if (value.kind != Literal::Kind::kString) return Status::corruption(prefix + ": 'descr' is not a string");
       OWF_RETURN_IF_ERROR(parse_descr(value, array, prefix));
     } else if (key.text == "fortran_order") {
-      if (value.kind != Literal::Kind::kBool) return Status::corruption(prefix + ": 'fortran_order' is not True or False");
+      if (value.kind != Literal::Kind::kBool)
+        return Status::corruption(prefix + ": 'fortran_order' is not True or False");
       array.fortran_order = value.flag;
     } else {
       OWF_RETURN_IF_ERROR(parse_shape(value, array, prefix));
@@ -279,7 +286,10 @@ Result<NpyArray> parse_npy_header(std::span<const std::byte> npy, std::uint64_t 
   }
   if (!has_descr || !has_order || !has_shape) {
     return Status::corruption(prefix + ": header lacks '" +
-                              std::string(!has_descr ? "descr" : !has_order ? "fortran_order" : "shape") + "'");
+                              std::string(!has_descr   ? "descr"
+                                          : !has_order ? "fortran_order"
+                                                       : "shape") +
+                              "'");
   }
   array.data_offset = cursor.offset() - base_offset;
   return array;
@@ -304,7 +314,8 @@ Result<std::vector<std::byte>> make_npy_header(DType dtype, std::span<const std:
   dict.append((kDataAlignment - unpadded % kDataAlignment) % kDataAlignment, ' ');
   dict += '\n';
   if (dict.size() > kMaxHeaderLength) {
-    return Status::invalid_argument("shape of " + std::to_string(shape.size()) + " dimensions is too long for a .npy header");
+    return Status::invalid_argument("shape of " + std::to_string(shape.size()) +
+                                    " dimensions is too long for a .npy header");
   }
   std::vector<std::byte> header;
   append_bytes(header, as_bytes(kMagic));

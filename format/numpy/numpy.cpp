@@ -168,7 +168,8 @@ class NumpyModel final : public Model {
     for (std::uint64_t done = 0; done < dst.size(); order.next()) {
       std::copy_n(layout.bytes.begin() + static_cast<std::ptrdiff_t>(order.stored() * width), width, element.begin());
       if (layout.big_endian) {
-        for (std::uint64_t at = 0; at < width; at += unit) std::reverse(element.begin() + at, element.begin() + at + unit);
+        for (std::uint64_t at = 0; at < width; at += unit)
+          std::reverse(element.begin() + at, element.begin() + at + unit);
       }
       const std::uint64_t take = std::min(width - skip, dst.size() - done);
       std::copy_n(element.begin() + skip, take, dst.begin() + static_cast<std::ptrdiff_t>(done));
@@ -185,8 +186,9 @@ class NumpyModel final : public Model {
 
 // Checks one .npy (a file, or a zip member whose bytes start at file offset
 // `file_offset` when stored) and adds its array as tensor `name`.
-Result<numpy::NpyArray> add_array(std::string name, std::span<const std::byte> npy, std::optional<std::uint64_t> file_offset,
-                 const std::string& where, NumpyModel::Parts& parts) {
+Result<numpy::NpyArray> add_array(std::string name, std::span<const std::byte> npy,
+                                  std::optional<std::uint64_t> file_offset, const std::string& where,
+                                  NumpyModel::Parts& parts) {
   OWF_ASSIGN_OR_RETURN(const numpy::NpyArray array, numpy::parse_npy_header(npy, file_offset.value_or(0), where));
   auto info = make_tensor_info(std::move(name), array.dtype, array.shape);
   if (!info.ok()) return Status::corruption(where + ": " + info.status().message());
@@ -338,7 +340,9 @@ Status write_npz(const Model& model, const fs::path& target, const WriteOptions&
     const std::string member = info.name + std::string(kMemberSuffix);
     const Source source = npy_source(model, i, header, progress);
     const auto size = checked_add(header.size(), info.byte_size);
-    if (!size) return Status::invalid_argument(where + ": tensor " + quote(info.name) + " is too large for a zip member");
+    if (!size) {
+      return Status::invalid_argument(where + ": tensor " + quote(info.name) + " is too large for a zip member");
+    }
     if (!options.compression) {
       OWF_RETURN_IF_ERROR(zip.add_stored(member, *size, source, kMemberAlignment));
       continue;

@@ -39,17 +39,28 @@ struct DTypeName {
 // Every dtype safetensors knows, by its spelling in the header. F4 and F6 pack
 // their elements into a little-endian bit stream, as owf does.
 constexpr std::array kDTypeNames = {
-    DTypeName{"BOOL", DType::kBool},        DTypeName{"U8", DType::kU8},
-    DTypeName{"I8", DType::kI8},            DTypeName{"U16", DType::kU16},
-    DTypeName{"I16", DType::kI16},          DTypeName{"U32", DType::kU32},
-    DTypeName{"I32", DType::kI32},          DTypeName{"U64", DType::kU64},
-    DTypeName{"I64", DType::kI64},          DTypeName{"F16", DType::kF16},
-    DTypeName{"BF16", DType::kBF16},        DTypeName{"F32", DType::kF32},
-    DTypeName{"F64", DType::kF64},          DTypeName{"C64", DType::kC64},
-    DTypeName{"F8_E4M3", DType::kF8E4M3FN}, DTypeName{"F8_E5M2", DType::kF8E5M2},
-    DTypeName{"F8_E4M3FNUZ", DType::kF8E4M3FNUZ}, DTypeName{"F8_E5M2FNUZ", DType::kF8E5M2FNUZ},
-    DTypeName{"F8_E8M0", DType::kF8E8M0},   DTypeName{"F4", DType::kF4E2M1},
-    DTypeName{"F6_E2M3", DType::kF6E2M3},   DTypeName{"F6_E3M2", DType::kF6E3M2},
+    DTypeName{"BOOL", DType::kBool},
+    DTypeName{"U8", DType::kU8},
+    DTypeName{"I8", DType::kI8},
+    DTypeName{"U16", DType::kU16},
+    DTypeName{"I16", DType::kI16},
+    DTypeName{"U32", DType::kU32},
+    DTypeName{"I32", DType::kI32},
+    DTypeName{"U64", DType::kU64},
+    DTypeName{"I64", DType::kI64},
+    DTypeName{"F16", DType::kF16},
+    DTypeName{"BF16", DType::kBF16},
+    DTypeName{"F32", DType::kF32},
+    DTypeName{"F64", DType::kF64},
+    DTypeName{"C64", DType::kC64},
+    DTypeName{"F8_E4M3", DType::kF8E4M3FN},
+    DTypeName{"F8_E5M2", DType::kF8E5M2},
+    DTypeName{"F8_E4M3FNUZ", DType::kF8E4M3FNUZ},
+    DTypeName{"F8_E5M2FNUZ", DType::kF8E5M2FNUZ},
+    DTypeName{"F8_E8M0", DType::kF8E8M0},
+    DTypeName{"F4", DType::kF4E2M1},
+    DTypeName{"F6_E2M3", DType::kF6E2M3},
+    DTypeName{"F6_E3M2", DType::kF6E3M2},
 };
 
 std::optional<DType> dtype_from_safetensors(std::string_view name) {
@@ -162,8 +173,8 @@ Result<ParsedFile> parse_file(std::span<const std::byte> bytes, const std::strin
   for (const HeaderEntry* entry : by_offset) {
     OWF_ASSIGN_OR_RETURN(FileTensor tensor, check_entry(*entry, data_start, data_size, where));
     if (entry->begin != covered) {
-      const std::string context = where + ": tensor " + quote(entry->name) + ": data offsets " +
-                                  range_text(entry->begin, entry->end);
+      const std::string context =
+          where + ": tensor " + quote(entry->name) + ": data offsets " + range_text(entry->begin, entry->end);
       if (entry->begin < covered) {
         return Status::corruption(context + " overlap tensor " + quote(previous->name) + " (" +
                                   range_text(previous->begin, previous->end) + ")");
@@ -176,8 +187,9 @@ Result<ParsedFile> parse_file(std::span<const std::byte> bytes, const std::strin
     file.tensors.push_back(std::move(tensor));
   }
   if (covered != data_size) {
-    return Status::corruption(where + ": bytes " + range_text(covered, data_size) + " of the data section (file offset " +
-                              std::to_string(data_start + covered) + ") belong to no tensor");
+    return Status::corruption(where + ": bytes " + range_text(covered, data_size) +
+                              " of the data section (file offset " + std::to_string(data_start + covered) +
+                              ") belong to no tensor");
   }
   return file;
 }
@@ -203,7 +215,9 @@ class SafetensorsModel final : public Model {
   const std::string& metadata() const override { return metadata_; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (index >= tensors_.size()) return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
+    if (index >= tensors_.size()) {
+      return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
+    }
     const TensorInfo& info = tensors_[index];
     const auto end = checked_add(offset, dst.size());
     if (!end || *end > info.byte_size) {
@@ -250,8 +264,9 @@ Result<std::unique_ptr<Model>> open_file(const fs::path& path) {
   OWF_ASSIGN_OR_RETURN(std::string metadata, safetensors::owf_metadata(parsed.metadata, "{}", where));
   ModelParts parts;
   parts.add(std::move(file), std::move(parsed));
-  return std::unique_ptr<Model>(std::make_unique<SafetensorsModel>(
-      "safetensors", std::move(parts.files), std::move(parts.tensors), std::move(parts.locations), std::move(metadata)));
+  return std::unique_ptr<Model>(std::make_unique<SafetensorsModel>("safetensors", std::move(parts.files),
+                                                                   std::move(parts.tensors), std::move(parts.locations),
+                                                                   std::move(metadata)));
 }
 
 // A shard named by an index must stay inside the index's folder.

@@ -71,8 +71,8 @@ class StructureCheck final : public json::json_sax_t {
   bool enter() {
     levels_.emplace_back();
     if (levels_.size() > max_depth_) {
-      return fail(Status::corruption(where_ + ": " + what_ + " nests deeper than " + std::to_string(max_depth_) +
-                                     " levels"));
+      return fail(
+          Status::corruption(where_ + ": " + what_ + " nests deeper than " + std::to_string(max_depth_) + " levels"));
     }
     return true;
   }
@@ -95,8 +95,8 @@ class StructureCheck final : public json::json_sax_t {
 
 // Checks `text` with StructureCheck, then parses it into a DOM of type J.
 template <typename J>
-Result<J> parse_checked(std::string_view text, std::string_view what, std::size_t max_depth,
-                        std::uint64_t base_offset, std::string_view where) {
+Result<J> parse_checked(std::string_view text, std::string_view what, std::size_t max_depth, std::uint64_t base_offset,
+                        std::string_view where) {
   try {
     StructureCheck check(what, max_depth, base_offset, where);
     if (!json::sax_parse(text, &check)) {
@@ -177,7 +177,8 @@ Result<StringMap> parse_string_map(const ordered_json& value) {
 }  // namespace
 
 Result<Header> parse_header(std::string_view text, std::uint64_t base_offset, std::string_view where) {
-  OWF_ASSIGN_OR_RETURN(const ordered_json root, parse_checked<ordered_json>(text, "header", kHeaderDepth, base_offset, where));
+  OWF_ASSIGN_OR_RETURN(const ordered_json root,
+                       parse_checked<ordered_json>(text, "header", kHeaderDepth, base_offset, where));
   if (!root.is_object()) return Status::corruption(std::string(where) + ": header is not a JSON object");
   Header header;
   header.tensors.reserve(root.size());
@@ -209,9 +210,8 @@ Result<std::string> header_text(const StringMap& metadata, const std::vector<Hea
                                         ": the name is reserved by safetensors for metadata");
       }
       if (root.contains(entry.name)) return Status::invalid_argument("duplicate tensor name " + quote(entry.name));
-      root[entry.name] = ordered_json{{"dtype", entry.dtype},
-                                      {"shape", entry.shape},
-                                      {"data_offsets", {entry.begin, entry.end}}};
+      root[entry.name] =
+          ordered_json{{"dtype", entry.dtype}, {"shape", entry.shape}, {"data_offsets", {entry.begin, entry.end}}};
     }
     return root.dump();
   } catch (const std::exception& error) {

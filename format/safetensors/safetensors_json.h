@@ -55,7 +55,8 @@ struct Index {
 Result<Index> parse_index(std::string_view text, std::string_view where);
 
 // The index text Hugging Face writes: {"metadata": {"total_size": N}, "weight_map": {...}}.
-Result<std::string> index_text(std::uint64_t total_size, const std::vector<std::pair<std::string, std::string>>& weight_map);
+Result<std::string> index_text(std::uint64_t total_size,
+                               const std::vector<std::pair<std::string, std::string>>& weight_map);
 
 // `__metadata__` -> owf metadata JSON (spec/formats/safetensors.md): every key
 // keeps its name; values are strings except those listed in the marker key

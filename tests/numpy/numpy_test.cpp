@@ -56,7 +56,8 @@ std::vector<std::uint32_t> read_u32(const Model& model, std::size_t index) {
   auto bytes = read_tensor(model, index);
   REQUIRE_MESSAGE(bytes.ok(), bytes.status().message());
   std::vector<std::uint32_t> values;
-  for (std::size_t at = 0; at + 4 <= bytes->size(); at += 4) values.push_back(load_le<std::uint32_t>(bytes->data() + at));
+  for (std::size_t at = 0; at + 4 <= bytes->size(); at += 4)
+    values.push_back(load_le<std::uint32_t>(bytes->data() + at));
   return values;
 }
 
@@ -76,7 +77,8 @@ void write_zip(const fs::path& path, const std::vector<Member>& members) {
   REQUIRE(file.ok());
   ZipWriter zip(*file);
   for (const Member& member : members) {
-    const Status status = member.deflate ? zip.add_deflated(member.name, member.bytes) : zip.add_stored(member.name, member.bytes);
+    const Status status =
+        member.deflate ? zip.add_deflated(member.name, member.bytes) : zip.add_stored(member.name, member.bytes);
     REQUIRE_MESSAGE(status.ok(), status.message());
   }
   REQUIRE(zip.finish().ok());
@@ -223,7 +225,8 @@ TEST_CASE("Fortran-order arrays are transposed to C order as they are read") {
   CHECK(read_tensor(*empty, 0)->empty());
 
   // Fortran order with one dimension above 1 is C order already.
-  write_file(dir / "row.npy", npy_bytes("{'descr': '<u4', 'fortran_order': True, 'shape': (1, 3), }", u32_values({1, 2, 3})));
+  write_file(dir / "row.npy",
+             npy_bytes("{'descr': '<u4', 'fortran_order': True, 'shape': (1, 3), }", u32_values({1, 2, 3})));
   CHECK(open_ok(dir / "row.npy")->encoding(0) == "raw");
 }
 
@@ -236,20 +239,31 @@ TEST_CASE("header syntax: key order, quotes, trailing comma, Python 2 ints, vers
     std::vector<std::uint64_t> shape;
   };
   const std::vector<Case> cases = {
-      {"reordered", npy_bytes("{'shape': (2,), 'fortran_order': False, 'descr': '<i2'}", u32_values({1})), DType::kI16, {2}},
-      {"double quotes", npy_bytes("{\"descr\": \"|b1\", \"fortran_order\": False, \"shape\": (3,)}\n",
-                                  std::vector<std::byte>(3)),
-       DType::kBool, {3}},
-      {"python 2 longs", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1L, 2L), }  \n",
-                                   std::vector<std::byte>(16)),
-       DType::kF64, {1, 2}},
-      {"version 2.0", npy_bytes("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::vector<std::byte>(16), 2),
-       DType::kC128, {1}},
-      {"version 3.0", npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (), }", std::vector<std::byte>(2), 3),
-       DType::kF16, {}},
+      {"reordered",
+       npy_bytes("{'shape': (2,), 'fortran_order': False, 'descr': '<i2'}", u32_values({1})),
+       DType::kI16,
+       {2}},
+      {"double quotes",
+       npy_bytes("{\"descr\": \"|b1\", \"fortran_order\": False, \"shape\": (3,)}\n", std::vector<std::byte>(3)),
+       DType::kBool,
+       {3}},
+      {"python 2 longs",
+       npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1L, 2L), }  \n", std::vector<std::byte>(16)),
+       DType::kF64,
+       {1, 2}},
+      {"version 2.0",
+       npy_bytes("{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::vector<std::byte>(16), 2),
+       DType::kC128,
+       {1}},
+      {"version 3.0",
+       npy_bytes("{'descr': '<f2', 'fortran_order': False, 'shape': (), }", std::vector<std::byte>(2), 3),
+       DType::kF16,
+       {}},
       {"zero-size", npy_bytes("{'descr': '<i8', 'fortran_order': True, 'shape': (0, 3), }"), DType::kI64, {0, 3}},
-      {"unsigned byte", npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", std::vector<std::byte>(2)),
-       DType::kU8, {2}},
+      {"unsigned byte",
+       npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", std::vector<std::byte>(2)),
+       DType::kU8,
+       {2}},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -309,7 +323,8 @@ TEST_CASE("named bad .npy inputs are refused with the file and the problem named
        "array data at offset 67 is 9 bytes, but f32 of this shape needs 8"},
       {"unterminated string", npy_bytes("{'descr: 1}"), "unterminated string at offset 11"},
       {"escape", npy_bytes("{'de\\scr': 1}"), "escape sequences in header strings are not supported at offset 14"},
-      {"text after the dict", npy_bytes("{'descr': '<f4', " + good_tail + " x"), "unexpected text after the header dict"},
+      {"text after the dict", npy_bytes("{'descr': '<f4', " + good_tail + " x"),
+       "unexpected text after the header dict"},
       {"not a dict", npy_bytes("('descr', '<f4')"), "header does not start with a dict"},
       {"deep nesting", npy_bytes(deep), "nests deeper than 16"},
       {"huge int", npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }"),
@@ -327,7 +342,8 @@ TEST_CASE("named bad .npy inputs are refused with the file and the problem named
 
 TEST_CASE("npz: deflated members, names without .npy, and named bad archives") {
   ScratchDir dir;
-  const std::vector<std::byte> array = npy_bytes("{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }", u32_values({7, 8, 9}));
+  const std::vector<std::byte> array =
+      npy_bytes("{'descr': '<u4', 'fortran_order': False, 'shape': (3,), }", u32_values({7, 8, 9}));
   write_zip(dir / "ok.npz", {{"w.npy", array, true}, {"plain", array, false}});
   const auto model = open_ok(dir / "ok.npz");
   REQUIRE(model->tensors().size() == 2);
@@ -342,7 +358,8 @@ TEST_CASE("npz: deflated members, names without .npy, and named bad archives") {
   write_zip(dir / "text.npz", {{"notes.txt", bytes_of("hello")}});
   CHECK(open_error(dir / "text.npz").find("text.npz: entry 'notes.txt': not a .npy array") != std::string::npos);
   write_zip(dir / "object.npz", {{"o.npy", npy_bytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }")}});
-  CHECK(open_error(dir / "object.npz").find("object.npz: entry 'o.npy': descr '|O': object arrays") != std::string::npos);
+  CHECK(open_error(dir / "object.npz").find("object.npz: entry 'o.npy': descr '|O': object arrays") !=
+        std::string::npos);
 
   // A deflated member that claims far more bytes than its compressed data can hold.
   write_zip(dir / "bomb.npz", {{"w.npy", array, true}});
@@ -383,7 +400,8 @@ TEST_CASE("writers: .npy takes one tensor, dtypes numpy lacks are refused, nothi
   CHECK(status.message() == "bf16.npz: tensor 'w': NumPy has no dtype bf16; convert with --dtype f32");
   MemoryModel packed;
   packed.add_pattern("nibbles", DType::kI4, {4});
-  CHECK(format().write(packed, "{}", dir / "p.npz", {}).message() == "p.npz: tensor 'nibbles': NumPy has no dtype int4");
+  CHECK(format().write(packed, "{}", dir / "p.npz", {}).message() ==
+        "p.npz: tensor 'nibbles': NumPy has no dtype int4");
   MemoryModel escaping;
   escaping.add_pattern("../evil", DType::kU8, {1});
   CHECK(format().write(escaping, "{}", dir / "e.npz", {}).message().find("'../evil.npy'") != std::string::npos);

@@ -169,7 +169,8 @@ TEST_CASE("metadata: strings stay strings, other values travel as JSON text list
 
 TEST_CASE("foreign __metadata__ keys keep their names as strings; a bad owf.json_keys is refused") {
   ScratchDir dir;
-  const std::string header = R"({"__metadata__":{"format":"tf","note":"{not json"},"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
+  const std::string header =
+      R"({"__metadata__":{"format":"tf","note":"{not json"},"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})";
   write_file(dir / "m.safetensors", file_bytes(header, std::vector<std::byte>{std::byte{1}}));
   CHECK(open_ok(dir / "m.safetensors")->metadata() == R"({"format":"tf","note":"{not json"})");
   const std::string listed =
@@ -300,10 +301,12 @@ TEST_CASE("shard sets: bad indexes are refused with the index and shard named") 
     return text + "}}";
   };
   const std::vector<Case> cases = {
-      {"escape", index("../" + shard1, shard1, shard2), "shard '../m-00001-of-00002.safetensors' leaves the index's folder"},
+      {"escape", index("../" + shard1, shard1, shard2),
+       "shard '../m-00001-of-00002.safetensors' leaves the index's folder"},
       {"absolute", index("/etc/passwd", shard1, shard2), "shard '/etc/passwd' leaves the index's folder"},
       {"wrong shard", index(shard2, shard1, shard2),
-       "weight_map puts tensor 'a' in 'm-00002-of-00002.safetensors', but shard 'm-00001-of-00002.safetensors' holds it"},
+       "weight_map puts tensor 'a' in 'm-00002-of-00002.safetensors', but shard 'm-00001-of-00002.safetensors' holds "
+       "it"},
       {"missing tensor", index(shard1, shard1, shard2, shard2),
        "weight_map puts tensor 'd' in 'm-00002-of-00002.safetensors', which does not hold it"},
       {"unlisted tensor", R"({"weight_map":{"a":")" + shard1 + R"(","c":")" + shard2 + R"("}})",
@@ -344,14 +347,17 @@ TEST_CASE("named bad inputs are refused with the file and the problem named") {
   const std::vector<Case> cases = {
       {"empty", {}, "empty file"},
       {"truncated length", {std::byte{8}, std::byte{0}, std::byte{0}}, "too short for the 8-byte header length"},
-      {"header length beyond the file", beyond, "header length 100 at offset 0 runs past the end of the file (10 bytes)"},
+      {"header length beyond the file", beyond,
+       "header length 100 at offset 0 runs past the end of the file (10 bytes)"},
       {"header over the cap", huge_length, "header length 200000000 at offset 0 exceeds the cap of 100000000 bytes"},
       {"not an object", file_bytes("[1, 2]"), "header at offset 8 does not start with '{'"},
       {"invalid JSON", file_bytes(R"({"w": })"), "header is not valid JSON at offset 14"},
       {"invalid UTF-8 name", file_bytes(bad_utf8, std::vector<std::byte>(1)), "UTF-8"},
       {"deep JSON", file_bytes(deep), "header nests deeper than 3 levels"},
       {"duplicate names",
-       with_data(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2),
+       with_data(
+           R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
+           2),
        "duplicate key 'w'"},
       {"duplicate field", with_data(R"({"w":{"dtype":"U8","dtype":"I8","shape":[1],"data_offsets":[0,1]}})", 1),
        "duplicate key 'dtype' in 'w'"},
@@ -367,7 +373,9 @@ TEST_CASE("named bad inputs are refused with the file and the problem named") {
       {"size overflow", with_data(R"({"w":{"dtype":"F32","shape":[4611686018427387904,2],"data_offsets":[0,4]}})", 4),
        "tensor 'w'"},
       {"overlapping offsets",
-       with_data(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+       with_data(
+           R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+           12),
        "tensor 'b': data offsets 4..12 overlap tensor 'a' (0..8)"},
       {"gap", with_data(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
        "tensor 'a': data offsets 4..8 leave bytes 0..4 of the data section unused"},
@@ -386,7 +394,8 @@ TEST_CASE("named bad inputs are refused with the file and the problem named") {
       {"missing offsets", with_data(R"({"w":{"dtype":"U8","shape":[1]}})", 1), "tensor 'w': missing 'data_offsets'"},
       {"three offsets", with_data(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}})", 1),
        "'data_offsets' must hold two numbers"},
-      {"metadata not strings", with_data(R"({"__metadata__":{"a":1}})", 0), "__metadata__ value of 'a' is not a string"},
+      {"metadata not strings", with_data(R"({"__metadata__":{"a":1}})", 0),
+       "__metadata__ value of 'a' is not a string"},
       {"entry not an object", with_data(R"({"w":[1]})", 0), "tensor 'w': entry is not an object"},
       {"dimension not a number", with_data(R"({"w":{"dtype":"U8","shape":["1"],"data_offsets":[0,1]}})", 1),
        "tensor 'w': dimension is a string, not a number"},
