@@ -258,7 +258,7 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
                        unpickle(pickle_bytes, pickle->data_offset, display + ": " + pickle->name, arena));
   OWF_ASSIGN_OR_RETURN(const Flattened checkpoint, flatten_checkpoint(*object.root, options.key, display));
 
-  std::vector<ZipEntry> records;
+  std::vector<ZipEntry> records{*pickle};  // CRC-checked by verify()
   const LocateStorage locate = [&](const StorageRef& storage) -> Result<StorageRecord> {
     const std::string name = root + "data/" + storage.key;
     const ZipEntry* entry = zip.find(name);

@@ -4,7 +4,9 @@ global) and the marker must never appear: the reader runs no code."""
 import collections
 import os
 import pickle
+import struct
 import unittest
+import zipfile
 
 import torch
 
@@ -62,6 +64,52 @@ class MaliciousPickles(OwfTestCase):
         result = run_owf("inspect", path)
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertFalse((self.tmp / "pwned").exists())
+
+
+class DamagedArchives(OwfTestCase):
+    """Zip damage reaches the user as one line naming the file and the entry."""
+
+    def setUp(self):
+        super().setUp()
+        self.good = self.tmp / "good.pt"
+        torch.save(collections.OrderedDict([("w", torch.arange(8, dtype=torch.float32))]), self.good)
+        self.raw = self.good.read_bytes()
+        self.names = zipfile.ZipFile(self.good).namelist()
+
+    def rewrite(self, name, compression=zipfile.ZIP_STORED, rename=lambda entry: entry):
+        path = self.tmp / name
+        with zipfile.ZipFile(self.good) as source, zipfile.ZipFile(path, "w", compression) as out:
+            for entry in self.names:
+                out.writestr(rename(entry), source.read(entry))
+        return path
+
+    def test_local_and_central_headers_disagree(self):
+        damaged = bytearray(self.raw)
+        damaged[30] ^= 0x20  # first letter of the first local header's name
+        path = self.tmp / "names.pt"
+        path.write_bytes(bytes(damaged))
+        self.assertRefused(run_owf("inspect", path), "names.pt", "local header at offset 0 names")
+
+    def test_compressed_records_are_refused(self):
+        path = self.rewrite("deflated.pt", zipfile.ZIP_DEFLATED)
+        self.assertRefused(run_owf("convert", path, self.tmp / "x.owf"), "deflated.pt", "is compressed (method 8)")
+
+    def test_escaping_paths_are_refused(self):
+        path = self.rewrite("escape.pt", rename=lambda entry: "../" + entry if "/data/" in entry else entry)
+        self.assertRefused(run_owf("inspect", path), "escape.pt", "'..' component")
+
+    def test_damaged_tensor_bytes_fail_verify(self):
+        info = zipfile.ZipFile(self.good).getinfo(next(n for n in self.names if "/data/0" in n))
+        damaged = bytearray(self.raw)
+        local = info.header_offset
+        name_length, extra_length = struct.unpack("<HH", self.raw[local + 26:local + 30])
+        data_at = local + 30 + name_length + extra_length
+        damaged[data_at] ^= 0x01
+        path = self.tmp / "bitflip.pt"
+        path.write_bytes(bytes(damaged))
+        result = run_owf("verify", path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("CRC", result.stdout + result.stderr)
 
 
 if __name__ == "__main__":
