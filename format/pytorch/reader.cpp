@@ -168,12 +168,15 @@ class CheckpointModel final : public Model {
   const MappedFile& file() const { return file_; }
 
  private:
-  // Copies whole elements of a strided (or byte-swapped) view, in C order.
+  // Copies a strided (or byte-swapped) view in C order: whole runs along the
+  // innermost dimension when its stride is 1 (row slices), else element by
+  // element; only the overlap with [offset, offset + dst.size()) is written.
   void gather(const TensorLayout& layout, std::uint64_t offset, std::span<std::byte> dst) const {
     const std::uint64_t size = layout.element_size;
     const std::uint64_t first = offset / size;
     const std::uint64_t end = (offset + dst.size() + size - 1) / size;
     const std::size_t rank = layout.shape.size();
+    const bool row_runs = rank > 0 && layout.strides[rank - 1] == 1 && !layout.swap_bytes;
     std::vector<std::uint64_t> index(rank);
     std::uint64_t position = 0;  // in elements from layout.base
     std::uint64_t rest = first;
@@ -184,12 +187,21 @@ class CheckpointModel final : public Model {
     }
     const std::byte* storage = file_.bytes().data() + layout.base;
     std::array<std::byte, kMaxElementSize> element{};
-    for (std::uint64_t e = first; e < end; ++e) {
-      std::memcpy(element.data(), storage + position * size, size);
-      if (layout.swap_bytes) std::reverse(element.begin(), element.begin() + static_cast<std::ptrdiff_t>(size));
+    for (std::uint64_t e = first; e < end;) {
+      const std::uint64_t run = row_runs ? std::min(layout.shape[rank - 1] - index[rank - 1], end - e) : 1;
+      const std::byte* source = storage + position * size;
+      if (layout.swap_bytes) {
+        std::reverse_copy(source, source + size, element.begin());
+        source = element.data();
+      }
       const std::uint64_t lo = std::max(e * size, offset);
-      const std::uint64_t hi = std::min(e * size + size, offset + dst.size());
-      std::memcpy(dst.data() + (lo - offset), element.data() + (lo - e * size), hi - lo);
+      const std::uint64_t hi = std::min((e + run) * size, offset + dst.size());
+      std::memcpy(dst.data() + (lo - offset), source + (lo - e * size), hi - lo);
+      e += run;
+      // Step the index past the run: along the row, then carry outwards.
+      if (rank == 0) continue;
+      index[rank - 1] += run - 1;
+      position += (run - 1) * layout.strides[rank - 1];
       for (std::size_t d = rank; d-- > 0;) {
         if (++index[d] < layout.shape[d]) {
           position += layout.strides[d];

@@ -139,6 +139,18 @@ class MemoryModel final : public Model {
   std::string metadata_ = "{}";
 };
 
+// Every (offset, length) read of tensor `index` equals that slice of the whole tensor.
+void check_every_window(const Model& model, std::size_t index) {
+  const auto whole = read_tensor(model, index).value();
+  for (std::size_t offset = 0; offset < whole.size(); ++offset) {
+    for (std::size_t length = 1; offset + length <= whole.size(); ++length) {
+      std::vector<std::byte> window(length);
+      REQUIRE(model.read(index, offset, window).ok());
+      CHECK(std::equal(window.begin(), window.end(), whole.begin() + static_cast<std::ptrdiff_t>(offset)));
+    }
+  }
+}
+
 Result<std::unique_ptr<Model>> open_views(const fs::path& path, const std::vector<ViewSpec>& views,
                                           std::vector<std::byte> storage = kSix) {
   write_zip(path, {{"ckpt/data.pkl", state_dict_pickle(views)}, {"ckpt/data/0", std::move(storage)}});
@@ -238,6 +250,21 @@ TEST_CASE("views: offsets and slices that share one storage, and a scalar") {
   CHECK(read_floats(**model, 2) == std::vector<float>{5});
 }
 
+TEST_CASE("views: every byte window of a strided read equals the same window of the whole tensor") {
+  TempDir dir;
+  const std::vector<ViewSpec> views{{.name = "rows", .offset = 1, .shape = {2, 2}, .strides = {3, 1}},
+                                    {.name = "transpose", .shape = {3, 2}, .strides = {1, 3}},
+                                    {.name = "broadcast", .offset = 2, .shape = {2, 3}, .strides = {0, 1}}};
+  const std::vector<std::vector<float>> expected{{1, 2, 4, 5}, {0, 3, 1, 4, 2, 5}, {2, 3, 4, 2, 3, 4}};
+  auto model = open_views(dir.path / "w.pt", views, floats({0, 1, 2, 3, 4, 5}));
+  REQUIRE_MESSAGE(model.ok(), model.status().message());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    CAPTURE(views[i].name);
+    REQUIRE(read_floats(**model, i) == expected[i]);
+    check_every_window(**model, i);
+  }
+}
+
 TEST_CASE("views that reach past their storage are refused") {
   TempDir dir;
   const auto past = open_views(dir.path / "p.pt", {{.name = "w", .offset = 3, .shape = {4}, .strides = {1}}});
@@ -283,6 +310,7 @@ TEST_CASE("byteorder 'big' swaps every element on read") {
   auto model = open_checkpoint(dir.path / "big.pt", {});
   REQUIRE_MESSAGE(model.ok(), model.status().message());
   CHECK(read_floats(**model, 0) == std::vector<float>{0, 1, 2, 3, 4, 5});
+  check_every_window(**model, 0);
 }
 
 TEST_CASE("a malicious pickle inside a zip names the record and its file offset") {
