@@ -1,7 +1,7 @@
 // The JSON side of the safetensors adapter: the file header, the shard index
 // (model.safetensors.index.json) and the mapping between `__metadata__` and owf
-// metadata. This is the only file of the adapter that includes a JSON library;
-// everything here works on text and plain structs.
+// metadata. Its .cpp is the only file of the adapter that includes a JSON
+// library; the interface works on text and plain structs.
 //
 // A safetensors file is
 //   [u64 LE: N] [N bytes: UTF-8 JSON object, padded with spaces] [data section]
