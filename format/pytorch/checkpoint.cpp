@@ -1,5 +1,6 @@
 #include "pytorch/checkpoint.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -76,8 +77,8 @@ class Flattener {
       const Value* next = nullptr;
       std::size_t consumed = 0;
       const auto consider = [&](std::string_view segment, const Value* child) {
-        const bool matches = rest == segment || (rest.size() > segment.size() && rest.starts_with(segment) &&
-                                                 rest[segment.size()] == '.');
+        const bool matches = rest == segment ||
+                             (rest.size() > segment.size() && rest.starts_with(segment) && rest[segment.size()] == '.');
         if (matches && segment.size() >= consumed) next = child, consumed = segment.size();
       };
       if (node->kind == ValueKind::kDict) {

@@ -22,7 +22,7 @@ struct NamedTensor {
 };
 
 struct Flattened {
-  std::vector<NamedTensor> tensors;                        // in pickle order
+  std::vector<NamedTensor> tensors;                          // in pickle order
   std::vector<std::pair<std::string, const Value*>> values;  // tensor-free subtrees by dotted path
   // Names that are the very same view (storage, offset, shape, strides, dtype)
   // as an earlier name: (tied name, first name), e.g. tied weights.

@@ -14,6 +14,7 @@ namespace owf::pytorch {
 namespace {
 
 // Opcode bytes, as Lib/pickletools.py documents them.
+// clang-format off
 enum Op : std::uint8_t {
   kMark = '(', kStop = '.', kPop = '0', kPopMark = '1', kDup = '2',
   kFloat = 'F', kInt = 'I', kBinInt = 'J', kBinInt1 = 'K', kLong = 'L', kBinInt2 = 'M', kNone = 'N',
@@ -29,6 +30,7 @@ enum Op : std::uint8_t {
   kFrozenSet = 0x91, kNewObjEx = 0x92, kStackGlobal = 0x93, kMemoize = 0x94, kFrame = 0x95,
   kByteArray8 = 0x96, kNextBuffer = 0x97, kReadonlyBuffer = 0x98,
 };
+// clang-format on
 
 constexpr std::uint8_t kHighestProtocol = 5;
 
@@ -174,7 +176,7 @@ class Machine {
   }
   Result<Value*> make(ValueKind kind) {
     auto value = arena_.make(kind);
-    if (!value.ok()) return corrupt(value.status().message());
+    if (!value.ok()) return refuse(value.status().message());
     return value;
   }
   Status push_new(ValueKind kind, std::vector<Value*> items = {}) {
@@ -211,8 +213,12 @@ class Machine {
     std::int64_t value = 0;
     const char* end = text.data() + text.size();
     const auto [ptr, error] = std::from_chars(text.data(), end, value);
-    if (error == std::errc::result_out_of_range) return refuse(std::string(what) + " '" + std::string(text) + "' does not fit 64 bits");
-    if (error != std::errc() || ptr != end) return corrupt(std::string(what) + " '" + std::string(text) + "' is not a decimal integer");
+    if (error == std::errc::result_out_of_range) {
+      return refuse(std::string(what) + " '" + std::string(text) + "' does not fit 64 bits");
+    }
+    if (error != std::errc() || ptr != end) {
+      return corrupt(std::string(what) + " '" + std::string(text) + "' is not a decimal integer");
+    }
     return value;
   }
   // LONG1 / LONG4: little-endian two's complement of `length` bytes.
@@ -220,8 +226,12 @@ class Machine {
     if (length > 8) return refuse("integer of " + std::to_string(length) + " bytes does not fit 64 bits");
     OWF_ASSIGN_OR_RETURN(auto bytes, cursor_.bytes(length, "LONG bytes"));
     std::uint64_t value = 0;
-    for (std::size_t i = 0; i < bytes.size(); ++i) value |= std::uint64_t{std::to_integer<std::uint8_t>(bytes[i])} << (8 * i);
-    if (length > 0 && length < 8 && (std::to_integer<std::uint8_t>(bytes.back()) & 0x80)) value -= std::uint64_t{1} << (8 * length);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      value |= std::uint64_t{std::to_integer<std::uint8_t>(bytes[i])} << (8 * i);
+    }
+    if (length > 0 && length < 8 && (std::to_integer<std::uint8_t>(bytes.back()) & 0x80)) {
+      value -= std::uint64_t{1} << (8 * length);
+    }
     return static_cast<std::int64_t>(value);
   }
   // STRING's operand: a Python repr, quoted, with backslash escapes.
@@ -345,7 +355,9 @@ Result<std::string> Machine::quoted(std::string_view text) const {
       case 'r': out += '\r'; break;
       case 't': out += '\t'; break;
       case '0': out += '\0'; break;
-      case '\\': case '\'': case '"': out += text[i]; break;
+      case '\\':
+      case '\'':
+      case '"': out += text[i]; break;
       case 'x': {
         const auto code = i + 2 < text.size() ? parse_hex(text.substr(i + 1, 2)) : std::nullopt;
         if (!code) return corrupt("STRING operand has a malformed \\x escape");
@@ -362,9 +374,9 @@ Result<std::string> Machine::quoted(std::string_view text) const {
 Result<std::string> Machine::raw_unicode(std::string_view text) const {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    const std::size_t digits = text[i] == '\\' && i + 1 < text.size()
-                                   ? (text[i + 1] == 'u' ? 4 : text[i + 1] == 'U' ? 8 : 0)
-                                   : 0;
+    // \u takes 4 hex digits, \U 8; any other byte stands for itself.
+    std::size_t digits = 0;
+    if (text[i] == '\\' && i + 1 < text.size()) digits = text[i + 1] == 'u' ? 4 : text[i + 1] == 'U' ? 8 : 0;
     if (digits == 0) {
       append_utf8(out, static_cast<std::uint8_t>(text[i]));
       continue;
@@ -451,8 +463,8 @@ Status Machine::build_tensor(const std::vector<Value*>& args, std::string_view f
   OWF_ASSIGN_OR_RETURN(auto shape, int_tuple(args[2], "tensor size"));
   OWF_ASSIGN_OR_RETURN(auto strides, int_tuple(args[3], "tensor stride"));
   if (shape.size() != strides.size()) {
-    return corrupt(std::string(function) + ": size has " + std::to_string(shape.size()) + " dimensions but stride has " +
-                   std::to_string(strides.size()));
+    return corrupt(std::string(function) + ": size has " + std::to_string(shape.size()) +
+                   " dimensions but stride has " + std::to_string(strides.size()));
   }
   OWF_ASSIGN_OR_RETURN(Value * tensor, make(ValueKind::kTensor));
   tensor->tensor = std::make_unique<TensorRef>(
@@ -475,9 +487,8 @@ Status Machine::reduce(const Value& callable, const Value& args) {
       return build_tensor(items, function, std::nullopt);
     case Callable::kRebuildTensorV3: {
       OWF_RETURN_IF_ERROR(expect_args(args, 7, 8, function));
-      const TorchType* type = items[6]->kind == ValueKind::kDType
-                                  ? find_torch_dtype(std::string_view(items[6]->text).substr(6))
-                                  : nullptr;
+      const TorchType* type =
+          items[6]->kind == ValueKind::kDType ? find_torch_dtype(std::string_view(items[6]->text).substr(6)) : nullptr;
       if (!type) return corrupt(function + ": argument 7 must be a torch dtype");
       if (!type->dtype) return refuse("tensor dtype " + items[6]->text + " has no owf equivalent");
       return build_tensor(items, function, type->dtype);
@@ -495,15 +506,17 @@ Status Machine::reduce(const Value& callable, const Value& args) {
       const Value& type = *items[1];
       const bool plain_type = type.kind == ValueKind::kCallable &&
                               (type.callable == Callable::kTensorClass || type.callable == Callable::kParameterClass);
-      if (!plain_type) return refuse(function + ": only plain torch.Tensor and Parameter are supported, not subclasses");
+      if (!plain_type) {
+        return refuse(function + ": only plain torch.Tensor and Parameter are supported, not subclasses");
+      }
       const bool rebuilds_tensor =
           rebuild.kind == ValueKind::kCallable &&
           (rebuild.callable == Callable::kRebuildTensor || rebuild.callable == Callable::kRebuildTensorV2 ||
            rebuild.callable == Callable::kRebuildTensorV3 || rebuild.callable == Callable::kRebuildParameter);
       if (!rebuilds_tensor) return refuse(function + ": first argument must be a tensor rebuild function");
       if (items[2]->kind != ValueKind::kTuple) return corrupt(function + ": third argument must be a tuple");
-      const bool stateless = items[3]->kind == ValueKind::kNone ||
-                             (items[3]->kind == ValueKind::kDict && items[3]->entries.empty());
+      const bool stateless =
+          items[3]->kind == ValueKind::kNone || (items[3]->kind == ValueKind::kDict && items[3]->entries.empty());
       if (!stateless) return refuse(function + ": tensors with Python attributes are not supported");
       return reduce(rebuild, *items[2]);
     }
@@ -550,8 +563,7 @@ Status Machine::reduce(const Value& callable, const Value& args) {
     }
     case Callable::kTensorClass:
     case Callable::kParameterClass:
-    case Callable::kStorageClass:
-      break;
+    case Callable::kStorageClass: break;
   }
   return refuse("calling " + function + " is not supported");
 }
@@ -626,7 +638,9 @@ Status Machine::step(std::uint8_t op) {
       OWF_ASSIGN_OR_RETURN(const std::string_view text, line("FLOAT operand"));
       double number = 0;
       const auto [ptr, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-      if (error != std::errc() || ptr != text.data() + text.size()) return corrupt("FLOAT operand '" + std::string(text) + "' is not a number");
+      if (error != std::errc() || ptr != text.data() + text.size()) {
+        return corrupt("FLOAT operand '" + std::string(text) + "' is not a number");
+      }
       OWF_ASSIGN_OR_RETURN(Value * value, make(ValueKind::kFloat));
       value->number = number;
       return push(value);
@@ -720,8 +734,8 @@ Status Machine::step(std::uint8_t op) {
     case kAddItems: {
       OWF_ASSIGN_OR_RETURN(auto items, pop_mark());
       const bool appends = op == kAppends;
-      OWF_ASSIGN_OR_RETURN(Value * target, top_of_kind(appends ? ValueKind::kList : ValueKind::kSet,
-                                                      appends ? "APPENDS" : "ADDITEMS"));
+      OWF_ASSIGN_OR_RETURN(Value * target,
+                           top_of_kind(appends ? ValueKind::kList : ValueKind::kSet, appends ? "APPENDS" : "ADDITEMS"));
       target->items.insert(target->items.end(), items.begin(), items.end());
       return {};
     }
@@ -797,8 +811,8 @@ Status Machine::step(std::uint8_t op) {
       // OrderedDicts carry their _metadata attribute as state; it is not data.
       OWF_ASSIGN_OR_RETURN(const Value* state, pop());
       OWF_ASSIGN_OR_RETURN(const Value* target, top());
-      const bool empty_state = state->kind == ValueKind::kNone ||
-                               (state->kind == ValueKind::kDict && state->entries.empty());
+      const bool empty_state =
+          state->kind == ValueKind::kNone || (state->kind == ValueKind::kDict && state->entries.empty());
       if (target->kind == ValueKind::kDict || (target->kind == ValueKind::kTensor && empty_state)) return {};
       return refuse("BUILD of a " + std::string(kind_name(target->kind)) + " is not supported");
     }

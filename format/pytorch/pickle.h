@@ -37,16 +37,16 @@ enum class ValueKind : std::uint8_t {
   kBool,
   kInt,
   kFloat,
-  kString,   // text: UTF-8
-  kBytes,    // text: raw bytes
-  kTuple,    // items
-  kList,     // items
-  kSet,      // items
-  kDict,     // entries, in insertion order (OrderedDict and dict alike)
-  kDType,    // a torch dtype used as a value, e.g. torch.float32; text: "torch.float32"
-  kCallable, // an allowlisted global that REDUCE may call; callable says which
-  kStorage,  // a storage reference from a persistent id; storage
-  kTensor,   // a tensor rebuilt from a storage; tensor
+  kString,    // text: UTF-8
+  kBytes,     // text: raw bytes
+  kTuple,     // items
+  kList,      // items
+  kSet,       // items
+  kDict,      // entries, in insertion order (OrderedDict and dict alike)
+  kDType,     // a torch dtype used as a value, e.g. torch.float32; text: "torch.float32"
+  kCallable,  // an allowlisted global that REDUCE may call; callable says which
+  kStorage,   // a storage reference from a persistent id; storage
+  kTensor,    // a tensor rebuilt from a storage; tensor
 };
 
 // The allowlisted globals that REDUCE can call (or that are arguments of calls).
@@ -71,7 +71,7 @@ struct Value;
 
 // A storage named by a persistent id ('storage', type, key, location, numel).
 struct StorageRef {
-  std::string key;       // record name below data/ (zip) or key in the storage list (legacy)
+  std::string key;           // record name below data/ (zip) or key in the storage list (legacy)
   DType dtype = DType::kU8;  // element type of the storage class (UntypedStorage: u8)
   std::uint64_t numel = 0;   // elements of dtype
   std::string location;      // "cpu", "cuda:0"... (informational)
@@ -88,15 +88,15 @@ struct TensorRef {
 
 struct Value {
   ValueKind kind = ValueKind::kNone;
-  std::int64_t integer = 0;  // kBool (0/1), kInt
-  double number = 0;         // kFloat
-  std::string text;          // kString, kBytes, kDType; the dotted name of a kCallable
-  std::vector<Value*> items;                        // kTuple, kList, kSet
-  std::vector<std::pair<Value*, Value*>> entries;   // kDict
-  Callable callable = Callable::kOrderedDict;       // kCallable
-  DType storage_dtype = DType::kU8;                 // kCallable kStorageClass
-  std::unique_ptr<StorageRef> storage;              // kStorage
-  std::unique_ptr<TensorRef> tensor;                // kTensor
+  std::int64_t integer = 0;                        // kBool (0/1), kInt
+  double number = 0;                               // kFloat
+  std::string text;                                // kString, kBytes, kDType; the dotted name of a kCallable
+  std::vector<Value*> items;                       // kTuple, kList, kSet
+  std::vector<std::pair<Value*, Value*>> entries;  // kDict
+  Callable callable = Callable::kOrderedDict;      // kCallable
+  DType storage_dtype = DType::kU8;                // kCallable kStorageClass
+  std::unique_ptr<StorageRef> storage;             // kStorage
+  std::unique_ptr<TensorRef> tensor;               // kTensor
 };
 
 // Walkers of the value graph refuse deeper nesting (a cycle looks infinitely deep).
@@ -104,9 +104,9 @@ inline constexpr std::size_t kMaxNesting = 200;
 
 // Bounds on what one pickle may build; exceeding any is a refusal, not a crash.
 struct PickleLimits {
-  std::size_t max_values = std::size_t{1} << 21;   // objects created
-  std::size_t max_stack = std::size_t{1} << 20;    // stack and mark-stack entries
-  std::size_t max_memo = std::size_t{1} << 20;     // memo entries
+  std::size_t max_values = std::size_t{1} << 21;  // objects created
+  std::size_t max_stack = std::size_t{1} << 20;   // stack and mark-stack entries
+  std::size_t max_memo = std::size_t{1} << 20;    // memo entries
 };
 
 // Owns every Value one or more pickles create. Not thread-safe; values stay

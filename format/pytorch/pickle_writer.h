@@ -20,7 +20,7 @@ class PickleWriter {
   void integer(std::uint64_t value);
   void text(std::string_view utf8);  // BINUNICODE: shorter than 4 GiB
   void empty_tuple();
-  void tuple();  // from the last mark
+  void tuple();      // from the last mark
   void set_items();  // from the last mark into the dict below it
   void global(std::string_view module, std::string_view name);
   void reduce();

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "owf/bytes.h"
@@ -21,7 +23,8 @@ namespace {
 
 constexpr std::array<std::uint8_t, 4> kZipLocalMagic{'P', 'K', 3, 4};
 // 0x1950a86a20f9469cfc6c as pickled by LONG1: length 10, little-endian bytes.
-constexpr std::array<std::uint8_t, 12> kLegacyMagic{0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+constexpr std::array<std::uint8_t, 12> kLegacyMagic{0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                                    0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 constexpr std::int64_t kLegacyProtocolVersion = 1001;
 constexpr std::uint32_t kMaxElementSize = 16;  // complex128
 constexpr std::uint8_t kPickleProto = 0x80;
@@ -58,9 +61,9 @@ bool is_torch_record(std::string_view name) {
 
 // The bytes of one storage inside the file.
 struct StorageRecord {
-  std::string name;            // for messages: "archive/data/0", "storage 9489756"
-  std::uint64_t offset = 0;    // absolute file offset
-  std::uint64_t size = 0;      // bytes
+  std::string name;          // for messages: "archive/data/0", "storage 9489756"
+  std::uint64_t offset = 0;  // absolute file offset
+  std::uint64_t size = 0;    // bytes
 };
 
 // How tensor bytes are found: the storage's file offset plus element strides.
@@ -92,7 +95,9 @@ class CheckpointModel final : public Model {
   const std::string& metadata() const override { return metadata_; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (index >= tensors_.size()) return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
+    if (index >= tensors_.size()) {
+      return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
+    }
     const TensorInfo& info = tensors_[index];
     const auto end = checked_add(offset, dst.size());
     if (!end || *end > info.byte_size) {
@@ -121,7 +126,8 @@ class CheckpointModel final : public Model {
     const std::uint32_t element_size = dtype_info(tensor.dtype).element_bytes();
     const std::uint32_t storage_element_size = dtype_info(tensor.storage->storage->dtype).element_bytes();
     if (element_size == 0 || element_size > kMaxElementSize || storage_element_size == 0) {
-      return Status::not_supported(where + ": dtype " + std::string(dtype_info(tensor.dtype).name) + " is not supported");
+      return Status::not_supported(where + ": dtype " + std::string(dtype_info(tensor.dtype).name) +
+                                   " is not supported");
     }
     const auto storage_bytes = checked_mul(tensor.storage->storage->numel, storage_element_size);
     if (!storage_bytes || *storage_bytes > record.size) {
@@ -165,7 +171,6 @@ class CheckpointModel final : public Model {
   }
 
   std::string display_name() const { return file_.path().filename().string(); }
-  const MappedFile& file() const { return file_; }
 
  private:
   // Copies a strided (or byte-swapped) view in C order: whole runs along the
@@ -240,11 +245,16 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
     const auto slash = entry.name.find('/');
     if (slash != std::string::npos && slash > 0 && entry.name.substr(slash) == "/data.pkl") pickle = &entry;
   }
-  if (!pickle) return Status::corruption(display + ": zip archive has no <root>/data.pkl record; not a torch.save checkpoint");
+  if (!pickle) {
+    return Status::corruption(display + ": zip archive has no <root>/data.pkl record; not a torch.save checkpoint");
+  }
   const std::string root = pickle->name.substr(0, pickle->name.find('/') + 1);
   if (zip.find(root + "constants.pkl") ||
-      std::any_of(zip.entries().begin(), zip.entries().end(), [&](const ZipEntry& e) { return e.name.starts_with(root + "code/"); })) {
-    return Status::not_supported(display + ": TorchScript archive, not a plain checkpoint (load it with torch.jit.load and torch.save its state_dict())");
+      std::any_of(zip.entries().begin(), zip.entries().end(),
+                  [&](const ZipEntry& e) { return e.name.starts_with(root + "code/"); })) {
+    return Status::not_supported(
+        display +
+        ": TorchScript archive, not a plain checkpoint (load it with torch.jit.load and torch.save its state_dict())");
   }
   const auto stored = [&](const ZipEntry& entry) -> Result<std::span<const std::byte>> {
     if (entry.method != 0) {
@@ -270,16 +280,18 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
                        unpickle(pickle_bytes, pickle->data_offset, display + ": " + pickle->name, arena));
   OWF_ASSIGN_OR_RETURN(const Flattened checkpoint, flatten_checkpoint(*object.root, options.key, display));
 
-  std::vector<ZipEntry> records{*pickle};  // CRC-checked by verify()
+  std::vector<ZipEntry> records{*pickle};  // CRC-checked by verify(), each once
+  std::unordered_set<std::string> recorded;
   const LocateStorage locate = [&](const StorageRef& storage) -> Result<StorageRecord> {
     const std::string name = root + "data/" + storage.key;
     const ZipEntry* entry = zip.find(name);
     if (!entry) return Status::corruption(display + ": storage '" + storage.key + "' has no record '" + name + "'");
     OWF_RETURN_IF_ERROR(stored(*entry).status());
-    records.push_back(*entry);
+    if (recorded.insert(name).second) records.push_back(*entry);
     return StorageRecord{name, entry->data_offset, entry->size};
   };
-  auto model = std::make_unique<CheckpointModel>(std::move(file), "pytorch (torch.save zip)", checkpoint_metadata(checkpoint));
+  auto model =
+      std::make_unique<CheckpointModel>(std::move(file), "pytorch (torch.save zip)", checkpoint_metadata(checkpoint));
   OWF_RETURN_IF_ERROR(add_tensors(*model, checkpoint, locate, big_endian));
   model->keep_zip(std::move(zip), std::move(records));
   return std::unique_ptr<Model>(std::move(model));
@@ -330,7 +342,8 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
   for (const StorageRef* storage : arena.storages()) {
     const auto [known, inserted] = key_dtypes.emplace(storage->key, storage->dtype);
     if (!inserted && dtype_info(known->second).element_bytes() != dtype_info(storage->dtype).element_bytes()) {
-      return Status::corruption(display + ": storage '" + storage->key + "' is referenced with different element sizes");
+      return Status::corruption(display + ": storage '" + storage->key +
+                                "' is referenced with different element sizes");
     }
   }
   std::unordered_map<std::string, StorageRecord> records;
@@ -360,7 +373,8 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
     }
     return found->second;
   };
-  auto model = std::make_unique<CheckpointModel>(std::move(file), "pytorch (legacy torch.save)", checkpoint_metadata(checkpoint));
+  auto model = std::make_unique<CheckpointModel>(std::move(file), "pytorch (legacy torch.save)",
+                                                 checkpoint_metadata(checkpoint));
   OWF_RETURN_IF_ERROR(add_tensors(*model, checkpoint, locate, false));
   return std::unique_ptr<Model>(std::move(model));
 }

@@ -83,8 +83,8 @@ void append_empty_ordered_dict(PickleWriter& pickle) {
 }
 
 // torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())
-void append_tensor(PickleWriter& pickle, const TensorInfo& info, std::string_view storage_name,
-                   const std::string& key, std::uint64_t storage_numel) {
+void append_tensor(PickleWriter& pickle, const TensorInfo& info, std::string_view storage_name, const std::string& key,
+                   std::uint64_t storage_numel) {
   pickle.global("torch._utils", "_rebuild_tensor_v2");
   pickle.mark();
   pickle.mark();
@@ -162,7 +162,8 @@ Status write_checkpoint(const Model& model, std::string_view metadata_json, cons
       if (options.progress) options.progress(done, total);
       return {};
     };
-    OWF_RETURN_IF_ERROR(zip.add_stored(root + "data/" + keys[owner], tensors[owner].byte_size, source, kRecordAlignment));
+    OWF_RETURN_IF_ERROR(
+        zip.add_stored(root + "data/" + keys[owner], tensors[owner].byte_size, source, kRecordAlignment));
   }
   OWF_RETURN_IF_ERROR(zip.add_stored(root + "version", as_bytes(kVersion), kRecordAlignment));
   OWF_RETURN_IF_ERROR(zip.finish());

@@ -2,6 +2,8 @@
 // unpickler, flattening and metadata conversion; bytes that look like a
 // checkpoint (zip or legacy magic) also go through the whole reader from a
 // file, reading both ends of every tensor. Nothing may crash, leak or run away.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +12,6 @@
 #include <span>
 #include <string>
 #include <vector>
-#include <unistd.h>
 
 #include "owf/model.h"
 #include "pytorch/checkpoint.h"

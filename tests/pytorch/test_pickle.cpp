@@ -88,8 +88,8 @@ TEST_CASE("a state dict written by PickleWriter reads back as one tensor") {
 }
 
 TEST_CASE("integers are written in the smallest form and read back, LONG1 included") {
-  for (const std::uint64_t value : {0ull, 255ull, 256ull, 65535ull, 65536ull, 2147483647ull, 2147483648ull,
-                                    1ull << 40, 9223372036854775807ull}) {
+  for (const std::uint64_t value :
+       {0ull, 255ull, 256ull, 65535ull, 65536ull, 2147483647ull, 2147483648ull, 1ull << 40, 9223372036854775807ull}) {
     PickleWriter writer;
     writer.integer(value);
     writer.stop();
@@ -155,7 +155,7 @@ TEST_CASE("memo: PUT/GET share one object, MEMOIZE numbers from zero") {
 
 TEST_CASE("opcodes that construct arbitrary objects are refused by name and offset") {
   const std::pair<std::string_view, std::string_view> cases[] = {
-      {"i", "INST"}, {"o", "OBJ"}, {"\x81", "NEWOBJ"}, {"\x92", "NEWOBJ_EX"}, {"\x82", "EXT1"},
+      {"i", "INST"},    {"o", "OBJ"},     {"\x81", "NEWOBJ"},      {"\x92", "NEWOBJ_EX"},       {"\x82", "EXT1"},
       {"\x83", "EXT2"}, {"\x84", "EXT4"}, {"\x97", "NEXT_BUFFER"}, {"\x98", "READONLY_BUFFER"},
   };
   for (const auto& [opcode, name] : cases) {
@@ -198,7 +198,8 @@ TEST_CASE("allowlisted globals can only be called as their contract says") {
                            "ccollections\nOrderedDict\n)}tR."))
             .message()
             .find("only plain torch.Tensor") != std::string::npos);
-  CHECK(failure(with_proto("c_codecs\nencode\nX\x01\0\0\0aX\x05\0\0\0utf-8\x86R."_pkl)).code() == ErrorCode::kNotSupported);
+  CHECK(failure(with_proto("c_codecs\nencode\nX\x01\0\0\0aX\x05\0\0\0utf-8\x86R."_pkl)).code() ==
+        ErrorCode::kNotSupported);
   CHECK(failure(with_proto("]]bN.")).message().find("BUILD of a list") != std::string::npos);
 }
 
@@ -208,8 +209,8 @@ TEST_CASE("persistent ids other than torch storages are refused") {
   CHECK(module.message().find("persistent id 'module'") != std::string::npos);
   const Status fields = failure(with_proto("(X\x07\0\0\0storagectorch\nFloatStorage\nX\x01\0\0\0\x30tQ."_pkl));
   CHECK(fields.message().find("3 fields") != std::string::npos);
-  const Status view = failure(
-      with_proto("(X\x07\0\0\0storagectorch\nFloatStorage\nX\x01\0\0\0\x30X\x03\0\0\0cpuK\x04K\x01tQ."_pkl));
+  const Status view =
+      failure(with_proto("(X\x07\0\0\0storagectorch\nFloatStorage\nX\x01\0\0\0\x30X\x03\0\0\0cpuK\x04K\x01tQ."_pkl));
   CHECK(view.message().find("storage view") != std::string::npos);
 }
 
@@ -267,8 +268,9 @@ TEST_CASE("flattening: nested dicts become dotted names, plain values are kept, 
   // {'state_dict': {'fc.w': T}, 'epoch': 3, 'opt': [{'lr': 0.5}]}
   const std::string storage = "(X\x07\0\0\0storagectorch\nFloatStorage\nX\x01\0\0\0\x30X\x03\0\0\0cpuK\x04tQ"_pkl;
   const std::string tensor = "ctorch._utils\n_rebuild_tensor\n(" + storage + "K\0(K\x04t(K\x01ttR"_pkl;
-  const std::string text = with_proto("}(X\x0a\0\0\0state_dict}X\x04\0\0\0fc.w"_pkl + tensor + "s" +
-                                      "X\x05\0\0\0epochK\x03X\x03\0\0\0opt](X\x02\0\0\0lrG\x3f\xe0\0\0\0\0\0\0dau."_pkl);
+  const std::string text =
+      with_proto("}(X\x0a\0\0\0state_dict}X\x04\0\0\0fc.w"_pkl + tensor + "s" +
+                 "X\x05\0\0\0epochK\x03X\x03\0\0\0opt](X\x02\0\0\0lrG\x3f\xe0\0\0\0\0\0\0dau."_pkl);
   ValueArena arena;
   const auto root = run(text, arena);
   REQUIRE(root.ok());
@@ -302,7 +304,8 @@ TEST_CASE("flattening records ties and refuses colliding names") {
   REQUIRE(flat->tied.size() == 1);
   CHECK(flat->tied[0] == std::pair<std::string, std::string>{"b", "a"});
 
-  const auto collide = run(with_proto("}(X\x03\0\0\0a.b"_pkl + tensor + "X\x01\0\0\0a}X\x01\0\0\0b"_pkl + tensor + "su."), arena);
+  const auto collide =
+      run(with_proto("}(X\x03\0\0\0a.b"_pkl + tensor + "X\x01\0\0\0a}X\x01\0\0\0b"_pkl + tensor + "su."), arena);
   REQUIRE(collide.ok());
   const auto refused = flatten_checkpoint(*collide->root, "", "collide.pt");
   REQUIRE_FALSE(refused.ok());

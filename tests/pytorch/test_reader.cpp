@@ -292,9 +292,9 @@ TEST_CASE("records: missing, compressed, or an unknown byte order are refused") 
   REQUIRE_FALSE(deflated.ok());
   CHECK(deflated.status().message().find("record 'ckpt/data/0' is compressed") != std::string::npos);
 
-  write_zip(dir.path / "order.pt", {{"ckpt/data.pkl", state_dict_pickle(views)},
-                                    {"ckpt/byteorder", text_bytes("middle")},
-                                    {"ckpt/data/0", kSix}});
+  write_zip(
+      dir.path / "order.pt",
+      {{"ckpt/data.pkl", state_dict_pickle(views)}, {"ckpt/byteorder", text_bytes("middle")}, {"ckpt/data/0", kSix}});
   const auto order = open_checkpoint(dir.path / "order.pt", {});
   REQUIRE_FALSE(order.ok());
   CHECK(order.status().message().find("neither 'little' nor 'big'") != std::string::npos);
@@ -303,7 +303,9 @@ TEST_CASE("records: missing, compressed, or an unknown byte order are refused") 
 TEST_CASE("byteorder 'big' swaps every element on read") {
   TempDir dir;
   std::vector<std::byte> big(kSix.size());
-  for (std::size_t i = 0; i < kSix.size(); i += 4) std::reverse_copy(kSix.begin() + i, kSix.begin() + i + 4, big.begin() + i);
+  for (std::size_t i = 0; i < kSix.size(); i += 4) {
+    std::reverse_copy(kSix.begin() + i, kSix.begin() + i + 4, big.begin() + i);
+  }
   write_zip(dir.path / "big.pt", {{"ckpt/data.pkl", state_dict_pickle({{.name = "w", .shape = {6}, .strides = {1}}})},
                                   {"ckpt/byteorder", text_bytes("big")},
                                   {"ckpt/data/0", big}});
