@@ -122,6 +122,26 @@ class PyTorchInterop(OwfTestCase):
                 _, _, loaded = self.round_trip(checkpoint, f"sub-{legacy}", legacy, key="state_dict")
                 self.assertSameState(loaded, model)
 
+    def test_module_state_dicts_parameters_and_pickle_protocols(self):
+        """A real nn.Module state dict (OrderedDict with _metadata, BatchNorm's int64 counter), raw
+        nn.Parameters (_rebuild_parameter), and pickle protocols 2-5 (FRAME, MEMOIZE, STACK_GLOBAL)."""
+        torch.manual_seed(0)
+        module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.Embedding(5, 2))
+        cases = {
+            "module": module.state_dict(),
+            "parameters": collections.OrderedDict((name, p) for name, p in module.named_parameters()),
+        }
+        for label, state in cases.items():
+            for protocol in (2, 3, 4, 5):
+                for legacy in (False, True):
+                    with self.subTest(state=label, protocol=protocol, legacy=legacy):
+                        source = self.tmp / f"{label}-{protocol}-{legacy}.pt"
+                        torch.save(state, source, pickle_protocol=protocol, _use_new_zipfile_serialization=not legacy)
+                        back = self.tmp / f"{label}-{protocol}-{legacy}-back.pt"
+                        run_owf("convert", source, back, check=0)
+                        expected = collections.OrderedDict((k, v.detach()) for k, v in state.items())
+                        self.assertSameState(torch.load(back, weights_only=True), expected)
+
     def test_missing_key_is_refused_naming_it(self):
         source = self.save({"model": {"w": torch.ones(2)}}, "keys.pt", legacy=False)
         result = run_owf("convert", source, self.tmp / "keys.owf", "--key", "state_dict")
