@@ -1,6 +1,7 @@
 #include "numpy/npy_header.h"
 
 #include <array>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -261,15 +262,11 @@ Result<NpyArray> parse_npy_header(std::span<const std::byte> npy, std::uint64_t 
   OWF_ASSIGN_OR_RETURN(const auto entries, parser.parse_dict());
   NpyArray array;
   array.major_version = major;
-  bool has_descr = false, has_order = false, has_shape = false;
+  std::set<std::string> seen;
   for (const auto& [key, value] : entries) {
-    bool* seen = key.text == "descr"           ? &has_descr
-                 : key.text == "fortran_order" ? &has_order
-                 : key.text == "shape"         ? &has_shape
-                                               : nullptr;
-    if (seen == nullptr) return Status::corruption(prefix + ": unknown header key " + quote(key.text));
-    if (*seen) return Status::corruption(prefix + ": header key " + quote(key.text) + " appears twice");
-    *seen = true;
+    if (!seen.insert(key.text).second) {
+      return Status::corruption(prefix + ": header key " + quote(key.text) + " appears twice");
+    }
     if (key.text == "descr") {
       if (value.kind == Literal::Kind::kList) {
         return Status::not_supported(prefix + ": structured dtypes (a descr list of fields) are not supported");
@@ -277,19 +274,18 @@ Result<NpyArray> parse_npy_header(std::span<const std::byte> npy, std::uint64_t 
       if (value.kind != Literal::Kind::kString) return Status::corruption(prefix + ": 'descr' is not a string");
       OWF_RETURN_IF_ERROR(parse_descr(value, array, prefix));
     } else if (key.text == "fortran_order") {
-      if (value.kind != Literal::Kind::kBool)
+      if (value.kind != Literal::Kind::kBool) {
         return Status::corruption(prefix + ": 'fortran_order' is not True or False");
+      }
       array.fortran_order = value.flag;
-    } else {
+    } else if (key.text == "shape") {
       OWF_RETURN_IF_ERROR(parse_shape(value, array, prefix));
+    } else {
+      return Status::corruption(prefix + ": unknown header key " + quote(key.text));
     }
   }
-  if (!has_descr || !has_order || !has_shape) {
-    return Status::corruption(prefix + ": header lacks '" +
-                              std::string(!has_descr   ? "descr"
-                                          : !has_order ? "fortran_order"
-                                                       : "shape") +
-                              "'");
+  for (const char* required : {"descr", "fortran_order", "shape"}) {
+    if (!seen.contains(required)) return Status::corruption(prefix + ": header lacks '" + required + "'");
   }
   array.data_offset = cursor.offset() - base_offset;
   return array;
