@@ -355,6 +355,10 @@ TEST_CASE("npz: deflated members, names without .npy, and named bad archives") {
 
   write_zip(dir / "dup.npz", {{"w.npy", array}, {"w", array}});
   CHECK(open_error(dir / "dup.npz").find("dup.npz: entry 'w': a second array named 'w'") != std::string::npos);
+  write_zip(dir / "utf8.npz", {{"w\xff.npy", array}});
+  const std::string utf8_error = open_error(dir / "utf8.npz");
+  CHECK_MESSAGE(utf8_error.starts_with("utf8.npz: entry 'w\\xff.npy'"), utf8_error);
+  CHECK(utf8_error.find("not valid UTF-8") != std::string::npos);
   write_zip(dir / "text.npz", {{"notes.txt", bytes_of("hello")}});
   CHECK(open_error(dir / "text.npz").find("text.npz: entry 'notes.txt': not a .npy array") != std::string::npos);
   write_zip(dir / "object.npz", {{"o.npy", npy_bytes("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }")}});
