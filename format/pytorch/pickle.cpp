@@ -273,21 +273,23 @@ class Machine {
     for (std::size_t i = 0; i < flat.size(); i += 2) set_item(dict, flat[i], flat[i + 1]);
     return {};
   }
-  static bool same_key(const Value& a, const Value& b) {
-    if (a.kind != b.kind) return false;
-    switch (a.kind) {
-      case ValueKind::kString:
-      case ValueKind::kBytes: return a.text == b.text;
+  // Python dicts keep one entry per key: a later SETITEM replaces the value.
+  // Scalar keys are indexed per dict, so building a dict stays linear.
+  static std::optional<std::string> index_key(const Value& key) {
+    switch (key.kind) {
+      case ValueKind::kString: return "s" + key.text;
+      case ValueKind::kBytes: return "b" + key.text;
       case ValueKind::kInt:
-      case ValueKind::kBool: return a.integer == b.integer;
-      case ValueKind::kNone: return true;
-      default: return &a == &b;
+      case ValueKind::kBool: return "i" + std::to_string(key.integer);  // True == 1, as in Python
+      case ValueKind::kNone: return "n";
+      default: return std::nullopt;  // compared by identity: never merged
     }
   }
-  static void set_item(Value* dict, Value* key, Value* value) {
-    for (auto& entry : dict->entries) {
-      if (same_key(*entry.first, *key)) {
-        entry.second = value;
+  void set_item(Value* dict, Value* key, Value* value) {
+    if (const auto indexed = index_key(*key)) {
+      const auto [found, inserted] = dict_indexes_[dict].emplace(*indexed, dict->entries.size());
+      if (!inserted) {
+        dict->entries[found->second].second = value;
         return;
       }
     }
@@ -336,6 +338,7 @@ class Machine {
   std::vector<Value*> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, Value*> memo_;
+  std::unordered_map<const Value*, std::unordered_map<std::string, std::size_t>> dict_indexes_;
 };
 
 Result<std::string> Machine::quoted(std::string_view text) const {

@@ -280,15 +280,20 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
                        unpickle(pickle_bytes, pickle->data_offset, display + ": " + pickle->name, arena));
   OWF_ASSIGN_OR_RETURN(const Flattened checkpoint, flatten_checkpoint(*object.root, options.key, display));
 
-  std::vector<ZipEntry> records{*pickle};  // CRC-checked by verify(), each once
+  // Storage records by name (ZipReader::find scans), and those used, each once for verify().
+  std::unordered_map<std::string_view, const ZipEntry*> by_name;
+  for (const ZipEntry& entry : zip.entries()) by_name.emplace(entry.name, &entry);
+  std::vector<ZipEntry> records{*pickle};
   std::unordered_set<std::string> recorded;
   const LocateStorage locate = [&](const StorageRef& storage) -> Result<StorageRecord> {
     const std::string name = root + "data/" + storage.key;
-    const ZipEntry* entry = zip.find(name);
-    if (!entry) return Status::corruption(display + ": storage '" + storage.key + "' has no record '" + name + "'");
-    OWF_RETURN_IF_ERROR(stored(*entry).status());
-    if (recorded.insert(name).second) records.push_back(*entry);
-    return StorageRecord{name, entry->data_offset, entry->size};
+    const auto entry = by_name.find(name);
+    if (entry == by_name.end()) {
+      return Status::corruption(display + ": storage '" + storage.key + "' has no record '" + name + "'");
+    }
+    OWF_RETURN_IF_ERROR(stored(*entry->second).status());
+    if (recorded.insert(name).second) records.push_back(*entry->second);
+    return StorageRecord{name, entry->second->data_offset, entry->second->size};
   };
   auto model =
       std::make_unique<CheckpointModel>(std::move(file), "pytorch (torch.save zip)", checkpoint_metadata(checkpoint));

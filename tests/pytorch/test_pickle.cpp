@@ -311,3 +311,32 @@ TEST_CASE("flattening records ties and refuses colliding names") {
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("'a.b' occurs twice") != std::string::npos);
 }
+
+TEST_CASE("dict keys: a repeated key keeps one entry with the last value; large dicts build in linear time") {
+  ValueArena arena;
+  // {'a': 1, 'b': 2, 'a': 3, 1: 4, True: 5} -> {'a': 3, 'b': 2, 1: 5}
+  const auto repeated = run(with_proto("}(X\x01\0\0\0aK\x01X\x01\0\0\0bK\x02X\x01\0\0\0aK\x03K\x01K\x04\x88K\x05u."_pkl),
+                            arena);
+  REQUIRE(repeated.ok());
+  const auto& entries = repeated->root->entries;
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].second->integer == 3);
+  CHECK(entries[1].second->integer == 2);
+  CHECK(entries[2].second->integer == 5);
+
+  PickleWriter writer;
+  writer.global("collections", "OrderedDict");
+  writer.empty_tuple();
+  writer.reduce();
+  writer.mark();
+  constexpr std::uint64_t kKeys = 100000;
+  for (std::uint64_t i = 0; i < kKeys; ++i) {
+    writer.text("layer." + std::to_string(i));
+    writer.integer(i);
+  }
+  writer.set_items();
+  writer.stop();
+  const auto large = unpickle(writer.bytes(), 0, "large.pkl", arena);
+  REQUIRE(large.ok());
+  CHECK(large->root->entries.size() == kKeys);
+}
