@@ -315,8 +315,8 @@ TEST_CASE("flattening records ties and refuses colliding names") {
 TEST_CASE("dict keys: a repeated key keeps one entry with the last value; large dicts build in linear time") {
   ValueArena arena;
   // {'a': 1, 'b': 2, 'a': 3, 1: 4, True: 5} -> {'a': 3, 'b': 2, 1: 5}
-  const auto repeated = run(with_proto("}(X\x01\0\0\0aK\x01X\x01\0\0\0bK\x02X\x01\0\0\0aK\x03K\x01K\x04\x88K\x05u."_pkl),
-                            arena);
+  const auto repeated =
+      run(with_proto("}(X\x01\0\0\0aK\x01X\x01\0\0\0bK\x02X\x01\0\0\0aK\x03K\x01K\x04\x88K\x05u."_pkl), arena);
   REQUIRE(repeated.ok());
   const auto& entries = repeated->root->entries;
   REQUIRE(entries.size() == 3);
