@@ -77,6 +77,9 @@ bool matches_any(const std::vector<std::regex>& patterns, const std::string& tex
 // of 1000, KiB/MiB/GiB/TiB powers of 1024; case-insensitive).
 Result<std::uint64_t> parse_size(std::string_view text, std::string_view option);
 
+// A number for people: `significant` digits (printf's %g).
+std::string format_number(double value, int significant);
+
 // "1.5 GiB"-style rendering of a byte count, for people.
 std::string human_bytes(std::uint64_t bytes);
 

@@ -86,6 +86,12 @@ Result<std::uint64_t> parse_size(std::string_view text, std::string_view option)
   return *bytes;
 }
 
+std::string format_number(double value, int significant) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.*g", significant, value);
+  return text;
+}
+
 std::string human_bytes(std::uint64_t bytes) {
   static constexpr std::array<const char*, 5> kUnits = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);

@@ -3,7 +3,6 @@
 // recording provenance in the output's metadata.
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>

@@ -96,6 +96,9 @@ struct TensorComparison {
   double norm_b = 0;
   std::vector<ElementDifference> listed;
 
+  double mismatched_percent() const {
+    return elements == 0 ? 0.0 : 100.0 * static_cast<double>(mismatched) / static_cast<double>(elements);
+  }
   double rmse() const { return finite_pairs == 0 ? 0.0 : std::sqrt(squared_error / static_cast<double>(finite_pairs)); }
   double cosine() const {
     if (norm_a == 0 && norm_b == 0) return 1.0;
@@ -317,11 +320,8 @@ Result<DiffReport> build_report(const Model& a, const Model& b, const DiffOption
   return report;
 }
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.9g", value);
-  return text;
-}
+// Enough digits to tell float32 values apart.
+std::string number(double value) { return format_number(value, 9); }
 
 std::string describe(const TensorInfo& info) {
   return "'" + info.name + "' " + std::string(dtype_info(info.dtype).name) + " " + format_dims(info.shape);
@@ -353,14 +353,11 @@ std::string render_text(const Model& a, const Model& b, const DiffReport& report
     if (!c.not_compared.empty()) out += "tensor " + name + ": " + c.not_compared + "\n";
     if (c.bytes_compared && c.mismatched > 0) out += "tensor " + name + ": bytes differ\n";
     if (!c.values_compared || (c.mismatched == 0 && !c.dtype_changed)) continue;
-    char percent[32];
-    std::snprintf(percent, sizeof percent, "%.4g%%",
-                  c.elements == 0 ? 0.0 : 100.0 * static_cast<double>(c.mismatched) / static_cast<double>(c.elements));
     out += "tensor " + name + ": " + std::to_string(c.mismatched) + " of " + std::to_string(c.elements) +
-           " elements differ (" + percent + ", rtol " + number(c.tolerance.rtol) + ", atol " +
-           number(c.tolerance.atol) + "); max abs diff " + number(c.max_abs) + " " + at_index(c.max_abs_index, info_a) +
-           "; max rel diff " + number(c.max_rel) + " " + at_index(c.max_rel_index, info_a) + "; rmse " +
-           number(c.rmse()) + "; cosine " + number(c.cosine()) + "\n";
+           " elements differ (" + format_number(c.mismatched_percent(), 4) + "%, rtol " + number(c.tolerance.rtol) +
+           ", atol " + number(c.tolerance.atol) + "); max abs diff " + number(c.max_abs) + " " +
+           at_index(c.max_abs_index, info_a) + "; max rel diff " + number(c.max_rel) + " " +
+           at_index(c.max_rel_index, info_a) + "; rmse " + number(c.rmse()) + "; cosine " + number(c.cosine()) + "\n";
     for (const auto& d : c.listed) {
       out += "  " + at_index(d.index, info_a) + ": " + number(d.a) + " vs " + number(d.b) + "\n";
     }
@@ -414,8 +411,7 @@ Json comparison_json(const Model& a, const Model& b, const TensorComparison& c, 
                 {"atol", c.tolerance.atol},
                 {"elements", c.elements},
                 {"mismatched", c.mismatched},
-                {"mismatched_percent",
-                 c.elements == 0 ? 0.0 : 100.0 * static_cast<double>(c.mismatched) / static_cast<double>(c.elements)},
+                {"mismatched_percent", c.mismatched_percent()},
                 {"max_abs_diff", c.max_abs},
                 {"max_abs_diff_at", index_json(c.max_abs_index, info_a)},
                 {"max_rel_diff", c.max_rel},

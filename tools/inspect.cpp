@@ -165,12 +165,6 @@ std::string render_json(const Model& model, const Report& report, const InspectO
   return dump_json(document, 2) + "\n";
 }
 
-std::string format_double(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", value);
-  return text;
-}
-
 std::string render_text(const Model& model, const Report& report, const InspectOptions& options) {
   std::string out;
   const auto line = [&out](const std::string& label, const std::string& value) {
@@ -189,7 +183,7 @@ std::string render_text(const Model& model, const Report& report, const InspectO
     per_dtype += (per_dtype.empty() ? "" : ", ") + dtype_name(id) + " " + human_bytes(bytes);
   }
   line("dtypes:", per_dtype.empty() ? "-" : per_dtype);
-  line("bits/weight:", format_double(bits_per_weight(report.bytes, report.parameters)));
+  line("bits/weight:", format_number(bits_per_weight(report.bytes, report.parameters), 6));
   out += "metadata:\n" + dump_json(report.metadata, 2) + "\n";
   if (report.tensors.empty()) return out;
 
@@ -208,7 +202,7 @@ std::string render_text(const Model& model, const Report& report, const InspectO
       const TensorStats& stats = *tensor.stats;
       const bool any = stats.finite > 0;
       for (const double value : {stats.min, stats.max, stats.mean, stats.std_dev()}) {
-        row.push_back(any ? format_double(value) : "-");
+        row.push_back(any ? format_number(value, 6) : "-");
       }
       row.push_back(std::to_string(stats.nan));
       row.push_back(std::to_string(stats.inf));

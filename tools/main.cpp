@@ -54,7 +54,15 @@ int main(int argc, char** argv) {
     } catch (const CLI::Success& done) {  // --help, --version
       return app.exit(done);
     } catch (const CLI::ParseError& error) {
-      print_error(error.what());
+      // CLI11 reports a mistyped command as a missing one; name what was typed.
+      const auto unparsed = app.remaining();
+      if (app.get_subcommands().empty() && !unparsed.empty()) {
+        const bool option = unparsed.front().starts_with('-');
+        print_error(std::string(option ? "unknown option '" : "unknown command '") + unparsed.front() +
+                    "' (run 'owf --help')");
+      } else {
+        print_error(error.what());
+      }
       return kExitError;
     }
     if (!invocation.outcome) {

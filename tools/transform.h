@@ -85,7 +85,7 @@ class TransformedModel final : public Model {
   bool changes_content() const { return changes_content_; }
 
  private:
-  TransformedModel(const Model& source) : source_(source) {}
+  explicit TransformedModel(const Model& source) : source_(source) {}
   Status read_cast(std::size_t index, std::uint64_t offset, std::span<std::byte> dst,
                    const ByteObserver* observe) const;
 

@@ -177,6 +177,18 @@ class ConvertTest(OwfTestCase):
         self.assertRefused(run_owf("convert", self.source, self.tmp / "x.owf", "--max-shard-size", "1MB"),
                            "never sharded")
 
+    def test_sharded_safetensors(self):
+        out_dir = self.tmp / "shards"
+        out_dir.mkdir()
+        run_owf("convert", self.source, out_dir / "model.safetensors", "--max-shard-size", "4KiB", check=0)
+        shards = sorted(out_dir.glob("*.safetensors"))
+        self.assertEqual(len(shards), 2)  # fc1.weight fills 4 KiB alone
+        for shard in shards:
+            tensors, _ = read_safetensors(shard)
+            self.assertLessEqual(sum(a.nbytes for a in tensors.values()), 4096, shard.name)
+        index = out_dir / "model.safetensors.index.json"
+        self.assertEqual(run_owf("hash", index, check=0).stdout.split()[0], content_digest(self.tensors))
+
     def test_format_flag_overrides_the_extension(self):
         out = self.tmp / "weights.bin"
         run_owf("convert", self.source, out, "--format", "owf", check=0)
