@@ -3,6 +3,7 @@
 // recording provenance in the output's metadata.
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -221,7 +222,9 @@ Status write_owf_streaming(const TransformedModel& view, const Model& source, co
 // is large; ends its line on destruction so an error message starts afresh.
 class ProgressBar {
  public:
-  explicit ProgressBar(std::uint64_t total) : enabled_(total >= kProgressThreshold && isatty(STDERR_FILENO) == 1) {}
+  // `total`: the decoded bytes to be written (streaming writers do not know it).
+  explicit ProgressBar(std::uint64_t total)
+      : total_(total), enabled_(total >= kProgressThreshold && isatty(STDERR_FILENO) == 1) {}
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
   ~ProgressBar() {
@@ -231,22 +234,23 @@ class ProgressBar {
   // The callback for WriteOptions::progress (empty when disabled).
   std::function<void(std::uint64_t, std::uint64_t)> callback() {
     if (!enabled_) return {};
-    return [this](std::uint64_t done, std::uint64_t total) { draw(done, total); };
+    return [this](std::uint64_t done, std::uint64_t) { draw(done); };
   }
 
  private:
-  void draw(std::uint64_t done, std::uint64_t total) {
+  void draw(std::uint64_t done) {
     constexpr int kWidth = 40;
-    const int percent = total == 0 ? 100 : static_cast<int>(done * 100 / total);
+    const int percent = static_cast<int>(std::min(done, total_) * 100 / total_);
     if (percent == last_percent_) return;
     last_percent_ = percent;
     const int filled = percent * kWidth / 100;
     std::fprintf(stderr, "\r[%s%s] %3d%% of %s", std::string(filled, '#').c_str(),
-                 std::string(kWidth - filled, ' ').c_str(), percent, human_bytes(total).c_str());
+                 std::string(kWidth - filled, ' ').c_str(), percent, human_bytes(total_).c_str());
     std::fflush(stderr);
     drawn_ = true;
   }
 
+  std::uint64_t total_;
   bool enabled_;
   bool drawn_ = false;
   int last_percent_ = -1;

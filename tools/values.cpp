@@ -34,15 +34,9 @@ Status for_each_run(std::uint64_t begin, std::uint64_t end, std::uint64_t block,
 Status for_each_piece(const Model& model, std::size_t index,
                       const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit) {
   const std::uint64_t size = model.tensors()[index].byte_size;
-  const auto whole = model.view(index);
   std::vector<std::byte> buffer;
   for (std::uint64_t offset = 0; offset < size; offset += kChunkBytes) {
-    const std::uint64_t length = std::min(kChunkBytes, size - offset);
-    if (whole) {
-      OWF_RETURN_IF_ERROR(visit(offset, whole->subspan(offset, length)));
-      continue;
-    }
-    buffer.resize(length);
+    buffer.resize(std::min(kChunkBytes, size - offset));
     OWF_RETURN_IF_ERROR(model.read(index, offset, buffer));
     OWF_RETURN_IF_ERROR(visit(offset, buffer));
   }
@@ -53,18 +47,11 @@ ElementReader::ElementReader(const Model& model, std::size_t index) : model_(mod
 
 Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std::uint64_t count,
                                                         const ByteObserver* observe) {
-  const TensorInfo& info = model_.tensors()[index_];
-  const ByteRange range = element_bytes(info, first, count);
-  std::span<const std::byte> bytes;
-  if (const auto whole = model_.view(index_)) {
-    bytes = whole->subspan(range.begin, range.end - range.begin);
-  } else {
-    buffer_.resize(range.end - range.begin);
-    OWF_RETURN_IF_ERROR(model_.read(index_, range.begin, buffer_));
-    bytes = buffer_;
-  }
-  if (observe != nullptr) (*observe)(range.begin, bytes);
-  return bytes;
+  const ByteRange range = element_bytes(model_.tensors()[index_], first, count);
+  buffer_.resize(range.end - range.begin);
+  OWF_RETURN_IF_ERROR(model_.read(index_, range.begin, buffer_));
+  if (observe != nullptr) (*observe)(range.begin, buffer_);
+  return std::span<const std::byte>(buffer_);
 }
 
 Status ElementReader::read(std::uint64_t first, std::span<double> out) {

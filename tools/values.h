@@ -43,7 +43,8 @@ Status for_each_run(std::uint64_t begin, std::uint64_t end, std::uint64_t block,
 inline constexpr std::uint64_t kChunkBytes = 1u << 20;
 
 // Calls visit(offset, bytes) for consecutive pieces of at most kChunkBytes of
-// the decoded tensor `index`, without a copy when the model offers a view.
+// the decoded tensor `index`. Reads go through Model::read, not view(): mapped
+// pages would add up in the resident set, copies into one buffer do not.
 Status for_each_piece(const Model& model, std::size_t index,
                       const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit);
 
