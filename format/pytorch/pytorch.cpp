@@ -10,8 +10,8 @@ class PyTorchFormat final : public Format {
  public:
   std::string_view name() const override { return "pytorch"; }
 
-  // ".bin" is left to others: too many formats use it.
-  std::vector<std::string_view> extensions() const override { return {".pt", ".pth"}; }
+  // ".bin" as in Hugging Face's pytorch_model.bin; no other adapter writes .bin files.
+  std::vector<std::string_view> extensions() const override { return {".pt", ".pth", ".bin"}; }
 
   bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
     return pytorch::looks_like_checkpoint(head);

@@ -1,4 +1,4 @@
-// PyTorch checkpoints written by torch.save (".pt", ".pth"): zip archives and
+// PyTorch checkpoints written by torch.save (".pt", ".pth", ".bin"): zip archives and
 // the legacy pre-1.6 layout, read through a restricted unpickler that never
 // runs code (spec/formats/pytorch.md). Writes zip checkpoints that
 // torch.load(weights_only=True) reads.

@@ -397,7 +397,7 @@ TEST_CASE("writer: a stale tie (different bytes) keeps both storages; unwritable
 TEST_CASE("the format adapter: name, extensions, key selection through OpenOptions") {
   const auto format = formats::make_pytorch_format();
   CHECK(format->name() == "pytorch");
-  CHECK(format->extensions() == std::vector<std::string_view>{".pt", ".pth"});
+  CHECK(format->extensions() == std::vector<std::string_view>{".pt", ".pth", ".bin"});
   const auto missing = format->open(kCorpus / "ggml-mnist_model.state_dict", OpenOptions{"state_dict"});
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == ErrorCode::kNotFound);
