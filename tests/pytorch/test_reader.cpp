@@ -2,6 +2,10 @@
 // strided views, byte order, ties, and the refusals a user must see.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <filesystem>
 #include <string>
