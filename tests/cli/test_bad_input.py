@@ -6,48 +6,8 @@ import struct
 import unittest
 
 import numpy
-import xxhash
 
-from owftest import CORPUS, OwfTestCase, combine_digests, raw_tensor_digest, run_owf, safetensors_bytes
-
-MAGIC = b"\x89OWF\r\n\x1a\n"
-F32 = 12
-
-
-def align_up(value, alignment):
-    return (value + alignment - 1) // alignment * alignment
-
-
-def owf_bytes(tensors, metadata=b"{}", alignment=64, records=None, preamble=None):
-    """An .owf file built here from spec §2-4, not by owf: `tensors` is a list of (name, raw f32 bytes, shape).
-    `records` maps a record's index to fields to override and `preamble` overrides preamble fields; both
-    apply before the checksums are computed, so the damage is exactly what the case names."""
-    blob = bytearray(align_up(64, alignment))
-    fields = []
-    for name, raw, shape in tensors:
-        blob.extend(bytes(align_up(len(blob), alignment) - len(blob)))
-        fields.append({"name": name, "dtype": F32, "shape": shape, "offset": len(blob), "length": len(raw),
-                       "checksum": xxhash.xxh3_64_intdigest(raw)})
-        blob.extend(raw)
-    for index, changes in (records or {}).items():
-        fields[index].update(changes)
-    digests = {name: raw_tensor_digest(name, b"f32", shape, raw) for name, raw, shape in tensors}
-    content = bytes.fromhex(combine_digests(digests)[len("sha256:"):])
-    header = content + struct.pack("<QQ", len(fields), len(metadata)) + metadata
-    for f in fields:
-        body = (struct.pack("<HBBI", f["dtype"], 0, len(f["shape"]), len(f["name"])) + f["name"] +
-                struct.pack(f"<{len(f['shape'])}Q", *f["shape"]) +
-                struct.pack("<QQQ", f["offset"], f["length"], f["checksum"]))
-        header += struct.pack("<I", 4 + len(body)) + body
-    blob.extend(bytes(align_up(len(blob), 8) - len(blob)))
-    values = {"alignment": alignment, "header_offset": len(blob), "header_length": len(header),
-              "header_capacity": len(header), "header_checksum": xxhash.xxh3_64_intdigest(header)}
-    values.update(preamble or {})
-    head = MAGIC + struct.pack("<HHIQQQQQ", 1, 0, values["alignment"], values["header_offset"],
-                               values["header_length"], values["header_capacity"], values["header_checksum"], 0)
-    blob[:64] = head + struct.pack("<Q", xxhash.xxh3_64_intdigest(head))
-    return bytes(blob + header)
-
+from owftest import CORPUS, OwfTestCase, owf_bytes, run_owf, safetensors_bytes
 
 def f32(count):
     return numpy.arange(count, dtype="<f4").tobytes()

@@ -90,6 +90,8 @@ class ConvertTest(OwfTestCase):
         out = self.tmp / "part.owf"
         run_owf("convert", self.source, out, "--include", "^fc1", "--include", "steps", "--exclude", "bias", check=0)
         self.assertEqual(list(self.dtypes(out)), ["fc1.weight", "steps"])
+        # Kept tensors are digested as they stream through, dropped ones read on their own.
+        self.assertEqual(self.provenance(out)["parents"][0]["digest"], content_digest(self.tensors))
 
     def test_rename(self):
         out = self.tmp / "renamed.safetensors"
@@ -155,6 +157,7 @@ class ConvertTest(OwfTestCase):
         # Dequantized values stay within q8_0's error: half a step of each block's scale (max |x| / 127).
         run_owf("diff", "--ignore-metadata", "--atol", "0.02", "--rtol", "0", self.source, out, check=0)
         run_owf("diff", "--ignore-metadata", self.source, out, check=1)
+        self.assertEqual(self.provenance(out)["parents"][0]["digest"], content_digest(self.tensors))
 
     def test_dtype_rule_first_match_wins(self):
         out = self.tmp / "rules.owf"

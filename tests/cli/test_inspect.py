@@ -4,7 +4,9 @@ import unittest
 
 import numpy
 
-from owftest import CORPUS, OwfTestCase, run_owf, write_safetensors
+from owftest import CORPUS, OwfTestCase, owf_bytes, run_owf, write_safetensors
+
+IQ2_XXS = 272  # a ggml block type (256 elements in 66 bytes) that owf stores but cannot decode
 
 
 def model():
@@ -98,6 +100,25 @@ class InspectTest(OwfTestCase):
         self.assertEqual(report["format_description"], "owf 1.0")
         self.assertTrue(all(t["encoding"] != "raw" for t in report["tensors"] if t["bytes"] > 0))
         self.assertEqual(report["stored_bytes"], sum(t["stored_bytes"] for t in report["tensors"]))
+
+    def test_undecodable_dtype_says_so(self):
+        path = self.tmp / "iq2.owf"
+        path.write_bytes(owf_bytes([(b"q", bytes(range(66)), [256], IQ2_XXS, b"iq2_xxs"),
+                                    (b"w", numpy.ones(2, "<f4").tobytes(), [2])]))
+        report = self.report("--stats", path=path)
+        q, w = report["tensors"]
+        self.assertEqual((q["dtype"], q["bytes"], q["stats"]), ("iq2_xxs", 66, {"error": "cannot decode iq2_xxs"}))
+        self.assertEqual(w["stats"]["mean"], 1.0)
+        self.assertAlmostEqual(report["bits_per_weight"], 8 * (66 + 8) / 258)
+        self.assertIn("(cannot decode iq2_xxs)", run_owf("inspect", "--stats", path, check=0).stdout)
+        # diff falls back to comparing bytes; convert --dtype leaves such tensors as they are.
+        run_owf("diff", path, path, check=0)
+        other = self.tmp / "other.owf"
+        other.write_bytes(owf_bytes([(b"q", bytes(65) + b"\x01", [256], IQ2_XXS, b"iq2_xxs"),
+                                     (b"w", numpy.ones(2, "<f4").tobytes(), [2])]))
+        self.assertIn("tensor 'q': bytes differ", run_owf("diff", path, other, check=1).stdout)
+        run_owf("convert", path, self.tmp / "half.owf", "--dtype", "f16", check=0)
+        self.assertEqual([t["dtype"] for t in self.report(path=self.tmp / "half.owf")["tensors"]], ["iq2_xxs", "f16"])
 
 
 if __name__ == "__main__":

@@ -123,6 +123,45 @@ def content_digest(tensors):
     return combine_digests({name.encode(): tensor_digest(name, array) for name, array in tensors.items()})
 
 
+def _align_up(value, alignment):
+    return (value + alignment - 1) // alignment * alignment
+
+
+def owf_bytes(tensors, metadata=b"{}", alignment=64, records=None, preamble=None):
+    """An .owf file built from spec §2-4, not by owf. `tensors` is a list of (name, raw bytes, shape) for f32
+    tensors or (name, raw bytes, shape, dtype id, dtype name) for others; names and dtype names are bytes.
+    `records` maps a record's index to fields to override and `preamble` overrides preamble fields; both
+    apply before the checksums are computed, so a damaged file is damaged exactly as intended."""
+    import xxhash
+    tensors = [t if len(t) == 5 else (*t, 12, b"f32") for t in tensors]
+    blob = bytearray(_align_up(64, alignment))
+    fields = []
+    for name, raw, shape, dtype, _ in tensors:
+        blob.extend(bytes(_align_up(len(blob), alignment) - len(blob)))
+        fields.append({"name": name, "dtype": dtype, "shape": shape, "offset": len(blob), "length": len(raw),
+                       "checksum": xxhash.xxh3_64_intdigest(raw)})
+        blob.extend(raw)
+    for index, changes in (records or {}).items():
+        fields[index].update(changes)
+    digests = {name: raw_tensor_digest(name, dtype_name, shape, raw) for name, raw, shape, _, dtype_name in tensors}
+    header = bytes.fromhex(combine_digests(digests)[len("sha256:"):])
+    header += struct.pack("<QQ", len(fields), len(metadata)) + metadata
+    for f in fields:
+        body = (struct.pack("<HBBI", f["dtype"], 0, len(f["shape"]), len(f["name"])) + f["name"] +
+                struct.pack(f"<{len(f['shape'])}Q", *f["shape"]) +
+                struct.pack("<QQQ", f["offset"], f["length"], f["checksum"]))
+        header += struct.pack("<I", 4 + len(body)) + body
+    blob.extend(bytes(_align_up(len(blob), 8) - len(blob)))
+    values = {"alignment": alignment, "header_offset": len(blob), "header_length": len(header),
+              "header_capacity": len(header), "header_checksum": xxhash.xxh3_64_intdigest(header)}
+    values.update(preamble or {})
+    head = b"\x89OWF\r\n\x1a\n" + struct.pack(
+        "<HHIQQQQQ", 1, 0, values["alignment"], values["header_offset"], values["header_length"],
+        values["header_capacity"], values["header_checksum"], 0)
+    blob[:64] = head + struct.pack("<Q", xxhash.xxh3_64_intdigest(head))
+    return bytes(blob + header)
+
+
 def read_owf_layout(path):
     """The preamble fields and tensor records of an .owf file (spec §3-4), parsed without owf."""
     blob = pathlib.Path(path).read_bytes()
