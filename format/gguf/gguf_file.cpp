@@ -34,19 +34,22 @@ constexpr std::size_t kMaxQuotedBytes = 80;
 
 std::string at_offset(std::uint64_t offset) { return " at offset " + std::to_string(offset); }
 
+// The readers below take `what` (the field, for messages) as a view and build text only on
+// failure: they run once per array element, and a vocabulary has hundreds of thousands.
+
 // A GGUF string: u64 length, then that many bytes, the length checked against what remains.
-Result<std::string> read_string(ByteCursor& cursor, const std::string& what) {
+Result<std::string> read_string(ByteCursor& cursor, std::string_view what) {
   const std::uint64_t start = cursor.offset();
-  OWF_ASSIGN_OR_RETURN(const std::uint64_t length, cursor.u64(what + " length"));
+  OWF_ASSIGN_OR_RETURN(const std::uint64_t length, cursor.u64(what));
   if (length > cursor.remaining()) {
-    return Status::corruption(what + at_offset(start) + ": length " + std::to_string(length) + " exceeds the " +
-                              std::to_string(cursor.remaining()) + " bytes that remain");
+    return Status::corruption(std::string(what) + at_offset(start) + ": length " + std::to_string(length) +
+                              " exceeds the " + std::to_string(cursor.remaining()) + " bytes that remain");
   }
   OWF_ASSIGN_OR_RETURN(const auto bytes, cursor.bytes(length, what));
   return std::string(as_chars(bytes));
 }
 
-Result<Scalar> read_scalar(ByteCursor& cursor, ValueType type, const std::string& what) {
+Result<Scalar> read_scalar(ByteCursor& cursor, ValueType type, std::string_view what) {
   Scalar scalar;
   switch (value_size(type)) {
     case 0: {
@@ -57,7 +60,7 @@ Result<Scalar> read_scalar(ByteCursor& cursor, ValueType type, const std::string
       const std::uint64_t start = cursor.offset();
       OWF_ASSIGN_OR_RETURN(scalar.bits, cursor.u8(what));
       if (type == ValueType::kBool && scalar.bits > 1) {
-        return Status::corruption(what + at_offset(start) + ": bool value " + std::to_string(scalar.bits) +
+        return Status::corruption(std::string(what) + at_offset(start) + ": bool value " + std::to_string(scalar.bits) +
                                   " is neither 0 nor 1");
       }
       return scalar;
@@ -162,9 +165,9 @@ Result<KeyValue> read_key_value(ByteCursor& cursor) {
                               std::to_string(cursor.remaining()) + " bytes remain");
   }
   kv.values.reserve(count);
+  const std::string element_what = what + ": array element";
   for (std::uint64_t i = 0; i < count; ++i) {
-    OWF_ASSIGN_OR_RETURN(Scalar scalar,
-                         read_scalar(cursor, kv.element_type, what + ": element " + std::to_string(i)));
+    OWF_ASSIGN_OR_RETURN(Scalar scalar, read_scalar(cursor, kv.element_type, element_what));
     kv.values.push_back(std::move(scalar));
   }
   return kv;

@@ -171,63 +171,65 @@ Json kv_to_json(const KeyValue& kv) {
 }
 
 // ---- JSON -> GGUF scalar ----------------------------------------------------------------------
+// Scalar decoders say what is wrong; their callers put the JSON path in front, only on failure,
+// as they run once per array element.
 
 Status json_error(const std::string& path, const std::string& problem) {
   return Status::invalid_argument("metadata." + path + ": " + problem);
 }
 
-Result<std::uint64_t> integer_bits(const Json& value, ValueType type, const std::string& path) {
+Result<std::uint64_t> integer_bits(const Json& value, ValueType type) {
   const std::size_t bytes = value_size(type);
   const std::uint64_t mask = bytes == 8 ? ~0ull : (1ull << (8 * bytes)) - 1;
   const std::string type_name(value_type_name(type));
-  if (!value.is_number_integer()) return json_error(path, "expected an integer for type " + type_name);
+  if (!value.is_number_integer()) return Status::invalid_argument("expected an integer for type " + type_name);
   if (value.is_number_unsigned()) {
     const auto number = value.get<std::uint64_t>();
     const std::uint64_t max = is_signed_integer(type) ? mask >> 1 : mask;
-    if (number > max) return json_error(path, std::to_string(number) + " does not fit " + type_name);
+    if (number > max) return Status::invalid_argument(std::to_string(number) + " does not fit " + type_name);
     return number;
   }
   const auto number = value.get<std::int64_t>();
   const std::int64_t min = bytes == 8 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (8 * bytes - 1));
   if (!is_signed_integer(type) || number < min) {
-    return json_error(path, std::to_string(number) + " does not fit " + type_name);
+    return Status::invalid_argument(std::to_string(number) + " does not fit " + type_name);
   }
   return static_cast<std::uint64_t>(number) & mask;
 }
 
-Result<std::uint64_t> non_finite_bits(std::string_view text, ValueType type, const std::string& path) {
+Result<std::uint64_t> non_finite_bits(std::string_view text, ValueType type) {
   const bool is32 = type == ValueType::kF32;
   if (text == "inf" || text == "-inf") {
-    const bool negative = text[0] == '-';
-    if (is32) return std::bit_cast<std::uint32_t>(negative ? -INFINITY : INFINITY);
-    return std::bit_cast<std::uint64_t>(negative ? -static_cast<double>(INFINITY) : static_cast<double>(INFINITY));
+    const double infinity = (text[0] == '-' ? -1 : 1) * std::numeric_limits<double>::infinity();
+    if (is32) return std::bit_cast<std::uint32_t>(static_cast<float>(infinity));
+    return std::bit_cast<std::uint64_t>(infinity);
   }
   if (text == "nan") return is32 ? kCanonicalNan32 : kCanonicalNan64;
   constexpr std::string_view kNanPrefix = "nan:0x";
   if (text.starts_with(kNanPrefix)) {
-    const auto bits = parse_hex_u64(text.substr(kNanPrefix.size()));
-    if (bits && is32 && *bits <= 0xFFFFFFFFull && std::isnan(std::bit_cast<float>(static_cast<std::uint32_t>(*bits)))) {
-      return *bits;
+    if (const auto bits = parse_hex_u64(text.substr(kNanPrefix.size()))) {
+      const bool is_nan = is32 ? *bits <= 0xFFFFFFFFull && std::isnan(std::bit_cast<float>(static_cast<std::uint32_t>(*bits)))
+                               : std::isnan(std::bit_cast<double>(*bits));
+      if (is_nan) return *bits;
     }
-    if (bits && !is32 && std::isnan(std::bit_cast<double>(*bits))) return *bits;
   }
-  return json_error(path, "'" + std::string(text) + "' is not a number, \"inf\", \"-inf\", \"nan\" or \"nan:0x<bits>\"");
+  return Status::invalid_argument("'" + std::string(text) + "' is not a number, \"inf\", \"-inf\", \"nan\" or \"nan:0x<bits>\"");
 }
 
-Result<std::uint64_t> float_bits(const Json& value, ValueType type, const std::string& path) {
-  if (value.is_string()) return non_finite_bits(value.get_ref<const std::string&>(), type, path);
-  if (!value.is_number()) return json_error(path, "expected a number for type " + std::string(value_type_name(type)));
+Result<std::uint64_t> float_bits(const Json& value, ValueType type) {
+  if (value.is_string()) return non_finite_bits(value.get_ref<const std::string&>(), type);
+  if (!value.is_number()) return Status::invalid_argument("expected a number for type " + std::string(value_type_name(type)));
   const double number = value.get<double>();
   if (type == ValueType::kF64) return std::bit_cast<std::uint64_t>(number);
   // Doubles from FLT_MAX up to half an ulp above it round to FLT_MAX; beyond that f32 overflows.
   const double overflow = std::ldexp(1.0, 128) - std::ldexp(1.0, 103);
-  if (std::fabs(number) >= overflow) return json_error(path, value.dump() + " does not fit f32");
+  if (std::fabs(number) >= overflow) return Status::invalid_argument(value.dump() + " does not fit f32");
   constexpr float kMax = std::numeric_limits<float>::max();
   const float rounded = std::fabs(number) > kMax ? (number > 0 ? kMax : -kMax) : static_cast<float>(number);
   return std::bit_cast<std::uint32_t>(rounded);
 }
 
-Result<Scalar> scalar_from_json(const Json& value, ValueType type, const std::string& path) {
+Result<Scalar> scalar_from_json(const Json& value, ValueType type) {
   Scalar scalar;
   switch (type) {
     case ValueType::kString:
@@ -241,16 +243,16 @@ Result<Scalar> scalar_from_json(const Json& value, ValueType type, const std::st
           return scalar;
         }
       }
-      return json_error(path, "expected a string or {\"hex\": \"<even number of hex digits>\"}");
+      return Status::invalid_argument("expected a string or {\"hex\": \"<even number of hex digits>\"}");
     case ValueType::kBool:
-      if (!value.is_boolean()) return json_error(path, "expected true or false");
+      if (!value.is_boolean()) return Status::invalid_argument("expected true or false");
       scalar.bits = value.get<bool>() ? 1 : 0;
       return scalar;
     default:
       if (is_float(type)) {
-        OWF_ASSIGN_OR_RETURN(scalar.bits, float_bits(value, type, path));
+        OWF_ASSIGN_OR_RETURN(scalar.bits, float_bits(value, type));
       } else {
-        OWF_ASSIGN_OR_RETURN(scalar.bits, integer_bits(value, type, path));
+        OWF_ASSIGN_OR_RETURN(scalar.bits, integer_bits(value, type));
       }
       return scalar;
   }
@@ -279,8 +281,9 @@ Result<KeyValue> kv_from_json(const Json& entry, const std::string& path) {
   const auto value = entry.find("value");
   if (value == entry.end()) return json_error(where + ".value", "missing");
   if (kv.type != ValueType::kArray) {
-    OWF_ASSIGN_OR_RETURN(Scalar scalar, scalar_from_json(*value, kv.type, where + ".value"));
-    kv.values.push_back(std::move(scalar));
+    auto scalar = scalar_from_json(*value, kv.type);
+    if (!scalar.ok()) return scalar.status().with_context("metadata." + where + ".value");
+    kv.values.push_back(std::move(scalar).value());
     return kv;
   }
   OWF_ASSIGN_OR_RETURN(kv.element_type, type_from_json(entry, "element_type", where));
@@ -290,9 +293,9 @@ Result<KeyValue> kv_from_json(const Json& entry, const std::string& path) {
   if (!value->is_array()) return json_error(where + ".value", "expected an array");
   kv.values.reserve(value->size());
   for (std::size_t i = 0; i < value->size(); ++i) {
-    OWF_ASSIGN_OR_RETURN(Scalar scalar,
-                         scalar_from_json((*value)[i], kv.element_type, where + ".value[" + std::to_string(i) + "]"));
-    kv.values.push_back(std::move(scalar));
+    auto scalar = scalar_from_json((*value)[i], kv.element_type);
+    if (!scalar.ok()) return scalar.status().with_context("metadata." + where + ".value[" + std::to_string(i) + "]");
+    kv.values.push_back(std::move(scalar).value());
   }
   return kv;
 }
