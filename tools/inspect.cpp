@@ -165,6 +165,32 @@ std::string render_json(const Model& model, const Report& report, const InspectO
   return dump_json(document, 2) + "\n";
 }
 
+// Items shown of an array of plain values in the text view; GGUF vocabularies
+// hold tens of thousands of tokens.
+constexpr std::size_t kShownArrayItems = 8;
+
+// `value` with every long array of plain values (strings, numbers) cut to its
+// first items and a note of how many more there are; arrays of objects, such
+// as records of keys, stay whole. Metadata is at most 64 levels deep, which
+// bounds the recursion.
+Json abbreviated(const Json& value) {
+  if (value.is_object()) {
+    Json copy = Json::object();
+    for (const auto& [key, item] : value.items()) copy[key] = abbreviated(item);
+    return copy;
+  }
+  if (!value.is_array()) return value;
+  const bool plain = std::none_of(value.begin(), value.end(), [](const Json& item) { return item.is_structured(); });
+  if (plain && value.size() > kShownArrayItems) {
+    Json copy(value.begin(), value.begin() + kShownArrayItems);
+    copy.push_back("... " + std::to_string(value.size() - kShownArrayItems) + " more (--json shows all)");
+    return copy;
+  }
+  Json copy = Json::array();
+  for (const auto& item : value) copy.push_back(abbreviated(item));
+  return copy;
+}
+
 std::string render_text(const Model& model, const Report& report, const InspectOptions& options) {
   std::string out;
   const auto line = [&out](const std::string& label, const std::string& value) {
@@ -184,7 +210,7 @@ std::string render_text(const Model& model, const Report& report, const InspectO
   }
   line("dtypes:", per_dtype.empty() ? "-" : per_dtype);
   line("bits/weight:", format_number(bits_per_weight(report.bytes, report.parameters), 6));
-  out += "metadata:\n" + dump_json(report.metadata, 2) + "\n";
+  out += "metadata:\n" + dump_json(abbreviated(report.metadata), 2) + "\n";
   if (report.tensors.empty()) return out;
 
   std::vector<std::string> header = {"name", "dtype", "shape", "parameters", "bytes", "encoding"};

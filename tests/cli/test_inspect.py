@@ -86,6 +86,17 @@ class InspectTest(OwfTestCase):
             self.assertNotEqual(row[end - 1], " ", row)
             self.assertEqual(row[end:end + 2], "  ", row)
 
+    def test_long_metadata_arrays_are_shortened_for_people(self):
+        out = self.tmp / "vocab.owf"
+        run_owf("convert", self.path, out, "--set", f"vocab={json.dumps([str(i) for i in range(100)])}",
+                "--set", 'records=[{"a": 1}, {"b": 2}]', check=0)
+        text = run_owf("inspect", out, check=0).stdout
+        self.assertIn('"7",\n', text)
+        self.assertNotIn('"8"', text)
+        self.assertIn("... 92 more (--json shows all)", text)
+        self.assertIn('"b": 2', text)
+        self.assertEqual(len(self.report(path=out)["metadata"]["vocab"]), 100)
+
     def test_corpus_files_of_every_format(self):
         for name, count in (("safetensors/silero_vad_16k.safetensors", 15), ("npz/g2p_en-checkpoint20.npz", 12),
                             ("npy/g2p_en-enc_w_hh.npy", 1)):
