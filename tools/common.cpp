@@ -28,8 +28,10 @@ CLI::Option* add_repeatable_option(CLI::App& command, const std::string& name, s
 }
 
 void add_key_option(CLI::App& command, std::string& key) {
-  command.add_option("--key", key,
-                     "For nested checkpoints (PyTorch): the dotted key of the subtree to read, e.g. state_dict");
+  command
+      .add_option("--key", key,
+                  "For nested checkpoints (PyTorch): the dotted key of the subtree to read, e.g. state_dict")
+      ->type_name("KEY");
 }
 
 Result<std::regex> compile_regex(const std::string& pattern, std::string_view option) {

@@ -359,10 +359,14 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
                          "renaming, casting or quantizing tensors; provenance is recorded in the metadata");
   command->add_option("IN", options->input, "Input model file (any supported format)")->required();
   command->add_option("OUT", options->output, "Output file; its extension selects the format")->required();
-  command->add_option("--format", options->format, "Output format by name, whatever OUT's extension");
-  command->add_option("--dtype", options->dtype,
-                      "Cast floating tensors: f32, f16, bf16, f64 (round to nearest even), or quantize to q8_0/q4_0 "
-                      "(2-D+ tensors; norms and 1-D tensors stay f32, as llama.cpp does)");
+  command->add_option("--format", options->format, "Output format by name, whatever OUT's extension")
+      ->type_name("NAME");
+  command
+      ->add_option("--dtype", options->dtype,
+                   "Cast floating tensors (quantized ones are dequantized first; integers stay): f32, f16, bf16, "
+                   "f64 (round to nearest even), or quantize to q8_0/q4_0 (2-D+ tensors; norms and 1-D tensors "
+                   "stay f32, rows that are not whole blocks become f16, as llama.cpp does)")
+      ->type_name("DTYPE");
   add_repeatable_option(*command, "--dtype-rule", options->dtype_rules, "REGEX=DTYPE",
                         "REGEX=DTYPE for tensors whose name matches; first match wins over --dtype (repeatable)");
   add_repeatable_option(*command, "--include", options->include, "REGEX",
@@ -374,17 +378,21 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
                         "(repeatable); names that end up equal are refused");
   add_repeatable_option(*command, "--set", options->sets, "KEY=JSON",
                         "KEY=JSON metadata value; dotted KEY for nesting (repeatable)");
-  command->add_option("--license", options->license, "Set the metadata license (SPDX expression)");
-  command->add_option("--architecture", options->architecture, "Set the metadata architecture");
+  command->add_option("--license", options->license, "Set the metadata license (SPDX expression)")->type_name("SPDX");
+  command->add_option("--architecture", options->architecture, "Set the metadata architecture")->type_name("NAME");
   CLI::Option* compress = command->add_flag("--compress", options->compress, "Compress tensors (zstd-chunked; .owf)");
   command->add_option("--compress-level", options->compress_level, "zstd level (default 3)")
       ->check(CLI::Range(1, 22))
       ->needs(compress);
   command->add_option("--chunk-size", options->chunk_size, "Decoded bytes per compressed chunk, e.g. 1MiB")
+      ->type_name("SIZE")
       ->needs(compress);
-  command->add_option("--align", options->alignment, "Tensor alignment in .owf output (power of two, 8..4096)");
-  command->add_option("--max-shard-size", options->max_shard_size,
-                      "Split output into shards of at most SIZE, e.g. 2GB or 500MiB (formats that shard)");
+  command->add_option("--align", options->alignment, "Tensor alignment in .owf output (power of two, 8..4096)")
+      ->type_name("N");
+  command
+      ->add_option("--max-shard-size", options->max_shard_size,
+                   "Split output into shards of at most SIZE, e.g. 2GB or 500MiB (formats that shard)")
+      ->type_name("SIZE");
   command->add_flag("--force", options->force, "Replace OUT if it exists");
   add_key_option(*command, options->key);
   command->footer(

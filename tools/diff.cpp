@@ -477,7 +477,7 @@ void add_diff_command(CLI::App& app, Invocation& invocation) {
   command->add_option("--rtol", options->rtol, "Relative tolerance (default per dtype, see --atol)");
   command->add_flag("--strict-dtype", options->strict_dtype, "Count a dtype change as a difference");
   command->add_flag("--nan-unequal", options->nan_unequal, "NaN differs from NaN (by default they are equal)");
-  command->add_option("-n", options->show, "List the first N differing elements of each tensor");
+  command->add_option("-n", options->show, "List the first N differing elements of each tensor")->type_name("N");
   command->add_flag("-q,--quiet", options->quiet, "Print nothing; only the exit code tells");
   command->add_flag("--json", options->json, "Print one JSON document");
   command->add_flag("--ignore-metadata", options->ignore_metadata, "Compare tensors only");

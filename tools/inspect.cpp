@@ -259,8 +259,10 @@ void add_inspect_command(CLI::App& app, Invocation& invocation) {
   command->add_flag("--json", options->json, "Print one JSON document instead of text");
   command->add_flag("--stats", options->stats,
                     "Add per-tensor min/max/mean/std over finite values and NaN/Inf counts (reads every value)");
-  command->add_option("--filter", options->filter,
-                      "Only tensors whose name matches this ECMAScript regex (searched, not anchored)");
+  command
+      ->add_option("--filter", options->filter,
+                   "Only tensors whose name matches this ECMAScript regex (searched, not anchored)")
+      ->type_name("REGEX");
   add_key_option(*command, options->key);
   command->footer("Example:\n  owf inspect model.gguf --stats --filter 'blk\\.0\\.'");
   command->callback([&invocation, options] { invocation.outcome = run_inspect(invocation, *options); });

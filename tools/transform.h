@@ -48,7 +48,7 @@ struct TransformOptions {
   std::vector<std::regex> exclude;     // then drop matching tensors
   std::vector<RenameRule> renames;     // applied in order
   std::vector<DTypeRule> dtype_rules;  // first match wins over `dtype`
-  std::optional<DType> dtype;          // cast for every floating tensor
+  std::optional<DType> dtype;          // cast for every floating or decodable quantized tensor
 };
 
 // The dtype a floating tensor gets when `requested` is asked for it. Float
