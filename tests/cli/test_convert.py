@@ -192,6 +192,21 @@ class ConvertTest(OwfTestCase):
         index = out_dir / "model.safetensors.index.json"
         self.assertEqual(run_owf("hash", index, check=0).stdout.split()[0], content_digest(self.tensors))
 
+    def test_key_selects_a_subtree_of_a_checkpoint(self):
+        import torch
+        checkpoint = self.tmp / "checkpoint.pt"
+        weight = numpy.arange(6, dtype=numpy.float32).reshape(2, 3)
+        torch.save({"state_dict": {"w": torch.from_numpy(weight)}, "optimizer": {"m": torch.zeros(2)}, "epoch": 3},
+                   checkpoint)
+        out = self.tmp / "weights.safetensors"
+        run_owf("convert", "--key", "state_dict", checkpoint, out, check=0)
+        tensors, _ = read_safetensors(out)
+        self.assertEqual(list(tensors), ["w"])
+        numpy.testing.assert_array_equal(tensors["w"], weight)
+        digest = run_owf("hash", "--key", "state_dict", checkpoint, check=0).stdout.split()[0]
+        self.assertEqual(digest, content_digest({"w": weight}))
+        self.assertRefused(run_owf("inspect", "--key", "nope", checkpoint), "checkpoint.pt", "'nope'")
+
     def test_format_flag_overrides_the_extension(self):
         out = self.tmp / "weights.bin"
         run_owf("convert", self.source, out, "--format", "owf", check=0)
