@@ -313,6 +313,7 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
                                     std::to_string(offset) + " exceeds its " + std::to_string(info.byte_size) +
                                     " bytes");
   }
+  if (dst.empty()) return {};
   if (stored.encoding == Encoding::kRaw) return file_.read_at(stored.offset + offset, dst);
 
   // Decode only the chunks the range touches; whole chunks go straight into dst.

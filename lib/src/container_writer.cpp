@@ -244,8 +244,8 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
 
   // The table precedes the frames but is known only after them: leave room, patch it at the end.
   std::vector<std::uint64_t> frame_lengths;
-  frame_lengths.reserve(chunk_count);
-  const auto frames_start = checked_add(offset, detail::kChunkHeaderSize + 8 * chunk_count);
+  const auto table_size = checked_mul(chunk_count, 8);
+  const auto frames_start = table_size ? checked_add(offset, detail::kChunkHeaderSize + *table_size) : std::nullopt;
   if (!frames_start) return Status::invalid_argument(where() + ": file offsets overflow");
   std::uint64_t frame_at = *frames_start;
   std::size_t which = 0;

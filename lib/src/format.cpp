@@ -5,6 +5,7 @@
 #include <cctype>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include "layout.h"
 #include "text.h"
@@ -35,7 +36,12 @@ class OwfFormat final : public Format {
 Result<std::vector<std::byte>> read_head(const std::filesystem::path& path) {
   std::error_code error;
   const auto status = std::filesystem::status(path, error);
-  if (!std::filesystem::exists(status)) return Status::not_found(path.string() + ": no such file or directory");
+  if (!std::filesystem::exists(status)) {
+    if (error && error != std::errc::no_such_file_or_directory) {
+      return Status::io_error(path.string() + ": " + error.message());
+    }
+    return Status::not_found(path.string() + ": no such file or directory");
+  }
   if (std::filesystem::is_directory(status)) return std::vector<std::byte>{};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::io_error(path.string() + ": cannot open");

@@ -301,6 +301,22 @@ TEST_CASE("replace_metadata edits in place when the header fits, else rewrites")
   CHECK(replace_metadata(path, "not json", &in_place).code() == ErrorCode::kInvalidArgument);
 }
 
+TEST_CASE("replace_metadata turns a 1.1 file into a valid 1.0 file with the same tensors") {
+  ScratchDir dir;
+  const auto path = dir / "newer.owf";
+  fs::copy_file(fs::path(OWF_VECTORS_DIR) / "valid" / "minor_version_1_1.owf", path);
+  const auto original = open_owf(fs::path(OWF_VECTORS_DIR) / "valid" / "minor_version_1_1.owf");
+  CHECK(original->format() == "owf 1.1");
+  bool in_place = false;
+  REQUIRE(replace_metadata(path, R"({"x":1})", &in_place).ok());
+  CHECK(in_place);
+  const auto edited = open_owf(path);
+  CHECK(edited->format() == "owf 1.0");
+  CHECK(edited->metadata() == R"({"x":1})");
+  check_same_content(*original, *edited);
+  CHECK(problems_of(*edited).empty());
+}
+
 TEST_CASE("an empty model is a valid file of preamble and header") {
   ScratchDir dir;
   const auto path = dir / "empty.owf";

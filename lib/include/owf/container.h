@@ -45,7 +45,8 @@ struct WriteOptions {
   std::uint64_t header_slack = 4096;              // owf: zero bytes reserved for in-place metadata edits
   std::uint64_t max_shard_size = 0;               // formats that shard (safetensors); 0 = one file
   bool overwrite = false;                         // replace an existing output
-  // Called as tensor bytes are written: (bytes done, bytes in total).
+  // Called as tensor bytes are written: (bytes done, bytes in total). write_owf
+  // passes the model's total; a Writer, which cannot know it, passes 0.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };
 
