@@ -27,8 +27,8 @@ constexpr std::string_view kLicenseKey = "general.license";
 constexpr std::string_view kSourceUrlKey = "general.source.url";
 constexpr std::string_view kBaseModelCountKey = "general.base_model.count";
 
-std::string base_model_key(std::uint64_t index, std::string_view field) {
-  return "general.base_model." + std::to_string(index) + "." + std::string(field);
+std::string base_model_name_key(std::uint64_t index) {
+  return "general.base_model." + std::to_string(index) + ".name";
 }
 
 bool is_valid_utf8(std::string_view text) {
@@ -315,30 +315,11 @@ std::optional<std::string> string_kv(const std::vector<KeyValue>& kvs, std::stri
   return kv->values.at(0).text;
 }
 
-std::optional<std::uint64_t> count_kv(const std::vector<KeyValue>& kvs, std::string_view key) {
-  const KeyValue* kv = find_kv(kvs, key);
-  if (kv == nullptr || kv->type == ValueType::kArray || kv->type == ValueType::kString || is_float(kv->type) ||
-      kv->type == ValueType::kBool) {
-    return std::nullopt;
-  }
-  const std::uint64_t bits = kv->values.at(0).bits;
-  if (is_signed_integer(kv->type) && sign_extend(bits, value_size(kv->type)) < 0) return std::nullopt;
-  return bits;
-}
-
+// provenance.source.url from general.source.url. general.base_model.* stay in the key-values
+// only: owf parents are identified by content digest (metadata.schema.json), which GGUF lacks.
 Json provenance_from_kvs(const std::vector<KeyValue>& kvs) {
   Json provenance = Json::object();
   if (auto url = string_kv(kvs, kSourceUrlKey)) provenance["source"] = {{"url", *url}};
-  // A base model takes at least one key-value, which bounds the loop for an absurd count.
-  const std::uint64_t count = std::min<std::uint64_t>(count_kv(kvs, kBaseModelCountKey).value_or(0), kvs.size());
-  Json parents = Json::array();
-  for (std::uint64_t i = 0; i < count; ++i) {
-    Json parent = Json::object();
-    if (auto name = string_kv(kvs, base_model_key(i, "name"))) parent["name"] = *name;
-    if (auto url = string_kv(kvs, base_model_key(i, "url"))) parent["url"] = *url;
-    if (!parent.empty()) parents.push_back(std::move(parent));
-  }
-  if (!parents.empty()) provenance["parents"] = std::move(parents);
   return provenance;
 }
 
@@ -385,26 +366,28 @@ void apply_standard_keys(const Json& metadata, std::vector<KeyValue>& kvs) {
   }
 }
 
-// provenance.parents -> general.base_model.count and .{i}.name / .{i}.url (models not born GGUF:
-// in a GGUF-born model the parents owf records are the files it was converted from, not base models).
+// provenance.parents -> general.base_model.count and general.base_model.{i}.name, for models not
+// born GGUF (in a GGUF-born model the parents owf records are the files it was converted from,
+// while its general.base_model.* keys are already in the key-values). Parents without a name
+// are left out, so the indices stay contiguous.
 void apply_parents(const Json& metadata, std::vector<KeyValue>& kvs) {
   const auto provenance = metadata.find("provenance");
   if (provenance == metadata.end() || !provenance->is_object()) return;
   const auto parents = provenance->find("parents");
-  if (parents == provenance->end() || !parents->is_array() || parents->empty()) return;
+  if (parents == provenance->end() || !parents->is_array()) return;
+  std::vector<KeyValue> names;
+  for (const Json& parent : *parents) {
+    if (auto name = json_string_at(parent, {"name"})) {
+      names.push_back(string_kv_entry(base_model_name_key(names.size()), std::move(*name)));
+    }
+  }
+  if (names.empty()) return;
   KeyValue count;
   count.key = kBaseModelCountKey;
   count.type = ValueType::kU32;
-  count.values.push_back(Scalar{parents->size(), {}});
+  count.values.push_back(Scalar{names.size(), {}});
   kvs.push_back(std::move(count));
-  for (std::size_t i = 0; i < parents->size(); ++i) {
-    if (auto name = json_string_at((*parents)[i], {"name"})) {
-      kvs.push_back(string_kv_entry(base_model_key(i, "name"), std::move(*name)));
-    }
-    if (auto url = json_string_at((*parents)[i], {"url"})) {
-      kvs.push_back(string_kv_entry(base_model_key(i, "url"), std::move(*url)));
-    }
-  }
+  kvs.insert(kvs.end(), std::make_move_iterator(names.begin()), std::make_move_iterator(names.end()));
 }
 
 Result<FileLayout> layout_from_section(const Json& section) {

@@ -1,7 +1,8 @@
 // GGUF key-values <-> owf metadata (spec/formats/gguf.md, "Metadata"). Every key-value is kept,
 // in order and with its exact type, under the owf key "gguf"; the owf standard keys are derived
-// from general.architecture, general.license, general.source.url and general.base_model.*, and
-// mapped back when writing. This is the only file of the adapter that sees the JSON library.
+// from general.architecture, general.license and general.source.url, and mapped back when
+// writing, with provenance.parents becoming general.base_model.*. gguf_metadata.cpp is the only
+// file of the adapter that sees the JSON library.
 #pragma once
 
 #include <cstdint>

@@ -322,23 +322,34 @@ TEST_CASE("GGUF v2 reads and is written back as v3 with otherwise identical byte
   CHECK(rewrite_gguf(dir / "v2.gguf", dir) == expected);
 }
 
-TEST_CASE("owf standard keys come from general.architecture, general.license, general.source.url, general.base_model.*") {
+TEST_CASE("owf standard keys come from general.architecture, general.license, general.source.url") {
   ScratchDir dir;
   GgufBytes file;
-  file.header(3, 0, 7)
+  file.header(3, 0, 6)
       .key("general.architecture", kString).str("llama")
       .key("general.license", kString).str("Apache-2.0")
       .key("general.source.url", kString).str("https://example.org/model")
-      .key("general.base_model.count", kU32).u32(2)
+      .key("general.base_model.count", kU32).u32(1)
       .key("general.base_model.0.name", kString).str("Base A")
-      .key("general.base_model.0.url", kString).str("https://example.org/a")
-      .key("general.base_model.1.name", kString).str("Base B");
+      .key("general.name", kU32).u32(5);
   owf::test::write_file(dir / "std.gguf", file.bytes());
   const Json metadata = metadata_of(*open_ok(dir / "std.gguf"));
   CHECK(metadata["architecture"] == "llama");
   CHECK(metadata["license"] == "Apache-2.0");
-  CHECK(metadata["provenance"].dump() ==
-        R"({"source":{"url":"https://example.org/model"},"parents":[{"name":"Base A","url":"https://example.org/a"},{"name":"Base B"}]})");
+  // Base models have no content digest, which owf parents require: they stay key-values only.
+  CHECK(metadata["provenance"].dump() == R"({"source":{"url":"https://example.org/model"}})");
+  CHECK(find_kv(metadata, "general.base_model.0.name")["value"] == "Base A");
+}
+
+TEST_CASE("standard keys of the wrong GGUF type are not mapped") {
+  ScratchDir dir;
+  GgufBytes file;
+  file.header(3, 0, 2).key("general.architecture", kU32).u32(1).key("general.license", kString).str("\xff");
+  owf::test::write_file(dir / "odd.gguf", file.bytes());
+  const Json metadata = metadata_of(*open_ok(dir / "odd.gguf"));
+  CHECK_FALSE(metadata.contains("architecture"));
+  CHECK_FALSE(metadata.contains("license"));
+  CHECK(find_kv(metadata, "general.license")["value"].dump() == R"({"hex":"ff"})");
 }
 
 TEST_CASE("verify reports padding bytes that are not zero") {
@@ -649,7 +660,7 @@ TEST_CASE("writing a model born elsewhere: dims reversed, standard keys mapped t
   model.add_pattern("q", DType::kQ8_0, {2, 32}, 3);
   const std::string metadata = R"({"architecture":"mlp","license":"MIT","user":{"x":1},
       "provenance":{"source":{"name":"src","url":"https://example.org/m"},
-                    "parents":[{"name":"model.safetensors","digest":"sha256:00"}]}})";
+                    "parents":[{"digest":"sha256:11"},{"name":"model.safetensors","digest":"sha256:00"}]}})";
   const owf::Status status = gguf_format().write(model, metadata, dir / "out.gguf", {});
   REQUIRE_MESSAGE(status.ok(), status.message());
 
