@@ -71,7 +71,18 @@ void add_key_option(CLI::App& command, std::string& key);
 // becomes a Status naming the option and the pattern.
 Result<std::regex> compile_regex(const std::string& pattern, std::string_view option);
 Result<std::vector<std::regex>> compile_regexes(const std::vector<std::string>& patterns, std::string_view option);
-bool matches_any(const std::vector<std::regex>& patterns, const std::string& text);
+
+// std::regex matches by recursion, a stack frame or more per character, so a
+// long name (tensor names come from untrusted files) would overflow the stack.
+// Names longer than this are refused before any regex sees them.
+inline constexpr std::size_t kMaxRegexSubject = 1024;
+
+// Fails for a name longer than kMaxRegexSubject, naming it.
+Status check_regex_subject(const std::string& name);
+
+// std::regex_search of a tensor name, refusing names that are too long.
+Result<bool> regex_found(const std::regex& pattern, const std::string& name);
+Result<bool> matches_any(const std::vector<std::regex>& patterns, const std::string& name);
 
 // Parses a byte count such as "4096", "500MiB" or "2GB" (KB/MB/GB/TB are powers
 // of 1000, KiB/MiB/GiB/TiB powers of 1024; case-insensitive).

@@ -52,9 +52,24 @@ Result<std::vector<std::regex>> compile_regexes(const std::vector<std::string>& 
   return compiled;
 }
 
-bool matches_any(const std::vector<std::regex>& patterns, const std::string& text) {
-  return std::any_of(patterns.begin(), patterns.end(),
-                     [&text](const std::regex& pattern) { return std::regex_search(text, pattern); });
+Status check_regex_subject(const std::string& name) {
+  if (name.size() <= kMaxRegexSubject) return {};
+  return Status::not_supported("tensor '" + name.substr(0, 32) + "...': a name of " + std::to_string(name.size()) +
+                               " bytes is too long to match regular expressions against (at most " +
+                               std::to_string(kMaxRegexSubject) + ")");
+}
+
+Result<bool> regex_found(const std::regex& pattern, const std::string& name) {
+  OWF_RETURN_IF_ERROR(check_regex_subject(name));
+  return std::regex_search(name, pattern);
+}
+
+Result<bool> matches_any(const std::vector<std::regex>& patterns, const std::string& name) {
+  for (const auto& pattern : patterns) {
+    OWF_ASSIGN_OR_RETURN(const bool found, regex_found(pattern, name));
+    if (found) return true;
+  }
+  return false;
 }
 
 Result<std::uint64_t> parse_size(std::string_view text, std::string_view option) {

@@ -323,7 +323,9 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
   OWF_ASSIGN_OR_RETURN(const auto time, source_date());
 
   OWF_ASSIGN_OR_RETURN(const OpenedModel input, open_model(invocation.registry, options.input, options.key));
-  OWF_ASSIGN_OR_RETURN(const auto view, TransformedModel::create(*input.model, transform));
+  auto created = TransformedModel::create(*input.model, transform);
+  if (!created.ok()) return created.status().with_context(options.input);
+  const std::unique_ptr<TransformedModel> view = std::move(created).value();
   OWF_ASSIGN_OR_RETURN(const Json edited, edited_metadata(*input.model, options));
   const ConversionFacts facts{base_name(options.input), std::string(input.format->name()), std::string(format->name()),
                               view->changes_content() ? content_flags(options) : std::vector<std::string>(), time};

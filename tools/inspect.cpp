@@ -101,7 +101,11 @@ Result<Report> build_report(const OpenedModel& opened, const InspectOptions& opt
   }
   for (std::size_t i = 0; i < model.tensors().size(); ++i) {
     const TensorInfo& info = model.tensors()[i];
-    if (filter && !std::regex_search(info.name, *filter)) continue;
+    if (filter) {
+      const auto shown = regex_found(*filter, info.name);
+      if (!shown.ok()) return shown.status().with_context(options.file);
+      if (!*shown) continue;
+    }
     TensorReport tensor{i, element_count_of(info), std::nullopt};
     if (options.stats && can_decode(info.dtype)) {
       OWF_ASSIGN_OR_RETURN(tensor.stats, compute_stats(model, i));

@@ -30,14 +30,24 @@ bool castable(DType dtype) {
   return (kind == DTypeKind::kFloat || kind == DTypeKind::kQuantized) && can_decode(dtype);
 }
 
-std::string apply_renames(const std::vector<RenameRule>& renames, const std::string& name) {
+Result<std::string> apply_renames(const std::vector<RenameRule>& renames, const std::string& name) {
   std::string renamed = name;
   for (const auto& rule : renames) {
+    OWF_RETURN_IF_ERROR(check_regex_subject(renamed));
     const auto flags =
         rule.every_match ? std::regex_constants::format_default : std::regex_constants::format_first_only;
     renamed = std::regex_replace(renamed, rule.from, rule.to, flags);
   }
   return renamed;
+}
+
+// The dtype the first matching rule asks for, else the blanket one.
+Result<std::optional<DType>> requested_dtype(const TransformOptions& options, const std::string& name) {
+  for (const auto& rule : options.dtype_rules) {
+    OWF_ASSIGN_OR_RETURN(const bool found, regex_found(rule.pattern, name));
+    if (found) return std::optional<DType>(rule.dtype);
+  }
+  return options.dtype;
 }
 
 }  // namespace
@@ -106,20 +116,14 @@ Result<std::unique_ptr<TransformedModel>> TransformedModel::create(const Model& 
   const auto& tensors = source.tensors();
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorInfo& info = tensors[i];
-    const bool keep = (options.include.empty() || matches_any(options.include, info.name)) &&
-                      !matches_any(options.exclude, info.name);
-    if (!keep) {
+    OWF_ASSIGN_OR_RETURN(const bool included, matches_any(options.include, info.name));
+    OWF_ASSIGN_OR_RETURN(const bool excluded, matches_any(options.exclude, info.name));
+    if ((!included && !options.include.empty()) || excluded) {
       view->changes_content_ = true;
       continue;
     }
-    std::string name = apply_renames(options.renames, info.name);
-    std::optional<DType> requested = options.dtype;
-    for (const auto& rule : options.dtype_rules) {
-      if (std::regex_search(info.name, rule.pattern)) {
-        requested = rule.dtype;
-        break;
-      }
-    }
+    OWF_ASSIGN_OR_RETURN(std::string name, apply_renames(options.renames, info.name));
+    OWF_ASSIGN_OR_RETURN(const std::optional<DType> requested, requested_dtype(options, info.name));
     const DType dtype = requested && castable(info.dtype) ? cast_target(info, *requested) : info.dtype;
     auto output = make_tensor_info(name, dtype, info.shape);
     if (!output.ok()) return output.status().with_context("tensor '" + info.name + "' renamed to '" + name + "'");

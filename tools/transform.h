@@ -60,7 +60,8 @@ DType cast_target(const TensorInfo& source, DType requested);
 
 class TransformedModel final : public Model {
  public:
-  // Plans the view; fails when renaming makes two names equal or a name invalid.
+  // Plans the view; fails when renaming makes two names equal or a name
+  // invalid, or a name is too long for regexes (messages do not name the file).
   // `source` must outlive the view.
   static Result<std::unique_ptr<TransformedModel>> create(const Model& source, const TransformOptions& options);
 

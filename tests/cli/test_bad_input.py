@@ -104,6 +104,18 @@ class BadInputTest(OwfTestCase):
         report = json.loads(run_owf("inspect", "--json", path, check=0).stdout)
         self.assertEqual([t["name"] for t in report["tensors"]], ["first", "second"])
 
+    def test_regexes_refuse_very_long_names(self):
+        # std::regex recurses per character: a 100 kB name from a file must not reach it.
+        path = self.tmp / "long.owf"
+        path.write_bytes(owf_bytes([(b"a" * 100_000, f32(2), [2])]))
+        run_owf("inspect", path, check=0)  # fine without a regex
+        for args in (["inspect", "--filter", "a.*b", path], ["convert", "--include", "(a|b)*c", path, self.tmp / "o.owf"],
+                     ["convert", "--rename", "s/a/b/", path, self.tmp / "o.owf"],
+                     ["convert", "--dtype-rule", "a.*=f16", path, self.tmp / "o.owf"]):
+            with self.subTest(args=args[:3]):
+                self.assertRefused(run_owf(*args, timeout=60), "long.owf", "100000 bytes is too long")
+        self.assertFalse((self.tmp / "o.owf").exists())
+
     def test_corpus_files_that_must_be_refused(self):
         for name in ("other/stories260K.bin", "other/whisper.cpp-for-tests-silero-v6.2.0-ggml.bin"):
             with self.subTest(name=name):

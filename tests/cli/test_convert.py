@@ -103,7 +103,7 @@ class ConvertTest(OwfTestCase):
     def test_rename_to_duplicate_names_is_refused(self):
         out = self.tmp / "dup.owf"
         result = run_owf("convert", self.source, out, "--rename", "s/\\.(weight|bias)$//")
-        self.assertRefused(result, "'fc1.weight'", "'fc1.bias'", "'fc1'")
+        self.assertRefused(result, "model.safetensors", "'fc1.weight'", "'fc1.bias'", "'fc1'")
         self.assertFalse(out.exists())
 
     def test_bad_arguments_are_refused_before_reading(self):
