@@ -86,6 +86,16 @@ class ConvertTest(OwfTestCase):
         run_owf("convert", self.source, out, "--force", check=0)
         run_owf("verify", out, check=0)
 
+    def test_failure_after_streaming_leaves_nothing(self):
+        # The provenance is written last, after every tensor: refusing it must still leave no file behind.
+        first = self.tmp / "first.owf"
+        run_owf("convert", self.source, first, check=0)
+        run_owf("meta", "set", first, 'provenance="hand-written"', check=0)
+        before = sorted(p.name for p in self.tmp.iterdir())
+        self.assertRefused(run_owf("convert", first, self.tmp / "second.owf"), "first.owf", "'provenance' is string")
+        self.assertEqual(sorted(p.name for p in self.tmp.iterdir()), before)
+        run_owf("convert", first, self.tmp / "second.owf", "--set", "provenance={}", check=0)
+
     def test_include_exclude(self):
         out = self.tmp / "part.owf"
         run_owf("convert", self.source, out, "--include", "^fc1", "--include", "steps", "--exclude", "bias", check=0)
