@@ -12,10 +12,10 @@ struct ValueTypeName {
 };
 
 constexpr ValueTypeName kValueTypes[] = {
-    {ValueType::kU8, "u8", 1},      {ValueType::kI8, "i8", 1},         {ValueType::kU16, "u16", 2},
-    {ValueType::kI16, "i16", 2},    {ValueType::kU32, "u32", 4},       {ValueType::kI32, "i32", 4},
-    {ValueType::kF32, "f32", 4},    {ValueType::kBool, "bool", 1},     {ValueType::kString, "string", 0},
-    {ValueType::kArray, "array", 0}, {ValueType::kU64, "u64", 8},      {ValueType::kI64, "i64", 8},
+    {ValueType::kU8, "u8", 1},       {ValueType::kI8, "i8", 1},     {ValueType::kU16, "u16", 2},
+    {ValueType::kI16, "i16", 2},     {ValueType::kU32, "u32", 4},   {ValueType::kI32, "i32", 4},
+    {ValueType::kF32, "f32", 4},     {ValueType::kBool, "bool", 1}, {ValueType::kString, "string", 0},
+    {ValueType::kArray, "array", 0}, {ValueType::kU64, "u64", 8},   {ValueType::kI64, "i64", 8},
     {ValueType::kF64, "f64", 8},
 };
 
@@ -187,9 +187,9 @@ Result<TensorRecord> read_tensor_record(ByteCursor& cursor) {
   for (std::uint32_t i = 0; i < n_dims; ++i) {
     const std::uint64_t dim_start = cursor.offset();
     OWF_ASSIGN_OR_RETURN(const std::uint64_t dim, cursor.u64(what + ": ne[" + std::to_string(i) + "]"));
-    if (dim > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return Status::corruption(what + at_offset(dim_start) + ": ne[" + std::to_string(i) + "] = " +
-                                std::to_string(dim) + " exceeds INT64_MAX");
+    if (dim > kMaxDimension) {
+      return Status::corruption(what + at_offset(dim_start) + ": ne[" + std::to_string(i) +
+                                "] = " + std::to_string(dim) + " exceeds INT64_MAX");
     }
     record.dims.push_back(dim);
   }
@@ -241,15 +241,24 @@ std::optional<std::uint32_t> ggml_from_dtype(DType dtype) {
   return static_cast<std::uint32_t>(dtype) - kBlockTypeBase;
 }
 
+std::string to_hex(std::string_view bytes, std::string_view separator) {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (!hex.empty()) hex += separator;
+    hex += kHexDigits[byte >> 4];
+    hex += kHexDigits[byte & 15];
+  }
+  return hex;
+}
+
 std::string in_quotes(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "'";
   for (const char c : text.substr(0, kMaxQuotedBytes)) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f || c == '\\') {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
+      out += "\\x" + to_hex(std::string_view(&c, 1));
     } else {
       out += c;
     }

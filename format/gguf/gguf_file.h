@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,9 +19,10 @@
 namespace owf::formats::gguf {
 
 inline constexpr std::array<char, 4> kMagic = {'G', 'G', 'U', 'F'};
-inline constexpr std::uint32_t kWriteVersion = 3;     // the version this adapter writes
+inline constexpr std::uint32_t kWriteVersion = 3;       // the version this adapter writes
 inline constexpr std::uint32_t kDefaultAlignment = 32;  // when general.alignment is absent
 inline constexpr std::uint32_t kMaxDims = 4;            // ggml's GGML_MAX_DIMS
+inline constexpr std::uint64_t kMaxDimension = std::numeric_limits<std::int64_t>::max();  // ne[] are int64_t
 inline constexpr std::size_t kMaxTensorNameBytes = 63;  // ggml's GGML_MAX_NAME (64) less the NUL
 inline constexpr std::size_t kMaxKeyBytes = 65535;
 inline constexpr std::string_view kAlignmentKey = "general.alignment";
@@ -93,6 +95,9 @@ void append_tensor_record(std::vector<std::byte>& out, const TensorRecord& recor
 // the block types are owf dtype 256 + the ggml type. nullopt where there is no counterpart.
 std::optional<DType> dtype_from_ggml(std::uint32_t ggml_type);
 std::optional<std::uint32_t> ggml_from_dtype(DType dtype);
+
+// `bytes` as lower-case hex digits, `separator` between bytes ("47 47 55 46" with " ").
+std::string to_hex(std::string_view bytes, std::string_view separator = {});
 
 // "\"x\"" for printable ASCII names, else with non-printable bytes escaped as \xNN; for messages.
 std::string in_quotes(std::string_view text);

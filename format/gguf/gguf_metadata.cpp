@@ -5,10 +5,9 @@
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 namespace owf::formats::gguf {
 namespace {
@@ -19,7 +18,6 @@ using Json = nlohmann::ordered_json;
 constexpr std::string_view kSection = "gguf";
 constexpr std::uint32_t kCanonicalNan32 = 0x7fc00000u;
 constexpr std::uint64_t kCanonicalNan64 = 0x7ff8000000000000ull;
-constexpr char kHexDigits[] = "0123456789abcdef";
 
 // The general.* keys behind owf's standard keys (llama.cpp's names).
 constexpr std::string_view kArchitectureKey = "general.architecture";
@@ -27,9 +25,7 @@ constexpr std::string_view kLicenseKey = "general.license";
 constexpr std::string_view kSourceUrlKey = "general.source.url";
 constexpr std::string_view kBaseModelCountKey = "general.base_model.count";
 
-std::string base_model_name_key(std::uint64_t index) {
-  return "general.base_model." + std::to_string(index) + ".name";
-}
+std::string base_model_name_key(std::uint64_t index) { return "general.base_model." + std::to_string(index) + ".name"; }
 
 bool is_valid_utf8(std::string_view text) {
   std::size_t i = 0;
@@ -60,24 +56,12 @@ bool is_valid_utf8(std::string_view text) {
     }
     // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
     constexpr std::uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code_point < kMinForLength[length] || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    if (code_point < kMinForLength[length] || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
       return false;
     }
     i += length;
   }
   return true;
-}
-
-std::string to_hex(std::string_view bytes) {
-  std::string hex;
-  hex.reserve(bytes.size() * 2);
-  for (const char c : bytes) {
-    const auto byte = static_cast<unsigned char>(c);
-    hex += kHexDigits[byte >> 4];
-    hex += kHexDigits[byte & 15];
-  }
-  return hex;
 }
 
 std::optional<std::uint64_t> parse_hex_u64(std::string_view hex) {
@@ -111,11 +95,11 @@ std::int64_t sign_extend(std::uint64_t bits, std::size_t bytes) {
   return static_cast<std::int64_t>(bits << shift) >> shift;
 }
 
-Json nan_to_json(std::uint64_t bits, std::uint64_t canonical, int hex_digits) {
+Json nan_to_json(std::uint64_t bits, std::uint64_t canonical, std::size_t bytes) {
   if (bits == canonical) return "nan";
-  std::string text = "nan:0x";
-  for (int digit = hex_digits - 1; digit >= 0; --digit) text += kHexDigits[(bits >> (4 * digit)) & 15];
-  return text;
+  std::string big_endian;
+  for (std::size_t i = bytes; i-- > 0;) big_endian += static_cast<char>(bits >> (8 * i));
+  return "nan:0x" + to_hex(big_endian);
 }
 
 // f32 as the shortest decimal that reads back as the same float. That decimal is carried as the
@@ -123,7 +107,7 @@ Json nan_to_json(std::uint64_t bits, std::uint64_t canonical, int hex_digits) {
 // (double rounding), the float's exact double value is used instead.
 Json f32_to_json(std::uint32_t bits) {
   const float value = std::bit_cast<float>(bits);
-  if (std::isnan(value)) return nan_to_json(bits, kCanonicalNan32, 8);
+  if (std::isnan(value)) return nan_to_json(bits, kCanonicalNan32, 4);
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   char text[32];
   const auto printed = std::to_chars(text, text + sizeof text, value);
@@ -135,7 +119,7 @@ Json f32_to_json(std::uint32_t bits) {
 
 Json f64_to_json(std::uint64_t bits) {
   const double value = std::bit_cast<double>(bits);
-  if (std::isnan(value)) return nan_to_json(bits, kCanonicalNan64, 16);
+  if (std::isnan(value)) return nan_to_json(bits, kCanonicalNan64, 8);
   if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
   return value;
 }
@@ -190,7 +174,8 @@ Result<std::uint64_t> integer_bits(const Json& value, ValueType type) {
     return number;
   }
   const auto number = value.get<std::int64_t>();
-  const std::int64_t min = bytes == 8 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (8 * bytes - 1));
+  const std::int64_t min =
+      bytes == 8 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t{1} << (8 * bytes - 1));
   if (!is_signed_integer(type) || number < min) {
     return Status::invalid_argument(std::to_string(number) + " does not fit " + type_name);
   }
@@ -208,17 +193,21 @@ Result<std::uint64_t> non_finite_bits(std::string_view text, ValueType type) {
   constexpr std::string_view kNanPrefix = "nan:0x";
   if (text.starts_with(kNanPrefix)) {
     if (const auto bits = parse_hex_u64(text.substr(kNanPrefix.size()))) {
-      const bool is_nan = is32 ? *bits <= 0xFFFFFFFFull && std::isnan(std::bit_cast<float>(static_cast<std::uint32_t>(*bits)))
-                               : std::isnan(std::bit_cast<double>(*bits));
+      const bool is_nan =
+          is32 ? *bits <= 0xFFFFFFFFull && std::isnan(std::bit_cast<float>(static_cast<std::uint32_t>(*bits)))
+               : std::isnan(std::bit_cast<double>(*bits));
       if (is_nan) return *bits;
     }
   }
-  return Status::invalid_argument("'" + std::string(text) + "' is not a number, \"inf\", \"-inf\", \"nan\" or \"nan:0x<bits>\"");
+  return Status::invalid_argument("'" + std::string(text) +
+                                  "' is not a number, \"inf\", \"-inf\", \"nan\" or \"nan:0x<bits>\"");
 }
 
 Result<std::uint64_t> float_bits(const Json& value, ValueType type) {
   if (value.is_string()) return non_finite_bits(value.get_ref<const std::string&>(), type);
-  if (!value.is_number()) return Status::invalid_argument("expected a number for type " + std::string(value_type_name(type)));
+  if (!value.is_number()) {
+    return Status::invalid_argument("expected a number for type " + std::string(value_type_name(type)));
+  }
   const double number = value.get<double>();
   if (type == ValueType::kF64) return std::bit_cast<std::uint64_t>(number);
   // Doubles from FLT_MAX up to half an ulp above it round to FLT_MAX; beyond that f32 overflows.
@@ -425,7 +414,8 @@ Result<FileLayout> layout_from_owf(std::string_view metadata_json) {
   OWF_ASSIGN_OR_RETURN(layout.alignment, alignment_of(layout.kvs));
   if (gguf_born) {
     const auto stated = section->find("alignment");
-    if (stated != section->end() && (!stated->is_number_unsigned() || stated->get<std::uint64_t>() != layout.alignment)) {
+    if (stated != section->end() &&
+        (!stated->is_number_unsigned() || stated->get<std::uint64_t>() != layout.alignment)) {
       return json_error(std::string(kSection) + ".alignment", stated->dump() + " disagrees with general.alignment (" +
                                                                   std::to_string(layout.alignment) + ")");
     }
@@ -438,7 +428,8 @@ Result<FileLayout> layout_from_owf(std::string_view metadata_json) {
 Result<std::uint32_t> alignment_of(const std::vector<KeyValue>& kvs) {
   const KeyValue* kv = find_kv(kvs, kAlignmentKey);
   if (kv == nullptr) return kDefaultAlignment;
-  const std::string where = "key " + in_quotes(kv->key) + (kv->file_offset != 0 ? " at offset " + std::to_string(kv->file_offset) : "");
+  const std::string where =
+      "key " + in_quotes(kv->key) + (kv->file_offset != 0 ? " at offset " + std::to_string(kv->file_offset) : "");
   if (kv->type != ValueType::kU32) {
     return Status::corruption(where + ": type " + std::string(value_type_name(kv->type)) + ", GGUF requires u32");
   }

@@ -19,28 +19,15 @@ struct LegacyMagic {
 };
 
 constexpr LegacyMagic kLegacyMagics[] = {
-    {"lmgg", "legacy ggml file", true},         {"fmgg", "legacy GGMF file", true},
-    {"tjgg", "legacy GGJT file", true},         {"algg", "legacy ggml LoRA adapter", true},
-    {"nsgg", "llama.cpp session file", false},  {"qsgg", "llama.cpp sequence state file", false},
+    {"lmgg", "legacy ggml file", true},        {"fmgg", "legacy GGMF file", true},
+    {"tjgg", "legacy GGJT file", true},        {"algg", "legacy ggml LoRA adapter", true},
+    {"nsgg", "llama.cpp session file", false}, {"qsgg", "llama.cpp sequence state file", false},
 };
 
 // The smallest key-value (empty key, type, one-byte value) and tensor info (empty name, no
 // dimensions, type, offset), used to bound the counts before anything is reserved.
 constexpr std::uint64_t kMinKeyValueBytes = 8 + 4 + 1;
 constexpr std::uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;
-
-
-std::string hex_bytes(std::span<const std::byte> bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text;
-  for (const std::byte byte : bytes) {
-    const auto value = std::to_integer<unsigned>(byte);
-    if (!text.empty()) text += ' ';
-    text += kHex[value >> 4];
-    text += kHex[value & 15];
-  }
-  return text;
-}
 
 struct ByteRange {
   std::uint64_t begin = 0;
@@ -57,7 +44,9 @@ struct ParsedFile {
 
 Status check_version(std::uint32_t version) {
   if (version == 2 || version == 3) return {};
-  if (version == 1) return Status::not_supported("GGUF v1 is not supported (its counts are 32-bit); convert it with llama.cpp first");
+  if (version == 1) {
+    return Status::not_supported("GGUF v1 is not supported (its counts are 32-bit); convert it with llama.cpp first");
+  }
   const std::uint32_t swapped = __builtin_bswap32(version);
   if ((version & 0xFFFF) == 0 && swapped >= 1 && swapped <= 3) {
     return Status::not_supported("big-endian GGUF (version field at offset 4 is " + std::to_string(swapped) +
@@ -113,7 +102,8 @@ Status place_tensors(const std::vector<TensorRecord>& records, std::uint64_t dat
   std::uint64_t expected = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const TensorRecord& record = records[i];
-    const std::string where = "tensor " + in_quotes(record.name) + " (info at offset " + std::to_string(record.file_offset) + ")";
+    const std::string where =
+        "tensor " + in_quotes(record.name) + " (info at offset " + std::to_string(record.file_offset) + ")";
     if (record.offset % alignment != 0) {
       return Status::corruption(where + ": data offset " + std::to_string(record.offset) +
                                 " is not a multiple of the alignment " + std::to_string(alignment));
@@ -162,7 +152,8 @@ Result<ParsedFile> parse_gguf(std::span<const std::byte> bytes) {
   ByteCursor cursor(bytes);
   OWF_ASSIGN_OR_RETURN(const auto magic, cursor.bytes(kMagic.size(), "magic"));
   if (!has_gguf_magic(magic)) {
-    return Status::corruption("not a GGUF file: magic at offset 0 is " + hex_bytes(magic) + ", expected 47 47 55 46 ('GGUF')");
+    return Status::corruption("not a GGUF file: magic at offset 0 is " + to_hex(as_chars(magic), " ") +
+                              ", expected 47 47 55 46 ('GGUF')");
   }
   ParsedFile parsed;
   OWF_ASSIGN_OR_RETURN(parsed.layout.version, cursor.u32("version"));

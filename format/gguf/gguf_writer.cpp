@@ -10,24 +10,22 @@ namespace owf::formats::gguf {
 namespace {
 
 constexpr std::uint64_t kCopyPiece = 1u << 20;  // bytes pulled from the model at a time
-constexpr std::uint64_t kMaxDim = static_cast<std::uint64_t>(INT64_MAX);
 
 Result<TensorRecord> record_for(const TensorInfo& tensor, std::uint64_t offset) {
   const std::string where = "tensor " + in_quotes(tensor.name);
   const auto ggml_type = ggml_from_dtype(tensor.dtype);
   if (!ggml_type) {
-    return Status::not_supported(where + ": dtype " + std::string(dtype_info(tensor.dtype).name) +
-                                 " has no GGUF type");
+    return Status::not_supported(where + ": dtype " + std::string(dtype_info(tensor.dtype).name) + " has no GGUF type");
   }
   if (tensor.shape.size() > kMaxDims) {
-    return Status::not_supported(where + ": rank " + std::to_string(tensor.shape.size()) +
-                                 " exceeds GGUF's limit of " + std::to_string(kMaxDims) + " dimensions");
+    return Status::not_supported(where + ": rank " + std::to_string(tensor.shape.size()) + " exceeds GGUF's limit of " +
+                                 std::to_string(kMaxDims) + " dimensions");
   }
   if (tensor.name.size() > kMaxTensorNameBytes) {
     return Status::not_supported(where + ": name is " + std::to_string(tensor.name.size()) +
                                  " bytes; GGUF allows at most " + std::to_string(kMaxTensorNameBytes));
   }
-  if (std::any_of(tensor.shape.begin(), tensor.shape.end(), [](std::uint64_t dim) { return dim > kMaxDim; })) {
+  if (std::any_of(tensor.shape.begin(), tensor.shape.end(), [](std::uint64_t dim) { return dim > kMaxDimension; })) {
     return Status::not_supported(where + ": a dimension exceeds INT64_MAX, ggml's limit");
   }
   TensorRecord record;

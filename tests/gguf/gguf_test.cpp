@@ -614,7 +614,8 @@ TEST_CASE("corpus: ollama-llama-2-tiny-random.gguf reads and round trips byte fo
   CHECK(metadata["architecture"] == "llama");
   REQUIRE(metadata["gguf"]["kv"].size() == 18);
   CHECK(find_kv(metadata, "general.name")["value"] == "LLaMA v2");
-  CHECK(find_kv(metadata, "llama.context_length").dump() == R"({"key":"llama.context_length","type":"u32","value":4096})");
+  CHECK(find_kv(metadata, "llama.context_length").dump() ==
+        R"({"key":"llama.context_length","type":"u32","value":4096})");
   CHECK(find_kv(metadata, "llama.attention.layer_norm_rms_epsilon")["value"].dump() == "1e-05");
   const Json tokens = find_kv(metadata, "tokenizer.ggml.tokens");
   CHECK(tokens["element_type"] == "string");
@@ -708,8 +709,8 @@ TEST_CASE("writing refuses what GGUF cannot hold, naming the tensor") {
   SUBCASE("a name longer than ggml allows") {
     MemoryModel model;
     model.add_pattern(std::string(64, 'n'), DType::kF32, {1});
-    CHECK(gguf_format().write(model, "{}", dir / "x.gguf", {}).message().find("name is 64 bytes; GGUF allows at most 63") !=
-          std::string::npos);
+    const auto status = gguf_format().write(model, "{}", dir / "x.gguf", {});
+    CHECK(status.message().find("name is 64 bytes; GGUF allows at most 63") != std::string::npos);
   }
   CHECK_FALSE(fs::exists(dir / "x.gguf"));
 }
