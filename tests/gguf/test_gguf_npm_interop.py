@@ -203,6 +203,20 @@ class GgufNpmInteropTest(owftest.OwfTestCase):
             self.assertEqual(self.tensor_bytes(out, seen, tensor["name"])[:array.nbytes],
                              array.astype("<f4").tobytes())
 
+    def test_corpus_pytorch_to_gguf(self):
+        import torch
+        source = CORPUS / "pytorch" / "stories260K-bf16.pt"
+        out = self.convert(source, "stories.gguf")
+        seen = self.assert_node_agrees_with_owf(out)
+        state = torch.load(source, map_location="cpu")
+        self.assertEqual(sorted(t["name"] for t in seen["tensors"]), sorted(state))
+        for tensor in seen["tensors"]:
+            value = state[tensor["name"]]
+            self.assertEqual([int(d) for d in tensor["dims"]], list(value.shape)[::-1], tensor["name"])
+            self.assertEqual(tensor["type"], GGML_TYPE["bf16"], tensor["name"])
+            raw = value.contiguous().view(torch.int16).numpy().astype("<i2").tobytes()
+            self.assertEqual(self.tensor_bytes(out, seen, tensor["name"])[:len(raw)], raw, tensor["name"])
+
     def test_corpus_gguf_round_trips_byte_for_byte(self):
         for name in ("ggml-mnist-fc-f32.gguf", "ollama-llama-2-tiny-random.gguf"):
             with self.subTest(name):
