@@ -3,9 +3,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -100,9 +103,31 @@ using detail::Xxh3Stream;
 
 // Raw tensors are copied through buffers of this size: large writes, flat memory.
 constexpr std::size_t kRawPiece = 8u << 20;
+constexpr std::size_t kBlock = AtomicFile::kDirectIOAlignment;
 
-// Runs one job at a time on a second thread, so that SHA-256 of one buffer
-// overlaps reading, compressing and writing the next.
+// Storage that starts on a block boundary, so that a piece placed at the same
+// offset within a block as its place in the file can be written with direct I/O.
+class AlignedBuffer {
+ public:
+  // Bytes [shift, shift + size) of the storage, which grows as needed (losing its contents).
+  std::span<std::byte> at(std::size_t shift, std::size_t size) {
+    if (shift + size > capacity_) {
+      storage_.reset(static_cast<std::byte*>(::operator new(shift + size, std::align_val_t{kBlock})));
+      capacity_ = shift + size;
+    }
+    return {storage_.get() + shift, size};
+  }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{kBlock}); }
+  };
+  std::unique_ptr<std::byte, Free> storage_;
+  std::size_t capacity_ = 0;
+};
+
+// Runs one job at a time on its own thread, so that hashing and writing one
+// buffer overlap reading (or compressing) the next.
 class BackgroundWorker {
  public:
   BackgroundWorker() : thread_([this] { run(); }) {}
@@ -130,6 +155,13 @@ class BackgroundWorker {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [this] { return !job_; });
   }
+
+  // Waits for the last job when it goes out of scope, on every return path:
+  // declared after what the jobs reference, it runs before they are destroyed.
+  struct WaitOnExit {
+    BackgroundWorker& worker;
+    ~WaitOnExit() { worker.wait(); }
+  };
 
  private:
   void run() {
@@ -182,10 +214,11 @@ struct Writer::Impl {
   std::vector<std::byte> records;
   std::unordered_set<std::string> names;
   std::vector<std::pair<std::string, Digest>> digests;
-  std::array<std::vector<std::byte>, 2> buffers;  // one fills while the worker hashes the other
+  std::array<AlignedBuffer, 2> buffers;  // one fills while the workers hash and write the other
   std::uint64_t bytes_done = 0;
   bool broken = false;  // a failure left the output inconsistent: refuse further use
-  BackgroundWorker hasher;
+  BackgroundWorker hasher;  // SHA-256 and XXH3 of the piece last read
+  BackgroundWorker writer;  // writes of raw pieces
 
   Impl(AtomicFile f, const WriteOptions& o) : file(std::move(f)), options(o) {}
 
@@ -217,20 +250,33 @@ Status Writer::Impl::check_tensor(const TensorInfo& info) const {
 
 Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const TensorSource& source,
                                              TensorDigester& digester, std::uint64_t offset) {
+  // Three stages in parallel: this thread reads piece i+1 from the source while
+  // one worker hashes piece i and another writes it. Each buffer is refilled
+  // only after both workers are done with it (submit() waits for that).
   Xxh3Stream checksum;
-  std::size_t which = 0;
-  for (std::uint64_t done = 0; done < info.byte_size; which ^= 1) {
-    std::vector<std::byte>& buffer = buffers[which];  // the worker may still hash the other one
-    buffer.resize(std::min<std::uint64_t>(kRawPiece, info.byte_size));
-    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), info.byte_size - done));
-    OWF_RETURN_IF_ERROR(source(done, piece));
-    OWF_RETURN_IF_ERROR(file.write_at(offset + done, piece));
-    checksum.update(piece);
-    hasher.submit([&digester, piece] { digester.update(piece); });
-    done += piece.size();
-    report_progress(piece.size());
+  Status write_status;                  // touched only by the writing thread until it is waited for
+  std::atomic<bool> write_failed = false;  // lets this thread stop early
+  {
+    const BackgroundWorker::WaitOnExit finish_writing{writer}, finish_hashing{hasher};
+    std::size_t which = 0;
+    for (std::uint64_t done = 0; done < info.byte_size && !write_failed; which ^= 1) {
+      // Pieces end on block boundaries of the file and sit in their buffer as in the file.
+      const std::size_t shift = (offset + done) % kBlock;
+      const auto piece = buffers[which].at(shift, std::min<std::uint64_t>(kRawPiece - shift, info.byte_size - done));
+      OWF_RETURN_IF_ERROR(source(done, piece));
+      hasher.submit([&digester, &checksum, piece] {
+        digester.update(piece);
+        checksum.update(piece);
+      });
+      writer.submit([this, &write_status, &write_failed, at = offset + done, piece] {
+        write_status = file.write_at(at, piece);
+        if (!write_status.ok()) write_failed = true;
+      });
+      done += piece.size();
+      report_progress(piece.size());
+    }
   }
-  hasher.wait();
+  OWF_RETURN_IF_ERROR(write_status);
   return StoredTensor{Encoding::kRaw, offset, info.byte_size, checksum.digest()};
 }
 
@@ -248,21 +294,21 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
   const auto frames_start = table_size ? checked_add(offset, detail::kChunkHeaderSize + *table_size) : std::nullopt;
   if (!frames_start) return Status::invalid_argument(where() + ": file offsets overflow");
   std::uint64_t frame_at = *frames_start;
-  std::size_t which = 0;
-  for (std::uint64_t done = 0; done < info.byte_size; which ^= 1) {
-    std::vector<std::byte>& buffer = buffers[which];
-    buffer.resize(std::min<std::uint64_t>(chunk_size, info.byte_size));
-    const auto chunk = std::span(buffer).first(std::min<std::uint64_t>(chunk_size, info.byte_size - done));
-    OWF_RETURN_IF_ERROR(source(done, chunk));
-    hasher.submit([&digester, chunk] { digester.update(chunk); });  // hashes while this thread compresses
-    OWF_ASSIGN_OR_RETURN(const auto frame, encoder->encode(chunk, group_width));
-    OWF_RETURN_IF_ERROR(file.write_at(frame_at, frame));
-    frame_lengths.push_back(frame.size());
-    frame_at += frame.size();
-    done += chunk.size();
-    report_progress(chunk.size());
+  {
+    const BackgroundWorker::WaitOnExit finish_hashing{hasher};
+    std::size_t which = 0;
+    for (std::uint64_t done = 0; done < info.byte_size; which ^= 1) {
+      const auto chunk = buffers[which].at(0, std::min<std::uint64_t>(chunk_size, info.byte_size - done));
+      OWF_RETURN_IF_ERROR(source(done, chunk));
+      hasher.submit([&digester, chunk] { digester.update(chunk); });  // hashes while this thread compresses
+      OWF_ASSIGN_OR_RETURN(const auto frame, encoder->encode(chunk, group_width));
+      OWF_RETURN_IF_ERROR(file.write_at(frame_at, frame));
+      frame_lengths.push_back(frame.size());
+      frame_at += frame.size();
+      done += chunk.size();
+      report_progress(chunk.size());
+    }
   }
-  hasher.wait();
   OWF_RETURN_IF_ERROR(file.write_at(offset, detail::encode_chunk_table(chunk_size, filter, frame_lengths)));
   const std::uint64_t stored_size = frame_at - offset;
   OWF_ASSIGN_OR_RETURN(const std::uint64_t checksum, checksum_written(offset, stored_size));
@@ -272,10 +318,8 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
 // XXH3 of bytes already in the output, read back (they are in the page cache).
 Result<std::uint64_t> Writer::Impl::checksum_written(std::uint64_t offset, std::uint64_t size) {
   Xxh3Stream checksum;
-  std::vector<std::byte>& buffer = buffers[0];
-  buffer.resize(std::min<std::uint64_t>(kRawPiece, size));
   for (std::uint64_t done = 0; done < size;) {
-    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), size - done));
+    const auto piece = buffers[0].at(0, std::min<std::uint64_t>(kRawPiece, size - done));
     OWF_RETURN_IF_ERROR(file.read_at(offset + done, piece));
     checksum.update(piece);
     done += piece.size();
@@ -320,7 +364,6 @@ Status Writer::add(const TensorInfo& info, const TensorSource& source) {
   auto stored = s.options.compression && info.byte_size > 0 ? s.write_compressed(info, source, digester, *offset)
                                                             : s.write_raw(info, source, digester, *offset);
   if (!stored.ok()) {
-    s.hasher.wait();  // the job may still reference this frame's digester
     s.broken = true;
     return stored.status();
   }

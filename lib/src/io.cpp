@@ -18,8 +18,10 @@
 namespace owf {
 namespace {
 
-// Writes at least this large start their writeback at once (see AtomicFile::write_at).
+// Buffered writes at least this large start their writeback at once (see
+// AtomicFile::write_buffered); writes at least this large may go direct.
 constexpr std::size_t kWritebackHint = 1u << 20;
+constexpr std::size_t kDirectMinimum = 1u << 20;
 
 // "path: what: strerror(errno)", read before anything can change errno.
 Status os_error(const std::filesystem::path& path, std::string_view what) {
@@ -159,6 +161,7 @@ Result<AtomicFile> AtomicFile::create(const std::filesystem::path& target, bool 
   const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
   if (fd < 0) return os_error(pattern, "cannot create temporary file");
   AtomicFile file(target, pattern, fd, overwrite);
+  file.direct_fd_ = ::open(pattern.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 on e.g. tmpfs: all buffered
   // mkostemp makes 0600; an output should get the usual permissions, or keep the ones it replaces.
   const mode_t mode = exists ? (existing.st_mode & 07777) : 0644;
   if (::fchmod(fd, mode) != 0) return os_error(pattern, "cannot set permissions");
@@ -169,6 +172,7 @@ AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : target_(std::move(other.target_)),
       temp_(std::move(other.temp_)),
       fd_(std::exchange(other.fd_, -1)),
+      direct_fd_(std::exchange(other.direct_fd_, -1)),
       overwrite_(other.overwrite_),
       size_(other.size_) {
   other.temp_.clear();
@@ -180,6 +184,7 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
     target_ = std::move(other.target_);
     temp_ = std::exchange(other.temp_, {});
     fd_ = std::exchange(other.fd_, -1);
+    direct_fd_ = std::exchange(other.direct_fd_, -1);
     overwrite_ = other.overwrite_;
     size_ = other.size_;
   }
@@ -189,6 +194,7 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
 AtomicFile::~AtomicFile() { abandon(); }
 
 void AtomicFile::abandon() {
+  close_quietly(direct_fd_);
   close_quietly(fd_);
   if (!temp_.empty()) ::unlink(temp_.c_str());
   temp_.clear();
@@ -199,13 +205,35 @@ Status AtomicFile::write(std::span<const std::byte> bytes) { return write_at(siz
 Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": write after commit");
   OWF_RETURN_IF_ERROR(check_range(target_, "write", offset, bytes.size(), INT64_MAX));
+  // The aligned middle of a large write goes straight to the device; the
+  // partial blocks at either end go through the page cache.
+  const std::size_t head = (kDirectIOAlignment - offset % kDirectIOAlignment) % kDirectIOAlignment;
+  const bool congruent = reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectIOAlignment ==
+                         offset % kDirectIOAlignment;
+  if (direct_fd_ >= 0 && congruent && bytes.size() >= kDirectMinimum && bytes.size() > head) {
+    const std::size_t middle = (bytes.size() - head) / kDirectIOAlignment * kDirectIOAlignment;
+    OWF_RETURN_IF_ERROR(write_buffered(offset, bytes.first(head)));
+    const Status direct = pwrite_all(direct_fd_, temp_, offset + head, bytes.subspan(head, middle));
+    if (!direct.ok()) {
+      // Some file systems accept O_DIRECT at open() and refuse it at write(): stay buffered from now on.
+      close_quietly(direct_fd_);
+      OWF_RETURN_IF_ERROR(write_buffered(offset + head, bytes.subspan(head, middle)));
+    }
+    OWF_RETURN_IF_ERROR(write_buffered(offset + head + middle, bytes.subspan(head + middle)));
+  } else {
+    OWF_RETURN_IF_ERROR(write_buffered(offset, bytes));
+  }
+  size_ = std::max(size_, offset + bytes.size());
+  return {};
+}
+
+Status AtomicFile::write_buffered(std::uint64_t offset, std::span<const std::byte> bytes) {
   OWF_RETURN_IF_ERROR(pwrite_all(fd_, temp_, offset, bytes));
   if (bytes.size() >= kWritebackHint) {
     // Start writing these pages to disk now, without waiting: commit()'s fsync
     // then finds little left to flush. Only a hint, so its result is ignored.
     ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(bytes.size()), SYNC_FILE_RANGE_WRITE);
   }
-  size_ = std::max(size_, offset + bytes.size());
   return {};
 }
 
@@ -217,6 +245,7 @@ Status AtomicFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const
 
 Status AtomicFile::commit() {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": already committed");
+  close_quietly(direct_fd_);  // direct writes are complete when write() returns; fsync(fd_) covers metadata
   if (::fsync(fd_) != 0) return os_error(temp_, "fsync failed");
   if (::close(std::exchange(fd_, -1)) != 0) return os_error(temp_, "close failed");
   if (overwrite_) {

@@ -3,6 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "lib_test_util.h"
 #include "owf/bytes.h"
 #include "owf/io.h"
@@ -58,6 +61,35 @@ TEST_CASE("AtomicFile shows the target only after commit") {
   REQUIRE(::stat(target.c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0644);
   CHECK_FALSE(file->write(as_bytes("x")).ok());  // inert after commit
+}
+
+TEST_CASE("large congruent writes (direct I/O where available) and small ones give the same bytes") {
+  ScratchDir dir;
+  constexpr std::size_t kBlock = AtomicFile::kDirectIOAlignment;
+  const std::size_t size = (3u << 20) + 123;
+  const std::uint64_t offset = 5 * kBlock + 100;  // unaligned: a buffered head and tail around the middle
+  // Storage whose data sits at the same offset within a block as in the file.
+  std::unique_ptr<std::byte[]> storage(new std::byte[size + 2 * kBlock]);
+  const auto base = reinterpret_cast<std::uintptr_t>(storage.get());
+  std::byte* start = storage.get() + (kBlock - base % kBlock) % kBlock + offset % kBlock;
+  const auto data = pattern_bytes(size, 5);
+  std::copy(data.begin(), data.end(), start);
+
+  auto file = AtomicFile::create(dir / "direct.bin", false);
+  REQUIRE(file.ok());
+  REQUIRE(file->write_at(offset, std::span<const std::byte>(start, size)).ok());
+  REQUIRE(file->write_at(0, as_bytes("head")).ok());
+  CHECK(file->size() == offset + size);
+  std::vector<std::byte> back(size);
+  REQUIRE(file->read_at(offset, back).ok());
+  CHECK(back == data);
+  REQUIRE(file->commit().ok());
+  const auto written = read_file(dir / "direct.bin");
+  REQUIRE(written.size() == offset + size);
+  CHECK(as_chars(std::span(written).first(4)) == "head");
+  CHECK(std::all_of(written.begin() + 4, written.begin() + static_cast<std::ptrdiff_t>(offset),
+                    [](std::byte b) { return b == std::byte{0}; }));
+  CHECK(std::equal(data.begin(), data.end(), written.begin() + static_cast<std::ptrdiff_t>(offset)));
 }
 
 TEST_CASE("an uncommitted AtomicFile leaves nothing behind") {
