@@ -146,6 +146,10 @@ struct MetadataDifference {
   std::string path;       // JSON pointer
   std::optional<Json> a;  // absent: only in B
   std::optional<Json> b;  // absent: only in A
+
+  // Provenance records how a file was made, not what it holds, and every
+  // conversion changes it: it is listed but does not make two models differ.
+  bool counts() const { return !path.starts_with("/provenance"); }
 };
 
 struct DiffReport {
@@ -156,7 +160,8 @@ struct DiffReport {
   std::vector<MetadataDifference> metadata;
 
   bool differs(bool strict_dtype) const {
-    return !only_in_a.empty() || !only_in_b.empty() || !renamed.empty() || !metadata.empty() ||
+    return !only_in_a.empty() || !only_in_b.empty() || !renamed.empty() ||
+           std::any_of(metadata.begin(), metadata.end(), [](const MetadataDifference& m) { return m.counts(); }) ||
            std::any_of(common.begin(), common.end(),
                        [strict_dtype](const TensorComparison& c) { return c.differs(strict_dtype); });
   }
@@ -363,12 +368,13 @@ std::string render_text(const Model& a, const Model& b, const DiffReport& report
     }
   }
   for (const auto& m : report.metadata) {
+    const std::string note = m.counts() ? "" : " (provenance: not counted)";
     if (!m.b) {
-      out += "metadata " + m.path + ": only in A: " + dump_json(*m.a, -1) + "\n";
+      out += "metadata " + m.path + note + ": only in A: " + dump_json(*m.a, -1) + "\n";
     } else if (!m.a) {
-      out += "metadata " + m.path + ": only in B: " + dump_json(*m.b, -1) + "\n";
+      out += "metadata " + m.path + note + ": only in B: " + dump_json(*m.b, -1) + "\n";
     } else {
-      out += "metadata " + m.path + ": " + dump_json(*m.a, -1) + " -> " + dump_json(*m.b, -1) + "\n";
+      out += "metadata " + m.path + note + ": " + dump_json(*m.a, -1) + " -> " + dump_json(*m.b, -1) + "\n";
     }
   }
   const bool differs = report.differs(options.strict_dtype);
@@ -434,7 +440,7 @@ std::string render_json(const Model& a, const Model& b, const DiffReport& report
   for (const auto& c : report.common) tensors.push_back(comparison_json(a, b, c, options));
   Json metadata = Json::array();
   for (const auto& m : report.metadata) {
-    Json entry = {{"path", m.path}};
+    Json entry = {{"path", m.path}, {"counted", m.counts()}};
     if (m.a) entry["a"] = *m.a;
     if (m.b) entry["b"] = *m.b;
     metadata.push_back(std::move(entry));
@@ -468,7 +474,9 @@ Outcome run_diff(const Invocation& invocation, const DiffOptions& options) {
 void add_diff_command(CLI::App& app, Invocation& invocation) {
   auto options = std::make_shared<DiffOptions>();
   CLI::App* command = app.add_subcommand(
-      "diff", "Compare the tensors and metadata of two models (any formats); exit 0 equal, 1 different, 2 error");
+      "diff",
+      "Compare the tensors and metadata of two models (any formats); exit 0 equal, 1 different, 2 error. "
+      "Provenance differences are listed but not counted: every conversion changes them.");
   command->add_option("A", options->a, "First model file")->required();
   command->add_option("B", options->b, "Second model file")->required();
   command->add_option("--atol", options->atol,

@@ -123,7 +123,8 @@ class DiffTest(OwfTestCase):
         run_owf("convert", source, a, "--set", 'config={"layers": 2, "gone": true}', "--license", "MIT", check=0)
         run_owf("convert", source, b, "--set", 'config={"layers": 3, "new/key": 1}', "--license", "MIT", check=0)
         report = self.diff_json(a, b, check=1)
-        self.assertEqual(report["metadata"], [
+        counted = [m for m in report["metadata"] if m.pop("counted")]
+        self.assertEqual(counted, [
             {"path": "/config/layers", "a": 2, "b": 3},
             {"path": "/config/gone", "a": True},
             {"path": "/config/new~1key", "b": 1},  # JSON pointer escaping
@@ -132,12 +133,17 @@ class DiffTest(OwfTestCase):
         self.assertIn("metadata /config/layers: 2 -> 3", text)
         run_owf("diff", "--ignore-metadata", a, b, check=0)
 
-    def test_converted_file_differs_only_by_provenance(self):
+    def test_provenance_is_listed_but_not_counted(self):
         a = self.write("a.safetensors", {"w": grid()})
         run_owf("convert", a, self.tmp / "a.owf", check=0)
-        text = run_owf("diff", a, self.tmp / "a.owf", check=1).stdout
-        self.assertIn("metadata /provenance: only in B", text)
-        run_owf("diff", "--ignore-metadata", a, self.tmp / "a.owf", check=0)
+        text = run_owf("diff", a, self.tmp / "a.owf", check=0).stdout
+        self.assertIn("metadata /provenance (provenance: not counted): only in B", text)
+        self.assertTrue(text.splitlines()[-1].startswith("equal: 1 common tensors, 0 differ"))
+        [entry] = self.diff_json(a, self.tmp / "a.owf", check=0)["metadata"]
+        self.assertEqual((entry["path"], entry["counted"]), ("/provenance", False))
+        run_owf("convert", a, self.tmp / "mit.owf", "--license", "MIT", check=0)
+        text = run_owf("diff", self.tmp / "a.owf", self.tmp / "mit.owf", check=1).stdout
+        self.assertIn('metadata /license: only in B: "MIT"', text)
 
     def test_quiet_prints_nothing(self):
         a = self.write("a.safetensors", {"w": grid()})

@@ -35,7 +35,7 @@ class PyTorchCorpus(OwfTestCase):
                     self.assertEqual(loaded[key].dtype, tensor.dtype, key)
                     self.assertEqual(loaded[key].shape, tensor.shape, key)
                     self.assertTrue(torch.equal(loaded[key], tensor), key)
-                run_owf("diff", source, owf, "--ignore-metadata", check=0)
+                run_owf("diff", source, owf, check=0)
 
     def test_content_digest_is_the_same_from_the_pt_and_the_owf(self):
         source = CORPUS / "pytorch" / "facenet-mtcnn-rnet.pt"

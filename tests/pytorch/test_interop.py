@@ -66,8 +66,8 @@ class PyTorchInterop(OwfTestCase):
         key_args = ["--key", key] if key else []
         run_owf("convert", source, owf, *key_args, check=0)
         run_owf("convert", owf, final, check=0)
-        run_owf("diff", source, owf, "--ignore-metadata", *key_args, check=0)
-        run_owf("diff", final, owf, "--ignore-metadata", check=0)
+        run_owf("diff", source, owf, *key_args, check=0)
+        run_owf("diff", final, owf, check=0)
         loaded = torch.load(final, weights_only=True)
         return owf, final, loaded
 
