@@ -10,6 +10,8 @@ namespace owf::formats::gguf {
 namespace {
 
 constexpr std::uint64_t kCopyPiece = 1u << 20;  // bytes pulled from the model at a time
+constexpr std::string_view kQuantizationVersionKey = "general.quantization_version";
+constexpr std::uint32_t kQuantizationVersion = 2;  // ggml's GGML_QNT_VERSION
 
 Result<TensorRecord> record_for(const TensorInfo& tensor, std::uint64_t offset) {
   const std::string where = "tensor " + in_quotes(tensor.name);
@@ -34,6 +36,24 @@ Result<TensorRecord> record_for(const TensorInfo& tensor, std::uint64_t offset) 
   record.ggml_type = *ggml_type;
   record.offset = offset;
   return record;
+}
+
+// GGUF requires general.quantization_version as soon as one tensor is quantized (ggml
+// docs/gguf.md); a model quantized on the way (owf convert --dtype q8_0) does not have it yet.
+void add_quantization_version(const Model& model, FileLayout& layout) {
+  const auto quantized = [](const TensorInfo& tensor) {
+    return dtype_info(tensor.dtype).kind == DTypeKind::kQuantized;
+  };
+  const auto has_key = [](const KeyValue& kv) { return kv.key == kQuantizationVersionKey; };
+  if (std::none_of(model.tensors().begin(), model.tensors().end(), quantized) ||
+      std::any_of(layout.kvs.begin(), layout.kvs.end(), has_key)) {
+    return;
+  }
+  KeyValue kv;
+  kv.key = kQuantizationVersionKey;
+  kv.type = ValueType::kU32;
+  kv.values.push_back(Scalar{kQuantizationVersion, {}});
+  layout.kvs.push_back(std::move(kv));
 }
 
 // Header, key-values and tensor infos, built in memory (their size is that of the metadata).
@@ -99,6 +119,7 @@ Status write_gguf(const Model& model, std::string_view metadata_json, const std:
   const std::string display_name = path.filename().string();
   auto layout = gguf_layout_from_owf(metadata_json);
   if (!layout.ok()) return layout.status().with_context(display_name);
+  add_quantization_version(model, *layout);
   auto head = encode_head(model, *layout);
   if (!head.ok()) return head.status().with_context(display_name);
   return write_file(model, *layout, *head, path, options);

@@ -140,7 +140,7 @@ void check_round_trips(const fs::path& input) {
 GgufBytes every_type_file(std::uint32_t alignment) {
   const bool explicit_alignment = alignment != 32;
   GgufBytes file;
-  file.header(3, 7, 28 + (explicit_alignment ? 1 : 0));
+  file.header(3, 7, 29 + (explicit_alignment ? 1 : 0));
   file.key("general.architecture", kString).str("llama");
   if (explicit_alignment) file.key("general.alignment", kU32).u32(alignment);
   file.key("t.u8", kU8).u8(200);
@@ -176,6 +176,7 @@ GgufBytes every_type_file(std::uint32_t alignment) {
   file.array("a.i64", kI64, 1).u64(UINT64_MAX);  // -1
   file.array("a.f64", kF64, 3).f64(std::nan("")).f64(-std::numeric_limits<double>::infinity()).f64(5e-324);
   file.array("a.empty_strings", kString, 0);
+  file.key("general.quantization_version", kU32).u32(2);
   // Tensors: sizes 136, 54, 144, 210, 12, 20, 4; offsets are the running padded sums.
   struct Spec {
     const char* name;
@@ -223,7 +224,7 @@ TEST_CASE("every key-value type is kept with its exact type and value, in file o
   CHECK(metadata["gguf"]["alignment"] == 32);
   CHECK(metadata["gguf"]["tail_padding"] == true);
   const Json& kvs = metadata["gguf"]["kv"];
-  REQUIRE(kvs.size() == 28);
+  REQUIRE(kvs.size() == 29);
   CHECK(kvs[0].dump() == R"({"key":"general.architecture","type":"string","value":"llama"})");
   CHECK(kvs[1].dump() == R"({"key":"t.u8","type":"u8","value":200})");
   CHECK(kvs[2].dump() == R"({"key":"t.i8","type":"i8","value":-5})");
@@ -687,7 +688,8 @@ TEST_CASE("writing a model born elsewhere: dims reversed, standard keys mapped t
         R"({"key":"general.license","type":"string","value":"MIT"},)"
         R"({"key":"general.source.url","type":"string","value":"https://example.org/m"},)"
         R"({"key":"general.base_model.count","type":"u32","value":1},)"
-        R"({"key":"general.base_model.0.name","type":"string","value":"model.safetensors"}])");
+        R"({"key":"general.base_model.0.name","type":"string","value":"model.safetensors"},)"
+        R"({"key":"general.quantization_version","type":"u32","value":2}])");
   CHECK(written["gguf"]["alignment"] == 32);
 }
 
@@ -759,6 +761,21 @@ TEST_CASE("writing a GGUF-born model: changed standard keys replace their genera
         R"([{"key":"general.architecture","type":"string","value":"llama"},)"
         R"({"key":"general.license","type":"string","value":"Apache-2.0"},)"
         R"({"key":"general.name","type":"string","value":"m"}])");
+}
+
+TEST_CASE("writing quantized tensors adds general.quantization_version when it is missing") {
+  ScratchDir dir;
+  GgufBytes file;
+  file.header(3, 1, 1).key("general.architecture", kString).str("llama").tensor("q", {32}, kGgmlQ8_0, 0).pad(32)
+      .data(34, 1).pad(32);
+  owf::test::write_file(dir / "q.gguf", file.bytes());
+  const Json written = metadata_of(*open_ok(dir / "q.gguf"));
+  const auto rewritten = rewrite_gguf(dir / "q.gguf", dir);
+  owf::test::write_file(dir / "q2.gguf", rewritten);
+  const Json kvs = metadata_of(*open_ok(dir / "q2.gguf"))["gguf"]["kv"];
+  REQUIRE(kvs.size() == 2);
+  CHECK(kvs[1].dump() == R"({"key":"general.quantization_version","type":"u32","value":2})");
+  CHECK(written["gguf"]["kv"].size() == 1);
 }
 
 TEST_CASE("writing accepts hand-written metadata.gguf values: integers for floats, special strings, hex strings") {

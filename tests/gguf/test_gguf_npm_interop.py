@@ -264,7 +264,7 @@ class GgufNpmInteropTest(owftest.OwfTestCase):
             ("t.u8", "u8", 255), ("t.i8", "i8", -128), ("t.u16", "u16", 65535), ("t.i16", "i16", -2),
             ("t.u32", "u32", 4294967295), ("t.i32", "i32", -7), ("t.f32", "f32", 0.1),
             ("t.bool", "bool", False), ("t.string", "string", "naïve ✓"), ("t.u64", "u64", 2**64 - 1),
-            ("t.i64", "i64", -2**63), ("t.f64", "f64", -1e300),
+            ("t.i64", "i64", -2**63), ("t.f64", "f64", -1e300), ("general.quantization_version", "u32", 2),
         ]
         for key, value_type, value in values:
             gguf.kv(key, value_type, value)
@@ -299,6 +299,8 @@ class GgufNpmInteropTest(owftest.OwfTestCase):
         seen = self.assert_node_agrees_with_owf(out)
         types = {t["type"] for t in seen["tensors"]}
         self.assertIn(GGML_TYPE["q8_0"], types)
+        keys = {kv["key"]: kv for kv in seen["kv"]}
+        self.assertEqual(keys["general.quantization_version"]["value"], 2)  # required with quantized tensors
         for tensor in seen["tensors"]:
             if tensor["type"] == GGML_TYPE["q8_0"]:
                 self.assertEqual(int(tensor["dims"][0]) % 32, 0, tensor["name"])

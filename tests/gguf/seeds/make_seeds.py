@@ -19,6 +19,7 @@ def every_type():
                               ("u64", 2**40), ("i64", -2**40), ("f64", 0.25)):
         gguf.kv("s." + value_type, value_type, value)
         gguf.kv("a." + value_type, "array", [value, value], value_type)
+    gguf.kv("general.quantization_version", "u32", 2)
     pattern = bytes(range(256)) * 4
     gguf.tensor("q8", [64, 2], GGML_TYPE["q8_0"], pattern[:136])
     gguf.tensor("q4", [32], GGML_TYPE["q4_0"], pattern[:18])
