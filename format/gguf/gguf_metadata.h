@@ -1,4 +1,4 @@
-// GGUF key-values <-> owf metadata (spec/formats/gguf.md, "Metadata"). Every key-value is kept,
+// GGUF key-values <-> owf metadata (spec/formats/gguf.md §4). Every key-value is kept,
 // in order and with its exact type, under the owf key "gguf"; the owf standard keys are derived
 // from general.architecture, general.license and general.source.url, and mapped back when
 // writing, with provenance.parents becoming general.base_model.*. gguf_metadata.cpp is the only

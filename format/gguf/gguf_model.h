@@ -22,8 +22,8 @@ bool has_gguf_magic(std::span<const std::byte> head);
 // message refusing it, e.g. "legacy ggml file ('lmgg' magic, pre-GGUF): not supported; ...".
 std::optional<std::string> legacy_ggml_refusal(std::span<const std::byte> head);
 
-// Opens a GGUF v2/v3 file through an mmap, checking every structural rule (spec/formats/gguf.md,
-// "Reading") before returning. Messages start with the file name and give byte offsets. The model
+// Opens a GGUF v2/v3 file through an mmap, checking every structural rule (spec/formats/gguf.md
+// §2) before returning. Messages start with the file name and give byte offsets. The model
 // keeps the mapping; it is immutable and safe to read from several threads.
 Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path);
 
@@ -32,7 +32,7 @@ Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path);
 Result<FileLayout> check_gguf(std::span<const std::byte> bytes);
 
 // Writes `model` as GGUF v3 to `path` through an AtomicFile: key-values from `metadata_json`
-// (spec/formats/gguf.md, "Writing"), tensors in model order streamed through Model::read in
+// (spec/formats/gguf.md §5), tensors in model order streamed through Model::read in
 // bounded pieces. Refuses, naming the tensor, dtypes GGUF lacks, rank above 4 and names over 63
 // bytes. Deterministic: the same model and metadata give the same bytes.
 Status write_gguf(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
