@@ -6,9 +6,9 @@
 #include <tuple>
 #include <utility>
 
-#include "numpy/numpy_text.h"
 #include "owf/bytes.h"
 #include "owf/checked.h"
+#include "owf/text.h"
 
 namespace owf::formats::numpy {
 namespace {

@@ -11,17 +11,16 @@
 #include <vector>
 
 #include "numpy/npy_header.h"
-#include "numpy/numpy_text.h"
 #include "owf/bytes.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/text.h"
 #include "owf/zip.h"
 
 namespace owf::formats {
 namespace {
 
 namespace fs = std::filesystem;
-using numpy::quote;
 
 constexpr std::string_view kNpyMagic = "\x93NUMPY";
 constexpr std::string_view kZipMagic = "PK";

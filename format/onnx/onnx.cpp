@@ -12,6 +12,7 @@
 #include "onnx/onnx_decode.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/text.h"
 
 namespace owf::formats {
 namespace {
@@ -21,7 +22,6 @@ using onnx::ExternalData;
 using onnx::ModelDecl;
 using onnx::Storage;
 using onnx::TensorDecl;
-using onnx::quote_name;
 
 // The bytes of a model: the model file itself (file 0), the external data files
 // it references (1..), and tensors decoded from typed fields in memory.
@@ -40,7 +40,7 @@ class OnnxModel final : public Model {
     const TensorDecl& tensor = decl_.tensors[index];
     const std::uint64_t size = tensor.info.byte_size;
     if (offset > size || dst.size() > size - offset) {
-      return Status::invalid_argument("tensor " + quote_name(tensor.info.name) + ": bytes " + std::to_string(offset) +
+      return Status::invalid_argument("tensor " + quote(tensor.info.name) + ": bytes " + std::to_string(offset) +
                                       ".." + std::to_string(offset + dst.size()) + " exceed its " +
                                       std::to_string(size) + " bytes");
     }
@@ -87,7 +87,7 @@ class ExternalFiles {
   // tensor.offset set to where its bytes start there.
   Result<std::size_t> resolve(TensorDecl& tensor) {
     const ExternalData& external = tensor.external;
-    const std::string where = "external data " + quote_name(external.location);
+    const std::string where = "external data " + quote(external.location);
     if (external.location.find('\0') != std::string::npos) return Status::corruption(where + " contains a NUL byte");
     const fs::path location(external.location);
     if (location.has_root_path()) return Status::corruption(where + " is an absolute path");
@@ -100,7 +100,7 @@ class ExternalFiles {
     if (error) return Status::not_found(where + " cannot be opened: " + error.message());
     const fs::path inside = real.lexically_relative(folder_);
     if (inside.empty() || *inside.begin() == "..") {
-      return Status::corruption(where + " resolves to " + quote_name(real.string()) + ", outside the model's folder");
+      return Status::corruption(where + " resolves to " + quote(real.string()) + ", outside the model's folder");
     }
     if (!fs::is_regular_file(real, error)) return Status::corruption(where + " is not a regular file");
 
@@ -153,7 +153,7 @@ class OnnxFormat final : public Format {
   Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions& options) const override {
     const std::string display = path.filename().string();
     if (!options.key.empty()) {
-      return Status::invalid_argument(display + ": ONNX models have no keys to select (" + quote_name(options.key) + ")");
+      return Status::invalid_argument(display + ": ONNX models have no keys to select (" + quote(options.key) + ")");
     }
     std::vector<MappedFile> files;
     {
@@ -175,7 +175,7 @@ class OnnxFormat final : public Format {
         TensorDecl& tensor = decl.tensors[i];
         if (tensor.storage != Storage::kExternal) continue;
         auto index = externals.resolve(tensor);
-        if (!index.ok()) return index.status().with_context(display + ": tensor " + quote_name(tensor.info.name));
+        if (!index.ok()) return index.status().with_context(display + ": tensor " + quote(tensor.info.name));
         file_of[i] = *index;
       }
     }

@@ -10,6 +10,7 @@
 #include "onnx/protobuf.h"
 #include "owf/bytes.h"
 #include "owf/dtype.h"
+#include "owf/text.h"
 
 namespace owf::formats::onnx {
 namespace {
@@ -95,25 +96,6 @@ std::string describe(const OnnxType& type, const TensorInfo& info) {
   std::string text = std::string(type.name) + " [";
   for (std::size_t i = 0; i < info.shape.size(); ++i) text += (i ? ", " : "") + std::to_string(info.shape[i]);
   return text + "]";
-}
-
-// Length of the well-formed UTF-8 sequence starting at text[i] (RFC 3629), or
-// 0 when the bytes there are not one.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[i + k]); };
-  const std::uint8_t lead = byte(0);
-  if (lead < 0x80) return 1;
-  const std::size_t length = lead >= 0xF8 ? 0 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
-  if (length == 0 || text.size() - i < length) return 0;
-  std::uint32_t code = lead & (0x7F >> length);
-  for (std::size_t k = 1; k < length; ++k) {
-    if ((byte(k) & 0xC0) != 0x80) return 0;
-    code = code << 6 | (byte(k) & 0x3F);
-  }
-  static constexpr std::uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
-  const bool overlong = code < kSmallest[length];
-  const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
-  return overlong || surrogate || code > 0x10FFFF ? 0 : length;
 }
 
 // Appends `text` as a JSON string; bytes that are not UTF-8 become U+FFFD, as
@@ -697,7 +679,7 @@ Status Decoder::node(MessageReader reader) {
     }
     if (!is_constant) continue;
     if (attribute.has_strings) {
-      return Status::not_supported("tensor " + quote_name(outputs.front()) + ": string tensors are not supported");
+      return Status::not_supported("tensor " + quote(outputs.front()) + ": string tensors are not supported");
     }
     if (attribute.has_sparse) {
       facts_.skipped_sparse.emplace_back(outputs.front());
@@ -721,7 +703,7 @@ Status Decoder::constant(const MessageReader& parent, std::string_view output, s
       OWF_ASSIGN_OR_RETURN(TensorFields tensor, parse_tensor(tensor_reader));
       return add(std::move(tensor), std::move(name));
     }
-    return Status::corruption("tensor " + quote_name(name) + ": Constant attribute 'value'" + at(parent.offset()) +
+    return Status::corruption("tensor " + quote(name) + ": Constant attribute 'value'" + at(parent.offset()) +
                               " holds no tensor");
   }
   const bool is_float = attribute == "value_float" || attribute == "value_floats";
@@ -740,7 +722,7 @@ Status Decoder::constant(const MessageReader& parent, std::string_view output, s
       return Status();
     };
     OWF_RETURN_IF_ERROR((is_float ? protobuf::for_each_fixed32 : protobuf::for_each_varint)(field, counter)
-                            .with_context("tensor " + quote_name(name)));
+                            .with_context("tensor " + quote(name)));
     OWF_RETURN_IF_ERROR(tensor.add_typed(field));
   }
   if (is_list) tensor.dims.push_back(count);
@@ -749,11 +731,11 @@ Status Decoder::constant(const MessageReader& parent, std::string_view output, s
 
 Status Decoder::add(TensorFields tensor, std::string name) {
   if (!names_.insert(name).second) {
-    return Status::corruption("tensor " + quote_name(name) + at(tensor.offset) +
+    return Status::corruption("tensor " + quote(name) + at(tensor.offset) +
                               ": the name is used by an earlier tensor");
   }
   auto decl = build_tensor(std::move(tensor), name);
-  if (!decl.ok()) return decl.status().with_context("tensor " + quote_name(name));
+  if (!decl.ok()) return decl.status().with_context("tensor " + quote(name));
   tensors_.push_back(std::move(decl).value());
   return {};
 }
@@ -776,26 +758,6 @@ std::optional<WireType> model_field_type(std::uint64_t number) {
 }
 
 }  // namespace
-
-std::string quote_name(std::string_view name) {
-  constexpr std::size_t kMaxShown = 200;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  for (std::size_t i = 0; i < name.size() && i < kMaxShown;) {
-    const std::size_t length = utf8_sequence_length(name, i);
-    const auto byte = static_cast<std::uint8_t>(name[i]);
-    if (length == 0 || byte < 0x20 || byte == 0x7F) {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 15];
-      ++i;
-    } else {
-      out.append(name.substr(i, length));
-      i += length;
-    }
-  }
-  return out + (name.size() > kMaxShown ? "...'" : "'");
-}
 
 bool needs_nibble_clear(const TensorInfo& info, std::span<const std::byte> stored) {
   return odd_packed_count(info) && !stored.empty() && (stored.back() & std::byte{0xF0}) != std::byte{0};

@@ -71,10 +71,6 @@ struct ModelDecl {
 // (referenced by offset); typed fields are decoded into TensorDecl::decoded.
 Result<ModelDecl> decode_model(std::span<const std::byte> bytes, std::string_view display_name);
 
-// `name` in single quotes for a message: control characters and bytes that
-// are not UTF-8 appear as \xNN, and names longer than 200 bytes are cut.
-std::string quote_name(std::string_view name);
-
 // Whether the stored bytes of a 4-bit tensor with an odd element count end in a
 // non-zero unused nibble (ONNX leaves it unspecified; owf wants it zero).
 bool needs_nibble_clear(const TensorInfo& info, std::span<const std::byte> stored);

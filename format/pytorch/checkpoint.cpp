@@ -5,6 +5,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "owf/text.h"
+
 namespace owf::pytorch {
 namespace {
 
@@ -54,8 +56,8 @@ class Flattener {
         const auto segment = key_segment(*key);
         if (!segment) {
           return Status::not_supported(std::string(where_) + ": a dict key of type " +
-                                       std::string(kind_name(key->kind)) + " under '" + path +
-                                       "' cannot name a tensor (only str and int keys can)");
+                                       std::string(kind_name(key->kind)) + " under " + quote(path) +
+                                       " cannot name a tensor (only str and int keys can)");
         }
         OWF_RETURN_IF_ERROR(flatten(*item, join(path, *segment), depth + 1, false));
       }
@@ -93,7 +95,7 @@ class Flattener {
       rest.remove_prefix(std::min(rest.size(), consumed + 1));
     }
     if (rest.empty()) return node;
-    std::string message = std::string(where_) + ": key '" + std::string(key) + "' not found";
+    std::string message = std::string(where_) + ": key " + quote(key) + " not found";
     if (root.kind == ValueKind::kDict) {
       message += "; top-level keys:";
       for (const auto& entry : root.entries) message += " " + key_segment(*entry.first).value_or("?");
@@ -107,7 +109,8 @@ class Flattener {
   Status visit(std::size_t depth, const std::string& path) {
     if (depth > kMaxNesting) {
       return Status::not_supported(std::string(where_) + ": checkpoint nests deeper than " +
-                                   std::to_string(kMaxNesting) + " levels at '" + path + "' (or contains a cycle)");
+                                   std::to_string(kMaxNesting) + " levels at " + quote(path) +
+                                   " (or contains a cycle)");
     }
     if (++visits_ > kMaxVisits) {
       return Status::not_supported(std::string(where_) + ": checkpoint expands to more than " +
@@ -135,7 +138,8 @@ class Flattener {
 
   Status add_tensor(const TensorRef& tensor, const std::string& name) {
     if (!names_.insert(name).second) {
-      return Status::corruption(std::string(where_) + ": tensor name '" + name + "' occurs twice after flattening");
+      return Status::corruption(std::string(where_) + ": tensor name " + quote(name) +
+                                " occurs twice after flattening");
     }
     const auto [first, inserted] = first_view_.emplace(view_identity(tensor), name);
     if (!inserted) out_.tied.emplace_back(name, first->second);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "owf/metadata.h"
+#include "owf/text.h"
 
 namespace owf::pytorch {
 namespace {
@@ -111,7 +112,7 @@ Result<std::vector<std::pair<std::string, std::string>>> tied_names(std::string_
   if (!names->is_object()) return Status::invalid_argument("metadata key pytorch.tied is not an object");
   for (const auto& [name, first] : names->items()) {
     if (!first.is_string()) {
-      return Status::invalid_argument("metadata key pytorch.tied['" + name + "'] is not a tensor name");
+      return Status::invalid_argument("metadata key pytorch.tied[" + quote(name) + "] is not a tensor name");
     }
     tied.emplace_back(name, first.get<std::string>());
   }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "owf/bytes.h"
+#include "owf/text.h"
 #include "pytorch/torch_types.h"
 
 namespace owf::pytorch {
@@ -50,39 +51,15 @@ std::optional<std::string_view> forbidden_opcode_name(std::uint8_t op) {
   }
 }
 
-// Decodes one UTF-8 sequence at text[*at]; nullopt for malformed, overlong or surrogate forms.
+// Decodes the UTF-8 sequence at text[*at]; nullopt when it is not well formed.
 std::optional<char32_t> next_code_point(std::string_view text, std::size_t* at) {
-  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(text[i]); };
-  const std::uint8_t lead = byte(*at);
-  std::size_t length = 0;
-  char32_t point = 0;
-  if (lead < 0x80) {
-    length = 1, point = lead;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2, point = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, point = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, point = lead & 0x07;
-  } else {
-    return std::nullopt;
-  }
-  if (text.size() - *at < length) return std::nullopt;
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(*at + i) & 0xC0) != 0x80) return std::nullopt;
-    point = (point << 6) | (byte(*at + i) & 0x3F);
-  }
-  constexpr std::array<char32_t, 5> kSmallest{0, 0, 0x80, 0x800, 0x10000};
-  if (point < kSmallest[length] || point > 0x10FFFF || (point >= 0xD800 && point <= 0xDFFF)) return std::nullopt;
+  const std::size_t length = utf8_sequence_length(text, *at);
+  if (length == 0) return std::nullopt;
+  constexpr std::array<std::uint8_t, 5> kLeadBits{0, 0x7F, 0x1F, 0x0F, 0x07};
+  char32_t point = static_cast<std::uint8_t>(text[*at]) & kLeadBits[length];
+  for (std::size_t i = 1; i < length; ++i) point = (point << 6) | (static_cast<std::uint8_t>(text[*at + i]) & 0x3F);
   *at += length;
   return point;
-}
-
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t at = 0; at < text.size();) {
-    if (!next_code_point(text, &at)) return false;
-  }
-  return true;
 }
 
 void append_utf8(std::string& out, char32_t point) {
@@ -214,10 +191,10 @@ class Machine {
     const char* end = text.data() + text.size();
     const auto [ptr, error] = std::from_chars(text.data(), end, value);
     if (error == std::errc::result_out_of_range) {
-      return refuse(std::string(what) + " '" + std::string(text) + "' does not fit 64 bits");
+      return refuse(std::string(what) + " " + quote(text) + " does not fit 64 bits");
     }
     if (error != std::errc() || ptr != end) {
-      return corrupt(std::string(what) + " '" + std::string(text) + "' is not a decimal integer");
+      return corrupt(std::string(what) + " " + quote(text) + " is not a decimal integer");
     }
     return value;
   }
@@ -426,8 +403,8 @@ Status Machine::push_global(std::string_view module, std::string_view name) {
   if ((module == "builtins" || module == "__builtin__") && (name == "set" || name == "frozenset")) {
     return callable(Callable::kSet);
   }
-  return refuse("global '" + std::string(module) + "." + std::string(name) +
-                "' is not allowed (a checkpoint may hold only tensors and plain values; no code runs)");
+  return refuse("global " + quote(std::string(module) + "." + std::string(name)) +
+                " is not allowed (a checkpoint may hold only tensors and plain values; no code runs)");
 }
 
 Status Machine::persistent_load(const Value& pid) {
@@ -435,7 +412,7 @@ Status Machine::persistent_load(const Value& pid) {
     return refuse("persistent id of type " + std::string(kind_name(pid.kind)) + " is not a torch storage reference");
   }
   const std::string_view type = *text_of(pid.items[0]);
-  if (type != "storage") return refuse("persistent id '" + std::string(type) + "' is not a torch storage reference");
+  if (type != "storage") return refuse("persistent id " + quote(type) + " is not a torch storage reference");
   const auto& fields = pid.items;
   if (fields.size() != 5 && fields.size() != 6) {
     return corrupt("storage persistent id has " + std::to_string(fields.size()) + " fields, expected 5 or 6");
@@ -449,7 +426,7 @@ Status Machine::persistent_load(const Value& pid) {
   OWF_ASSIGN_OR_RETURN(const std::uint64_t numel, non_negative(fields[4], "storage size"));
   // Legacy files carry view metadata: storage views were dropped from torch long ago.
   if (fields.size() == 6 && fields[5]->kind != ValueKind::kNone) {
-    return refuse("storage '" + std::string(*key) + "' is a storage view (torch before 1.0), not supported");
+    return refuse("storage " + quote(*key) + " is a storage view (torch before 1.0), not supported");
   }
   OWF_ASSIGN_OR_RETURN(Value * storage, make(ValueKind::kStorage));
   storage->storage = std::make_unique<StorageRef>(
@@ -642,7 +619,7 @@ Status Machine::step(std::uint8_t op) {
       double number = 0;
       const auto [ptr, error] = std::from_chars(text.data(), text.data() + text.size(), number);
       if (error != std::errc() || ptr != text.data() + text.size()) {
-        return corrupt("FLOAT operand '" + std::string(text) + "' is not a number");
+        return corrupt("FLOAT operand " + quote(text) + " is not a number");
       }
       OWF_ASSIGN_OR_RETURN(Value * value, make(ValueKind::kFloat));
       value->number = number;
@@ -825,7 +802,7 @@ Status Machine::step(std::uint8_t op) {
     }
     case kPersId: {
       OWF_ASSIGN_OR_RETURN(const std::string_view text, line("PERSID operand"));
-      return refuse("persistent id '" + std::string(text) + "' is not a torch storage reference");
+      return refuse("persistent id " + quote(text) + " is not a torch storage reference");
     }
     default: {
       static constexpr char kHex[] = "0123456789abcdef";

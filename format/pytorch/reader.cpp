@@ -13,6 +13,7 @@
 #include "owf/bytes.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/text.h"
 #include "owf/zip.h"
 #include "pytorch/checkpoint.h"
 #include "pytorch/metadata_json.h"
@@ -101,7 +102,7 @@ class CheckpointModel final : public Model {
     const TensorInfo& info = tensors_[index];
     const auto end = checked_add(offset, dst.size());
     if (!end || *end > info.byte_size) {
-      return Status::invalid_argument("tensor '" + info.name + "': read of " + std::to_string(dst.size()) +
+      return Status::invalid_argument("tensor " + quote(info.name) + ": read of " + std::to_string(dst.size()) +
                                       " bytes at " + std::to_string(offset) + " exceeds its " +
                                       std::to_string(info.byte_size) + " bytes");
     }
@@ -121,7 +122,7 @@ class CheckpointModel final : public Model {
 
   // Validates the view against its storage and adds the tensor.
   Status add(const std::string& name, const TensorRef& tensor, const StorageRecord& record, bool big_endian) {
-    const std::string where = display_name() + ": tensor '" + name + "'";
+    const std::string where = display_name() + ": tensor " + quote(name);
     OWF_ASSIGN_OR_RETURN(TensorInfo info, make_tensor_info(name, tensor.dtype, tensor.shape));
     const std::uint32_t element_size = dtype_info(tensor.dtype).element_bytes();
     const std::uint32_t storage_element_size = dtype_info(tensor.storage->storage->dtype).element_bytes();
@@ -131,7 +132,7 @@ class CheckpointModel final : public Model {
     }
     const auto storage_bytes = checked_mul(tensor.storage->storage->numel, storage_element_size);
     if (!storage_bytes || *storage_bytes > record.size) {
-      return Status::corruption(where + ": storage '" + record.name + "' should hold " +
+      return Status::corruption(where + ": storage " + quote(record.name) + " should hold " +
                                 std::to_string(tensor.storage->storage->numel) + " elements of " +
                                 std::string(dtype_info(tensor.storage->storage->dtype).name) + " but has " +
                                 std::to_string(record.size) + " bytes");
@@ -148,8 +149,8 @@ class CheckpointModel final : public Model {
       if (!end_bytes || *end_bytes > *storage_bytes) {
         return Status::corruption(where + ": view (offset " + std::to_string(tensor.storage_offset) +
                                   ", strides up to element " + (end ? std::to_string(*end) : "overflow") +
-                                  ") exceeds the " + std::to_string(*storage_bytes) + " bytes of storage '" +
-                                  record.name + "'");
+                                  ") exceeds the " + std::to_string(*storage_bytes) + " bytes of storage " +
+                                  quote(record.name));
       }
     }
     TensorLayout layout;
@@ -258,7 +259,7 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
   }
   const auto stored = [&](const ZipEntry& entry) -> Result<std::span<const std::byte>> {
     if (entry.method != 0) {
-      return Status::not_supported(display + ": record '" + entry.name + "' is compressed (method " +
+      return Status::not_supported(display + ": record " + quote(entry.name) + " is compressed (method " +
                                    std::to_string(entry.method) + "); torch.save stores records uncompressed");
     }
     return zip.stored_data(entry);
@@ -270,7 +271,7 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
     if (as_chars(text) == "big") {
       big_endian = true;
     } else if (as_chars(text) != "little") {
-      return Status::corruption(display + ": record '" + byteorder->name + "' is neither 'little' nor 'big'");
+      return Status::corruption(display + ": record " + quote(byteorder->name) + " is neither 'little' nor 'big'");
     }
   }
 
@@ -289,7 +290,7 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
     const std::string name = root + "data/" + storage.key;
     const auto entry = by_name.find(name);
     if (entry == by_name.end()) {
-      return Status::corruption(display + ": storage '" + storage.key + "' has no record '" + name + "'");
+      return Status::corruption(display + ": storage " + quote(storage.key) + " has no record " + quote(name));
     }
     OWF_RETURN_IF_ERROR(stored(*entry->second).status());
     if (recorded.insert(name).second) records.push_back(*entry->second);
@@ -347,8 +348,8 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
   for (const StorageRef* storage : arena.storages()) {
     const auto [known, inserted] = key_dtypes.emplace(storage->key, storage->dtype);
     if (!inserted && dtype_info(known->second).element_bytes() != dtype_info(storage->dtype).element_bytes()) {
-      return Status::corruption(display + ": storage '" + storage->key +
-                                "' is referenced with different element sizes");
+      return Status::corruption(display + ": storage " + quote(storage->key) +
+                                " is referenced with different element sizes");
     }
   }
   std::unordered_map<std::string, StorageRecord> records;
@@ -357,9 +358,9 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
     if (key->kind != ValueKind::kString) return Status::corruption(display + ": legacy storage key is not a string");
     const auto dtype = key_dtypes.find(key->text);
     if (dtype == key_dtypes.end()) {
-      return Status::corruption(display + ": storage '" + key->text + "' is listed but no tensor references it");
+      return Status::corruption(display + ": storage " + quote(key->text) + " is listed but no tensor references it");
     }
-    const std::string name = "storage '" + key->text + "'";
+    const std::string name = "storage " + quote(key->text);
     OWF_ASSIGN_OR_RETURN(const std::uint64_t numel, cursor.u64(name + " element count"));
     const auto size = checked_mul(numel, dtype_info(dtype->second).element_bytes());
     if (!size) return Status::corruption(display + ": " + name + " element count overflows");
@@ -374,7 +375,7 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
   const LocateStorage locate = [&](const StorageRef& storage) -> Result<StorageRecord> {
     const auto found = records.find(storage.key);
     if (found == records.end()) {
-      return Status::corruption(display + ": storage '" + storage.key + "' is not in the storage key list");
+      return Status::corruption(display + ": storage " + quote(storage.key) + " is not in the storage key list");
     }
     return found->second;
   };

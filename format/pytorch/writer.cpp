@@ -7,6 +7,7 @@
 
 #include "owf/bytes.h"
 #include "owf/io.h"
+#include "owf/text.h"
 #include "owf/zip.h"
 #include "pytorch/metadata_json.h"
 #include "pytorch/pickle_writer.h"
@@ -114,7 +115,7 @@ Status write_checkpoint(const Model& model, std::string_view metadata_json, cons
   for (const TensorInfo& info : tensors) {
     const TorchType* type = find_torch_type(info.dtype);
     if (!type || type->storage_name.empty()) {
-      return Status::not_supported(display + ": tensor '" + info.name + "': dtype " +
+      return Status::not_supported(display + ": tensor " + quote(info.name) + ": dtype " +
                                    std::string(dtype_info(info.dtype).name) +
                                    " has no torch storage type (a .pt file holds bool, u8, i8, i16, i32, i64, "
                                    "f16, bf16, f32, f64, c64, c128)");

@@ -13,15 +13,14 @@
 #include "owf/bytes.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/text.h"
 #include "safetensors/safetensors_json.h"
-#include "safetensors/safetensors_text.h"
 
 namespace owf::formats {
 namespace {
 
 namespace fs = std::filesystem;
 using safetensors::HeaderEntry;
-using safetensors::quote;
 using safetensors::StringMap;
 
 // The reference implementation refuses larger headers; so does owf, before reading one.

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "owf/metadata.h"
-#include "safetensors/safetensors_text.h"
+#include "owf/text.h"
 
 namespace owf::formats::safetensors {
 namespace {

@@ -12,6 +12,7 @@
 #include "owf/checked.h"
 #include "owf/container.h"
 #include "owf/metadata.h"
+#include "owf/text.h"
 #include "text.h"
 
 namespace owf {
@@ -226,10 +227,10 @@ Status Reader::parse() {
                   std::to_string(needed) + " bytes its name and shape need");
     }
     const std::string_view name = as_chars(*r.bytes(name_length, "name"));
-    if (const std::size_t bad = detail::find_invalid_utf8(name); bad != std::string_view::npos) {
+    if (const std::size_t bad = find_invalid_utf8(name); bad != std::string_view::npos) {
       return fail(record + ": name is not valid UTF-8 at byte " + std::to_string(bad));
     }
-    const std::string tensor = "tensor " + detail::quote(name);
+    const std::string tensor = "tensor " + quote(name);
     if (!names.insert(name).second) return fail(tensor + ": duplicate name (" + record + ")");
     const DTypeInfo* dtype = find_dtype(dtype_id);
     if (dtype == nullptr) {
@@ -306,7 +307,7 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
   }
   const TensorInfo& info = tensors_[index];
   const StoredTensor& stored = stored_[index];
-  const std::string tensor = display_name_ + ": tensor " + detail::quote(info.name);
+  const std::string tensor = display_name_ + ": tensor " + quote(info.name);
   const auto end = checked_add(offset, dst.size());
   if (!end || *end > info.byte_size) {
     return Status::invalid_argument(tensor + ": read of " + std::to_string(dst.size()) + " bytes at offset " +
@@ -353,7 +354,7 @@ Status Reader::verify_tensor(std::size_t index) const {
   }
   const Status status =
       check_tensor_bytes(file_, tensors_[index], stored_[index], chunk_indexes_[index].get(), nullptr);
-  return status.with_context(display_name_ + ": tensor " + detail::quote(tensors_[index].name));
+  return status.with_context(display_name_ + ": tensor " + quote(tensors_[index].name));
 }
 
 void Reader::verify(std::vector<Problem>& problems) const {
@@ -363,7 +364,7 @@ void Reader::verify(std::vector<Problem>& problems) const {
     TensorDigester digester(tensors_[i]);
     const Status status = check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), &digester);
     if (!status.ok()) {
-      problems.push_back({display_name_ + ": tensor " + detail::quote(tensors_[i].name) + ": " + status.message()});
+      problems.push_back({display_name_ + ": tensor " + quote(tensors_[i].name) + ": " + status.message()});
       all_read = false;
     } else {
       digests.emplace_back(tensors_[i].name, digester.finish());
@@ -384,7 +385,7 @@ void Reader::verify(std::vector<Problem>& problems) const {
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     check_zero(gap_start, stored_[i].offset, "padding after " + after);
     gap_start = stored_[i].offset + stored_[i].stored_size;
-    after = "tensor " + detail::quote(tensors_[i].name);
+    after = "tensor " + quote(tensors_[i].name);
   }
   check_zero(gap_start, header_offset_, "padding after " + after);
   check_zero(header_offset_ + header_length_, header_offset_ + header_capacity_, "header slack");

@@ -20,7 +20,7 @@
 #include "owf/checked.h"
 #include "owf/container.h"
 #include "owf/metadata.h"
-#include "text.h"
+#include "owf/text.h"
 
 namespace owf {
 
@@ -238,7 +238,7 @@ struct Writer::Impl {
 Status Writer::Impl::check_tensor(const TensorInfo& info) const {
   auto checked = make_tensor_info(info.name, info.dtype, info.shape);
   if (!checked.ok()) return Status::invalid_argument(where() + ": " + checked.status().message());
-  const std::string tensor = where() + ": tensor " + detail::quote(info.name);
+  const std::string tensor = where() + ": tensor " + quote(info.name);
   if (checked->byte_size != info.byte_size) {
     return Status::invalid_argument(tensor + ": byte_size " + std::to_string(info.byte_size) + " should be " +
                                     std::to_string(checked->byte_size) + " for its dtype and shape");
@@ -377,7 +377,7 @@ Status Writer::add(const TensorInfo& info, const TensorSource& source) {
 
 Status Writer::add(const TensorInfo& info, std::span<const std::byte> data) {
   if (data.size() != info.byte_size) {
-    return Status::invalid_argument(impl_->where() + ": tensor " + detail::quote(info.name) + ": " +
+    return Status::invalid_argument(impl_->where() + ": tensor " + quote(info.name) + ": " +
                                     std::to_string(data.size()) + " bytes given for a tensor of " +
                                     std::to_string(info.byte_size));
   }

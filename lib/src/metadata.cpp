@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "text.h"
+#include "owf/text.h"
 
 namespace owf {
 namespace {
@@ -44,7 +44,7 @@ std::string_view json_type_name(const nlohmann::json& value) {
 
 Status validate_metadata(std::string_view json, std::string_view where) {
   const std::string prefix = std::string(where) + ": metadata ";
-  if (const std::size_t bad = detail::find_invalid_utf8(json); bad != std::string_view::npos) {
+  if (const std::size_t bad = find_invalid_utf8(json); bad != std::string_view::npos) {
     return Status::corruption(prefix + "is not valid UTF-8 at byte " + std::to_string(bad));
   }
   if (const std::size_t deep = find_excess_depth(json); deep != std::string_view::npos) {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "owf/checked.h"
-#include "text.h"
+#include "owf/text.h"
 
 namespace owf {
 namespace {
@@ -17,12 +17,12 @@ constexpr std::uint64_t kVerifyPiece = 8u << 20;
 
 Result<TensorInfo> make_tensor_info(std::string name, DType dtype, std::vector<std::uint64_t> shape) {
   if (name.empty()) return Status::invalid_argument("tensor name is empty");
-  if (const std::size_t bad = detail::find_invalid_utf8(name); bad != std::string::npos) {
-    return Status::invalid_argument("tensor " + detail::quote(name) + ": name is not valid UTF-8 at byte " +
+  if (const std::size_t bad = find_invalid_utf8(name); bad != std::string::npos) {
+    return Status::invalid_argument("tensor " + quote(name) + ": name is not valid UTF-8 at byte " +
                                     std::to_string(bad));
   }
   auto size = storage_size(dtype, shape);
-  if (!size.ok()) return size.status().with_context("tensor " + detail::quote(name));
+  if (!size.ok()) return size.status().with_context("tensor " + quote(name));
   return TensorInfo{std::move(name), dtype, std::move(shape), *size};
 }
 
@@ -69,7 +69,7 @@ Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index
   try {
     data.resize(info.byte_size);
   } catch (const std::exception&) {  // length_error or bad_alloc: too large for memory
-    return Status::invalid_argument("tensor " + detail::quote(info.name) + ": " + std::to_string(info.byte_size) +
+    return Status::invalid_argument("tensor " + quote(info.name) + ": " + std::to_string(info.byte_size) +
                                     " bytes do not fit in memory");
   }
   OWF_RETURN_IF_ERROR(model.read(index, 0, data));
