@@ -96,23 +96,18 @@ class NumpyModel final : public Model {
   };
 
   NumpyModel(std::string format, MappedFile file, Parts parts)
-      : format_(std::move(format)), file_(std::move(file)), parts_(std::move(parts)) {}
+      : format_(std::move(format)),
+        file_(std::move(file)),
+        display_name_(file_.path().filename().string()),
+        parts_(std::move(parts)) {}
 
   std::string format() const override { return format_; }
   const std::vector<TensorInfo>& tensors() const override { return parts_.tensors; }
   const std::string& metadata() const override { return metadata_; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (index >= parts_.tensors.size()) {
-      return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
-    }
+    OWF_RETURN_IF_ERROR(check_read_range(parts_.tensors, index, offset, dst.size(), display_name_));
     const TensorInfo& info = parts_.tensors[index];
-    const auto end = checked_add(offset, dst.size());
-    if (!end || *end > info.byte_size) {
-      return Status::invalid_argument("tensor " + quote(info.name) + ": bytes " + std::to_string(offset) + ".." +
-                                      (end ? std::to_string(*end) : "overflow") + " are beyond its " +
-                                      std::to_string(info.byte_size) + " bytes");
-    }
     const Layout& layout = parts_.layouts[index];
     if (dst.empty()) return {};  // also spares convert() the zero dimensions of an empty array
     if (layout.big_endian || layout.fortran_order) {
@@ -179,6 +174,7 @@ class NumpyModel final : public Model {
 
   std::string format_;
   MappedFile file_;
+  std::string display_name_;  // the file name, for messages
   Parts parts_;
   std::string metadata_ = "{}";  // neither .npy nor .npz has a place for metadata
 };

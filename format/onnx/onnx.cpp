@@ -28,7 +28,10 @@ using onnx::TensorDecl;
 class OnnxModel final : public Model {
  public:
   OnnxModel(std::vector<MappedFile> files, std::vector<std::size_t> file_of, ModelDecl decl)
-      : files_(std::move(files)), file_of_(std::move(file_of)), decl_(std::move(decl)) {
+      : files_(std::move(files)),
+        display_name_(files_.front().path().filename().string()),
+        file_of_(std::move(file_of)),
+        decl_(std::move(decl)) {
     for (TensorDecl& tensor : decl_.tensors) tensors_.push_back(tensor.info);
   }
 
@@ -37,13 +40,9 @@ class OnnxModel final : public Model {
   const std::string& metadata() const override { return decl_.metadata_json; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
+    OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name_));
     const TensorDecl& tensor = decl_.tensors[index];
     const std::uint64_t size = tensor.info.byte_size;
-    if (offset > size || dst.size() > size - offset) {
-      return Status::invalid_argument("tensor " + quote(tensor.info.name) + ": bytes " + std::to_string(offset) +
-                                      ".." + std::to_string(offset + dst.size()) + " exceed its " +
-                                      std::to_string(size) + " bytes");
-    }
     if (dst.empty()) return {};
     if (tensor.storage == Storage::kDecoded) {
       std::memcpy(dst.data(), tensor.decoded.data() + offset, dst.size());
@@ -72,6 +71,7 @@ class OnnxModel final : public Model {
 
  private:
   std::vector<MappedFile> files_;
+  std::string display_name_;          // the model file's name, for messages
   std::vector<std::size_t> file_of_;  // per tensor: index into files_ (unused for kDecoded)
   ModelDecl decl_;
   std::vector<TensorInfo> tensors_;

@@ -89,23 +89,17 @@ bool is_contiguous(const std::vector<std::uint64_t>& shape, const std::vector<st
 class CheckpointModel final : public Model {
  public:
   CheckpointModel(MappedFile file, std::string format, std::string metadata)
-      : file_(std::move(file)), format_(std::move(format)), metadata_(std::move(metadata)) {}
+      : file_(std::move(file)),
+        display_name_(file_.path().filename().string()),
+        format_(std::move(format)),
+        metadata_(std::move(metadata)) {}
 
   std::string format() const override { return format_; }
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   const std::string& metadata() const override { return metadata_; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (index >= tensors_.size()) {
-      return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
-    }
-    const TensorInfo& info = tensors_[index];
-    const auto end = checked_add(offset, dst.size());
-    if (!end || *end > info.byte_size) {
-      return Status::invalid_argument("tensor " + quote(info.name) + ": read of " + std::to_string(dst.size()) +
-                                      " bytes at " + std::to_string(offset) + " exceeds its " +
-                                      std::to_string(info.byte_size) + " bytes");
-    }
+    OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name()));
     const TensorLayout& layout = layouts_[index];
     if (layout.contiguous && !layout.swap_bytes) return file_.read_at(layout.base + offset, dst);
     gather(layout, offset, dst);
@@ -171,7 +165,7 @@ class CheckpointModel final : public Model {
     checked_records_ = std::move(records);
   }
 
-  std::string display_name() const { return file_.path().filename().string(); }
+  const std::string& display_name() const { return display_name_; }
 
  private:
   // Copies a strided (or byte-swapped) view in C order: whole runs along the
@@ -220,6 +214,7 @@ class CheckpointModel final : public Model {
   }
 
   MappedFile file_;
+  std::string display_name_;  // the file name, for messages
   std::string format_;
   std::string metadata_;
   std::vector<TensorInfo> tensors_;

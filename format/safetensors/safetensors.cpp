@@ -214,16 +214,7 @@ class SafetensorsModel final : public Model {
   const std::string& metadata() const override { return metadata_; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (index >= tensors_.size()) {
-      return Status::invalid_argument("tensor index " + std::to_string(index) + " out of range");
-    }
-    const TensorInfo& info = tensors_[index];
-    const auto end = checked_add(offset, dst.size());
-    if (!end || *end > info.byte_size) {
-      return Status::invalid_argument("tensor " + quote(info.name) + ": bytes " + std::to_string(offset) + ".." +
-                                      (end ? std::to_string(*end) : "overflow") + " are beyond its " +
-                                      std::to_string(info.byte_size) + " bytes");
-    }
+    OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), ""));
     const Location& location = locations_[index];
     return files_[location.file].read_at(location.offset + offset, dst);
   }

@@ -302,18 +302,10 @@ Status Reader::parse() {
 std::string Reader::format() const { return "owf " + std::to_string(major_) + "." + std::to_string(minor_); }
 
 Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const {
-  if (index >= tensors_.size()) {
-    return Status::invalid_argument(display_name_ + ": no tensor with index " + std::to_string(index));
-  }
+  OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name_));
   const TensorInfo& info = tensors_[index];
   const StoredTensor& stored = stored_[index];
-  const std::string tensor = display_name_ + ": tensor " + quote(info.name);
-  const auto end = checked_add(offset, dst.size());
-  if (!end || *end > info.byte_size) {
-    return Status::invalid_argument(tensor + ": read of " + std::to_string(dst.size()) + " bytes at offset " +
-                                    std::to_string(offset) + " exceeds its " + std::to_string(info.byte_size) +
-                                    " bytes");
-  }
+  const std::uint64_t end = offset + dst.size();  // check_read_range ruled out overflow
   if (dst.empty()) return {};
   if (stored.encoding == Encoding::kRaw) return file_.read_at(stored.offset + offset, dst);
 
@@ -321,16 +313,16 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
   const ChunkTable& table = *chunk_indexes_[index];
   detail::ChunkDecoder decoder;
   std::vector<std::byte> frame, partial;
-  for (std::uint64_t chunk = offset / table.chunk_size; chunk * table.chunk_size < *end; ++chunk) {
+  for (std::uint64_t chunk = offset / table.chunk_size; chunk * table.chunk_size < end; ++chunk) {
     const std::uint64_t chunk_start = chunk * table.chunk_size;
     const std::uint64_t chunk_length = table.chunk_length(chunk);
-    const std::uint64_t from = std::max(offset, chunk_start), to = std::min(*end, chunk_start + chunk_length);
+    const std::uint64_t from = std::max(offset, chunk_start), to = std::min(end, chunk_start + chunk_length);
     const auto target = dst.subspan(from - offset, to - from);
     const bool whole = from == chunk_start && to == chunk_start + chunk_length;
     if (!whole) partial.resize(chunk_length);
     const Status status =
         decode_chunk(file_, stored, table, info.dtype, chunk, decoder, frame, whole ? target : std::span(partial));
-    if (!status.ok()) return status.with_context(tensor);
+    if (!status.ok()) return status.with_context(display_name_ + ": tensor " + quote(info.name));
     if (!whole) std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
   }
   return {};

@@ -63,6 +63,22 @@ std::uint64_t Model::total_bytes() const {
   return total;
 }
 
+Status check_read_range(std::span<const TensorInfo> tensors, std::size_t index, std::uint64_t offset,
+                        std::uint64_t size, std::string_view where) {
+  // The message is built only on failure: reads are frequent and small.
+  const auto refuse = [where](const std::string& message) {
+    return Status::invalid_argument(where.empty() ? message : std::string(where) + ": " + message);
+  };
+  if (index >= tensors.size()) return refuse("no tensor with index " + std::to_string(index));
+  const TensorInfo& info = tensors[index];
+  const auto end = checked_add(offset, size);
+  if (!end || *end > info.byte_size) {
+    return refuse("tensor " + quote(info.name) + ": read of " + std::to_string(size) + " bytes at offset " +
+                  std::to_string(offset) + " exceeds its " + std::to_string(info.byte_size) + " bytes");
+  }
+  return {};
+}
+
 Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index) {
   const TensorInfo& info = model.tensors()[index];
   std::vector<std::byte> data;

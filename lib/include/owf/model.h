@@ -73,6 +73,14 @@ class Model {
   std::uint64_t total_bytes() const;
 };
 
+// Checks the arguments of a Model::read before anything is copied: `index`
+// names one of `tensors` and bytes [offset, offset + size) lie within it. The
+// message starts with `where` (the source's display name; empty for none) and
+// names the tensor, e.g. "m.owf: tensor 'w': read of 8 bytes at offset 4
+// exceeds its 10 bytes".
+Status check_read_range(std::span<const TensorInfo> tensors, std::size_t index, std::uint64_t offset,
+                        std::uint64_t size, std::string_view where);
+
 // Reads a whole decoded tensor into memory.
 Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index);
 
