@@ -5,14 +5,16 @@ invalid/*.owf with invalid/expected.json naming the error a reader must report.
 Written from spec/owf-v1.md alone, independently of the C++ library, so that the
 library's tests compare two implementations of the spec. Needs Python 3 with the
 standard library, xxhash and zstandard (Debian: python3-xxhash python3-zstandard).
-Run it from anywhere; it rewrites the folders beside this script. The output is
-deterministic: running it twice gives the same bytes.
+Run it from anywhere; it rewrites the folders beside this script, or under the folder
+given as its one argument. The output is deterministic: running it twice gives the same
+bytes, and tests/lib/vectors_reproducible.py checks the committed files are its output.
 """
 import hashlib
 import json
 import math
 import pathlib
 import struct
+import sys
 
 import xxhash
 import zstandard
@@ -401,8 +403,9 @@ def write_invalid(folder):
 
 
 def main():
+    root = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE
     for sub, writer in (("valid", write_valid), ("invalid", write_invalid)):
-        folder = HERE / sub
+        folder = root / sub
         folder.mkdir(exist_ok=True)
         for old in folder.iterdir():
             old.unlink()
