@@ -26,8 +26,6 @@ constexpr std::string_view kNpyMagic = "\x93NUMPY";
 constexpr std::string_view kZipMagic = "PK";
 constexpr std::string_view kLocalHeaderMagic = "PK\x03\x04";
 constexpr std::string_view kMemberSuffix = ".npy";
-// Writers pull tensor bytes through Model::read in pieces of this size.
-constexpr std::uint64_t kCopyPiece = 4u << 20;
 // numpy aligns array data to 64 bytes; stored members keep that alignment in the archive.
 constexpr std::uint32_t kMemberAlignment = 64;
 
@@ -259,23 +257,9 @@ bool starts_with(std::span<const std::byte> bytes, std::string_view prefix) {
   return bytes.size() >= prefix.size() && as_chars(bytes.first(prefix.size())) == prefix;
 }
 
-// Reports bytes written across one write.
-struct Progress {
-  const WriteOptions& options;
-  std::uint64_t done = 0;
-  std::uint64_t total = 0;
-
-  void advance(std::uint64_t bytes) {
-    done += bytes;
-    if (options.progress) options.progress(done, total);
-  }
-};
-
-using Source = std::function<Status(std::uint64_t offset, std::span<std::byte> dst)>;
-
-// The bytes of tensor `index` as a .npy: `header`, then the data pulled from the model.
-Source npy_source(const Model& model, std::size_t index, const std::vector<std::byte>& header, Progress& progress) {
-  return [&model, index, &header, &progress](std::uint64_t offset, std::span<std::byte> dst) -> Status {
+// The bytes of a .npy: `header`, then the tensor data pulled from `data`.
+TensorSource npy_source(const std::vector<std::byte>& header, TensorSource data) {
+  return [&header, data = std::move(data)](std::uint64_t offset, std::span<std::byte> dst) -> Status {
     if (offset < header.size()) {
       const std::uint64_t from_header = std::min<std::uint64_t>(header.size() - offset, dst.size());
       std::copy_n(header.begin() + static_cast<std::ptrdiff_t>(offset), from_header, dst.begin());
@@ -283,9 +267,7 @@ Source npy_source(const Model& model, std::size_t index, const std::vector<std::
       dst = dst.subspan(from_header);
     }
     if (dst.empty()) return {};
-    OWF_RETURN_IF_ERROR(model.read(index, offset - header.size(), dst));
-    progress.advance(dst.size());
-    return {};
+    return data(offset - header.size(), dst);
   };
 }
 
@@ -305,7 +287,7 @@ Result<std::vector<std::byte>> npy_header(const TensorInfo& info, const std::str
 }
 
 Status write_npy(const Model& model, const fs::path& target, const WriteOptions& options, const std::string& where,
-                 Progress& progress) {
+                 WriteProgress& progress) {
   if (model.tensors().size() != 1) {
     return Status::invalid_argument(where + ": a .npy file holds one array, but the model has " +
                                     std::to_string(model.tensors().size()) + " tensors; write a .npz instead");
@@ -313,27 +295,20 @@ Status write_npy(const Model& model, const fs::path& target, const WriteOptions&
   const TensorInfo& info = model.tensors().front();
   OWF_ASSIGN_OR_RETURN(const std::vector<std::byte> header, npy_header(info, where));
   OWF_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::create(target, options.overwrite));
-  const Source source = npy_source(model, 0, header, progress);
-  const std::uint64_t size = header.size() + info.byte_size;
-  std::vector<std::byte> buffer(std::min(size, kCopyPiece));
-  for (std::uint64_t offset = 0; offset < size;) {
-    const std::span<std::byte> piece(buffer.data(), std::min<std::uint64_t>(buffer.size(), size - offset));
-    OWF_RETURN_IF_ERROR(source(offset, piece));
-    OWF_RETURN_IF_ERROR(out.write(piece));
-    offset += piece.size();
-  }
+  OWF_RETURN_IF_ERROR(out.write(header));
+  OWF_RETURN_IF_ERROR(copy_tensor(model, 0, out, progress));
   return out.commit();
 }
 
 Status write_npz(const Model& model, const fs::path& target, const WriteOptions& options, const std::string& where,
-                 Progress& progress) {
+                 WriteProgress& progress) {
   OWF_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::create(target, options.overwrite));
   ZipWriter zip(out);
   for (std::size_t i = 0; i < model.tensors().size(); ++i) {
     const TensorInfo& info = model.tensors()[i];
     OWF_ASSIGN_OR_RETURN(const std::vector<std::byte> header, npy_header(info, where));
     const std::string member = info.name + std::string(kMemberSuffix);
-    const Source source = npy_source(model, i, header, progress);
+    const TensorSource source = npy_source(header, progress_source(model, i, progress));
     const auto size = checked_add(header.size(), info.byte_size);
     if (!size) {
       return Status::invalid_argument(where + ": tensor " + quote(info.name) + " is too large for a zip member");
@@ -391,7 +366,7 @@ class NumpyFormat final : public Format {
     const std::string where = path.filename().string();
     try {
       for (const TensorInfo& info : model.tensors()) OWF_RETURN_IF_ERROR(check_writable(info, where));
-      Progress progress{options, 0, model.total_bytes()};
+      WriteProgress progress(options, model.total_bytes());
       return path.extension() == ".npy" ? write_npy(model, path, options, where, progress)
                                         : write_npz(model, path, options, where, progress);
     } catch (const std::exception& error) {

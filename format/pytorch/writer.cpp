@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "owf/bytes.h"
+#include "owf/format.h"
 #include "owf/io.h"
 #include "owf/text.h"
 #include "owf/zip.h"
@@ -149,7 +150,7 @@ Status write_checkpoint(const Model& model, std::string_view metadata_json, cons
 
   std::uint64_t total = 0;
   for (const std::size_t owner : stored) total += tensors[owner].byte_size;
-  std::uint64_t done = 0;
+  WriteProgress progress(options, total);
 
   OWF_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path, options.overwrite));
   ZipWriter zip(file);
@@ -157,14 +158,8 @@ Status write_checkpoint(const Model& model, std::string_view metadata_json, cons
   OWF_RETURN_IF_ERROR(zip.add_stored(root + "data.pkl", pickle.bytes(), kRecordAlignment));
   OWF_RETURN_IF_ERROR(zip.add_stored(root + "byteorder", as_bytes(kByteOrder), kRecordAlignment));
   for (const std::size_t owner : stored) {
-    const auto source = [&](std::uint64_t offset, std::span<std::byte> dst) -> Status {
-      OWF_RETURN_IF_ERROR(model.read(owner, offset, dst));
-      done += dst.size();
-      if (options.progress) options.progress(done, total);
-      return {};
-    };
-    OWF_RETURN_IF_ERROR(
-        zip.add_stored(root + "data/" + keys[owner], tensors[owner].byte_size, source, kRecordAlignment));
+    OWF_RETURN_IF_ERROR(zip.add_stored(root + "data/" + keys[owner], tensors[owner].byte_size,
+                                       progress_source(model, owner, progress), kRecordAlignment));
   }
   OWF_RETURN_IF_ERROR(zip.add_stored(root + "version", as_bytes(kVersion), kRecordAlignment));
   OWF_RETURN_IF_ERROR(zip.finish());

@@ -26,8 +26,6 @@ using safetensors::StringMap;
 // The reference implementation refuses larger headers; so does owf, before reading one.
 constexpr std::uint64_t kMaxHeaderSize = 100'000'000;
 constexpr std::uint64_t kLengthBytes = 8;  // the u64 header length
-// Writers pull tensor bytes through Model::read in pieces of this size.
-constexpr std::uint64_t kCopyPiece = 4u << 20;
 constexpr std::string_view kIndexSuffix = ".safetensors.index.json";
 
 struct DTypeName {
@@ -327,35 +325,9 @@ Result<std::unique_ptr<Model>> open_index(const fs::path& path) {
       std::move(parts.locations), std::move(owf_metadata)));
 }
 
-// Reports bytes written across every output file of one write.
-struct Progress {
-  const WriteOptions& options;
-  std::uint64_t done = 0;
-  std::uint64_t total = 0;
-
-  void advance(std::uint64_t bytes) {
-    done += bytes;
-    if (options.progress) options.progress(done, total);
-  }
-};
-
-// Streams tensor `index` of `model` into `out` in bounded pieces.
-Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, std::vector<std::byte>& buffer,
-                   Progress& progress) {
-  const std::uint64_t size = model.tensors()[index].byte_size;
-  for (std::uint64_t offset = 0; offset < size;) {
-    const std::span<std::byte> piece(buffer.data(), std::min<std::uint64_t>(buffer.size(), size - offset));
-    OWF_RETURN_IF_ERROR(model.read(index, offset, piece));
-    OWF_RETURN_IF_ERROR(out.write(piece));
-    offset += piece.size();
-    progress.advance(piece.size());
-  }
-  return {};
-}
-
 // Writes the tensors `indices` of `model`, in that order, as one safetensors file.
 Status write_file(const Model& model, std::span<const std::size_t> indices, const StringMap& metadata, AtomicFile& out,
-                  Progress& progress) {
+                  WriteProgress& progress) {
   const std::string where = out.target().filename().string();
   std::vector<HeaderEntry> entries;
   std::uint64_t data_size = 0;
@@ -379,8 +351,7 @@ Status write_file(const Model& model, std::span<const std::size_t> indices, cons
   append_le<std::uint64_t>(prefix, header.size());
   append_bytes(prefix, as_bytes(header));
   OWF_RETURN_IF_ERROR(out.write(prefix));
-  std::vector<std::byte> buffer(kCopyPiece);
-  for (const std::size_t index : indices) OWF_RETURN_IF_ERROR(copy_tensor(model, index, out, buffer, progress));
+  for (const std::size_t index : indices) OWF_RETURN_IF_ERROR(copy_tensor(model, index, out, progress));
   return {};
 }
 
@@ -447,7 +418,7 @@ Status write_model(const Model& model, std::string_view metadata_json, const fs:
   if (!mapped.ok()) return mapped.status().with_context(where);
   const StringMap metadata = std::move(mapped).value();
   const auto shards = plan_shards(model, options.max_shard_size);
-  Progress progress{options, 0, model.total_bytes()};
+  WriteProgress progress(options, model.total_bytes());
   std::vector<AtomicFile> outputs;
   if (shards.size() == 1) {  // everything fits: one plain file, as Hugging Face writes it
     OWF_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::create(target, options.overwrite));
@@ -471,7 +442,7 @@ Status write_model(const Model& model, std::string_view metadata_json, const fs:
     const std::string name = outputs[k].target().filename().string();
     for (const std::size_t index : shards[k]) weight_map.emplace_back(model.tensors()[index].name, name);
   }
-  auto index_text = safetensors::index_text(progress.total, weight_map);
+  auto index_text = safetensors::index_text(progress.total(), weight_map);
   if (!index_text.ok()) return index_text.status().with_context(index_path.filename().string());
   OWF_RETURN_IF_ERROR(index_out.write(as_bytes(*index_text)));
   outputs.push_back(std::move(index_out));

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "layout.h"
 #include "text.h"
@@ -68,6 +69,33 @@ std::string lower(std::string text) {
 }
 
 }  // namespace
+
+void WriteProgress::advance(std::uint64_t bytes) {
+  done_ += bytes;
+  if (options_.progress) options_.progress(done_, total_);
+}
+
+TensorSource progress_source(const Model& model, std::size_t index, WriteProgress& progress) {
+  return [&model, index, &progress](std::uint64_t offset, std::span<std::byte> dst) -> Status {
+    OWF_RETURN_IF_ERROR(model.read(index, offset, dst));
+    progress.advance(dst.size());
+    return {};
+  };
+}
+
+Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress) {
+  constexpr std::uint64_t kPiece = 4u << 20;
+  const std::uint64_t size = model.tensors()[index].byte_size;
+  std::vector<std::byte> buffer(std::min(size, kPiece));
+  for (std::uint64_t offset = 0; offset < size;) {
+    const std::span<std::byte> piece(buffer.data(), std::min<std::uint64_t>(buffer.size(), size - offset));
+    OWF_RETURN_IF_ERROR(model.read(index, offset, piece));
+    OWF_RETURN_IF_ERROR(out.write(piece));
+    offset += piece.size();
+    progress.advance(piece.size());
+  }
+  return {};
+}
 
 Status Format::write(const Model&, std::string_view, const std::filesystem::path& path, const WriteOptions&) const {
   return Status::not_supported(path.string() + ": writing " + std::string(name()) + " files is not supported");

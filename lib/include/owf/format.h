@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -46,6 +47,31 @@ class Format {
   virtual Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
                        const WriteOptions& options) const;
 };
+
+// For writers: counts the tensor bytes one write has streamed, across all its
+// output files, and reports them through options.progress as (done, total).
+// Keeps a reference to `options`, which must outlive it.
+class WriteProgress {
+ public:
+  WriteProgress(const WriteOptions& options, std::uint64_t total) : options_(options), total_(total) {}
+
+  void advance(std::uint64_t bytes);
+  std::uint64_t total() const { return total_; }
+
+ private:
+  const WriteOptions& options_;
+  std::uint64_t done_ = 0;
+  std::uint64_t total_ = 0;
+};
+
+// A TensorSource that reads tensor `index` of `model` and reports each piece
+// to `progress`; both must outlive it.
+TensorSource progress_source(const Model& model, std::size_t index, WriteProgress& progress);
+
+// Appends tensor `index` of `model` to `out`, read and written in pieces of at
+// most 4 MiB so memory stays flat, each reported to `progress`. Fails with the
+// first read or write error.
+Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress);
 
 class FormatRegistry {
  public:
