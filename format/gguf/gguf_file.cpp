@@ -49,33 +49,38 @@ Result<std::string> read_string(ByteCursor& cursor, std::string_view what) {
   return std::string(as_chars(bytes));
 }
 
-Result<Scalar> read_scalar(ByteCursor& cursor, ValueType type, std::string_view what) {
-  Scalar scalar;
+// Appends one element of `type` to kv.numbers or kv.strings.
+Status read_element(ByteCursor& cursor, ValueType type, std::string_view what, KeyValue& kv) {
+  const std::uint64_t start = cursor.offset();
   switch (value_size(type)) {
     case 0: {
-      OWF_ASSIGN_OR_RETURN(scalar.text, read_string(cursor, what));
-      return scalar;
+      OWF_ASSIGN_OR_RETURN(std::string text, read_string(cursor, what));
+      kv.strings.push_back(std::move(text));
+      return {};
     }
     case 1: {
-      const std::uint64_t start = cursor.offset();
-      OWF_ASSIGN_OR_RETURN(scalar.bits, cursor.u8(what));
-      if (type == ValueType::kBool && scalar.bits > 1) {
-        return Status::corruption(std::string(what) + at_offset(start) + ": bool value " + std::to_string(scalar.bits) +
+      OWF_ASSIGN_OR_RETURN(const std::uint8_t bits, cursor.u8(what));
+      if (type == ValueType::kBool && bits > 1) {
+        return Status::corruption(std::string(what) + at_offset(start) + ": bool value " + std::to_string(bits) +
                                   " is neither 0 nor 1");
       }
-      return scalar;
+      kv.numbers.push_back(bits);
+      return {};
     }
     case 2: {
-      OWF_ASSIGN_OR_RETURN(scalar.bits, cursor.u16(what));
-      return scalar;
+      OWF_ASSIGN_OR_RETURN(const std::uint16_t bits, cursor.u16(what));
+      kv.numbers.push_back(bits);
+      return {};
     }
     case 4: {
-      OWF_ASSIGN_OR_RETURN(scalar.bits, cursor.u32(what));
-      return scalar;
+      OWF_ASSIGN_OR_RETURN(const std::uint32_t bits, cursor.u32(what));
+      kv.numbers.push_back(bits);
+      return {};
     }
     default: {
-      OWF_ASSIGN_OR_RETURN(scalar.bits, cursor.u64(what));
-      return scalar;
+      OWF_ASSIGN_OR_RETURN(const std::uint64_t bits, cursor.u64(what));
+      kv.numbers.push_back(bits);
+      return {};
     }
   }
 }
@@ -88,22 +93,22 @@ Result<ValueType> read_value_type(ByteCursor& cursor, const std::string& what) {
   return *type;
 }
 
-void append_scalar(std::vector<std::byte>& out, ValueType type, const Scalar& scalar) {
-  switch (value_size(type)) {
+void append_element(std::vector<std::byte>& out, const KeyValue& kv, std::size_t index) {
+  switch (value_size(kv.value_type())) {
     case 0:
-      append_string(out, scalar.text);
+      append_string(out, kv.strings[index]);
       break;
     case 1:
-      append_le(out, static_cast<std::uint8_t>(scalar.bits));
+      append_le(out, static_cast<std::uint8_t>(kv.numbers[index]));
       break;
     case 2:
-      append_le(out, static_cast<std::uint16_t>(scalar.bits));
+      append_le(out, static_cast<std::uint16_t>(kv.numbers[index]));
       break;
     case 4:
-      append_le(out, static_cast<std::uint32_t>(scalar.bits));
+      append_le(out, static_cast<std::uint32_t>(kv.numbers[index]));
       break;
     default:
-      append_le(out, scalar.bits);
+      append_le(out, kv.numbers[index]);
       break;
   }
 }
@@ -138,15 +143,30 @@ std::size_t value_size(ValueType type) {
   return 0;
 }
 
-Result<KeyValue> read_key_value(ByteCursor& cursor) {
+KeyValue string_key_value(std::string key, std::string text) {
+  KeyValue kv;
+  kv.key = std::move(key);
+  kv.type = ValueType::kString;
+  kv.strings.push_back(std::move(text));
+  return kv;
+}
+
+KeyValue u32_key_value(std::string key, std::uint32_t value) {
+  KeyValue kv;
+  kv.key = std::move(key);
+  kv.type = ValueType::kU32;
+  kv.numbers.push_back(value);
+  return kv;
+}
+
+Result<KeyValue> read_key_value(ByteCursor& cursor, std::uint64_t max_elements) {
   KeyValue kv;
   kv.file_offset = cursor.offset();
   OWF_ASSIGN_OR_RETURN(kv.key, read_string(cursor, "key"));
   const std::string what = "key " + in_quotes(kv.key);
   OWF_ASSIGN_OR_RETURN(kv.type, read_value_type(cursor, what + ": value type"));
   if (kv.type != ValueType::kArray) {
-    OWF_ASSIGN_OR_RETURN(Scalar scalar, read_scalar(cursor, kv.type, what + ": value"));
-    kv.values.push_back(std::move(scalar));
+    OWF_RETURN_IF_ERROR(read_element(cursor, kv.type, what + ": value", kv));
     return kv;
   }
   const std::uint64_t array_start = cursor.offset();
@@ -164,11 +184,19 @@ Result<KeyValue> read_key_value(ByteCursor& cursor) {
                               " needs at least " + std::to_string(min_element_bytes) + " bytes per element, only " +
                               std::to_string(cursor.remaining()) + " bytes remain");
   }
-  kv.values.reserve(count);
+  if (count > max_elements) {
+    return Status::not_supported(what + at_offset(count_start) + ": array count " + std::to_string(count) +
+                                 " exceeds what owf reads (" + std::to_string(kMaxValueElements) +
+                                 " elements in all key-values)");
+  }
+  if (kv.element_type == ValueType::kString) {
+    kv.strings.reserve(count);
+  } else {
+    kv.numbers.reserve(count);
+  }
   const std::string element_what = what + ": array element";
   for (std::uint64_t i = 0; i < count; ++i) {
-    OWF_ASSIGN_OR_RETURN(Scalar scalar, read_scalar(cursor, kv.element_type, element_what));
-    kv.values.push_back(std::move(scalar));
+    OWF_RETURN_IF_ERROR(read_element(cursor, kv.element_type, element_what, kv));
   }
   return kv;
 }
@@ -206,13 +234,11 @@ void append_string(std::vector<std::byte>& out, std::string_view text) {
 void append_key_value(std::vector<std::byte>& out, const KeyValue& kv) {
   append_string(out, kv.key);
   append_le(out, static_cast<std::uint32_t>(kv.type));
-  if (kv.type != ValueType::kArray) {
-    append_scalar(out, kv.type, kv.values.at(0));
-    return;
+  if (kv.type == ValueType::kArray) {
+    append_le(out, static_cast<std::uint32_t>(kv.element_type));
+    append_le<std::uint64_t>(out, kv.size());
   }
-  append_le(out, static_cast<std::uint32_t>(kv.element_type));
-  append_le<std::uint64_t>(out, kv.values.size());
-  for (const Scalar& scalar : kv.values) append_scalar(out, kv.element_type, scalar);
+  for (std::size_t i = 0; i < kv.size(); ++i) append_element(out, kv, i);
 }
 
 void append_tensor_record(std::vector<std::byte>& out, const TensorRecord& record) {

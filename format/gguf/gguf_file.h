@@ -25,6 +25,9 @@ inline constexpr std::uint32_t kMaxDims = 4;            // ggml's GGML_MAX_DIMS
 inline constexpr std::uint64_t kMaxDimension = std::numeric_limits<std::int64_t>::max();  // ne[] are int64_t
 inline constexpr std::size_t kMaxTensorNameBytes = 63;  // ggml's GGML_MAX_NAME (64) less the NUL
 inline constexpr std::size_t kMaxKeyBytes = 65535;
+// Array elements a file may hold in all its key-values: 20 times the largest vocabularies
+// (tokens, scores, types and merges of ~260k-token models), bounding the memory metadata takes.
+inline constexpr std::uint64_t kMaxValueElements = 1u << 24;
 inline constexpr std::string_view kAlignmentKey = "general.alignment";
 inline constexpr std::size_t kFixedHeaderBytes = 24;  // magic, version, tensor_count, kv_count
 
@@ -53,21 +56,24 @@ std::optional<ValueType> value_type_from_name(std::string_view name);
 // Bytes of one value of a fixed-size type; 0 for string and array.
 std::size_t value_size(ValueType type);
 
-// One scalar value. Numbers and bools hold their little-endian bit pattern zero-extended to 64
-// bits (so every float, NaN payloads included, survives exactly); strings hold their bytes.
-struct Scalar {
-  std::uint64_t bits = 0;
-  std::string text;
-};
-
-// One metadata key-value pair. `values` holds one scalar, or an array's elements.
+// One metadata key-value pair. A scalar is kept as an array of one element: strings in
+// `strings`; every other type in `numbers`, as its little-endian bit pattern zero-extended to 64
+// bits (so every float, NaN payloads included, survives exactly).
 struct KeyValue {
   std::string key;
   ValueType type = ValueType::kU8;
   ValueType element_type = ValueType::kU8;  // arrays only
-  std::vector<Scalar> values;
+  std::vector<std::uint64_t> numbers;
+  std::vector<std::string> strings;
   std::uint64_t file_offset = 0;  // where the pair starts in its file; 0 when not read from one
+
+  // The type of each element: `type`, or `element_type` for arrays.
+  ValueType value_type() const { return type == ValueType::kArray ? element_type : type; }
+  std::size_t size() const { return value_type() == ValueType::kString ? strings.size() : numbers.size(); }
 };
+
+KeyValue string_key_value(std::string key, std::string text);
+KeyValue u32_key_value(std::string key, std::uint32_t value);
 
 // One tensor info record.
 struct TensorRecord {
@@ -79,9 +85,10 @@ struct TensorRecord {
 };
 
 // Decoders: check every length and count against the bytes that remain before allocating, and
-// fail with a message naming the key or tensor and the absolute byte offset. Nested arrays are
-// refused (kNotSupported), as are bool values other than 0 and 1 (kCorruption).
-Result<KeyValue> read_key_value(ByteCursor& cursor);
+// fail with a message naming the key or tensor and the absolute byte offset. Nested arrays and
+// arrays of more than `max_elements` are refused (kNotSupported), as are bool values other than
+// 0 and 1 (kCorruption).
+Result<KeyValue> read_key_value(ByteCursor& cursor, std::uint64_t max_elements);
 // Checks n_dims <= kMaxDims and each ne[] <= INT64_MAX (ggml's int64_t); the ggml type and the
 // sizes are left to the caller.
 Result<TensorRecord> read_tensor_record(ByteCursor& cursor);

@@ -124,32 +124,36 @@ Json f64_to_json(std::uint64_t bits) {
   return value;
 }
 
-Json scalar_to_json(ValueType type, const Scalar& scalar) {
+Json element_to_json(const KeyValue& kv, std::size_t index) {
+  const ValueType type = kv.value_type();
+  if (type == ValueType::kString) {
+    const std::string& text = kv.strings[index];
+    if (is_valid_utf8(text)) return text;
+    return Json{{"hex", to_hex(text)}};
+  }
+  const std::uint64_t bits = kv.numbers[index];
   switch (type) {
-    case ValueType::kString:
-      if (is_valid_utf8(scalar.text)) return scalar.text;
-      return Json{{"hex", to_hex(scalar.text)}};
     case ValueType::kBool:
-      return scalar.bits != 0;
+      return bits != 0;
     case ValueType::kF32:
-      return f32_to_json(static_cast<std::uint32_t>(scalar.bits));
+      return f32_to_json(static_cast<std::uint32_t>(bits));
     case ValueType::kF64:
-      return f64_to_json(scalar.bits);
+      return f64_to_json(bits);
     default:
-      if (is_signed_integer(type)) return sign_extend(scalar.bits, value_size(type));
-      return scalar.bits;
+      if (is_signed_integer(type)) return sign_extend(bits, value_size(type));
+      return bits;
   }
 }
 
 Json kv_to_json(const KeyValue& kv) {
   Json entry = {{"key", kv.key}, {"type", value_type_name(kv.type)}};
   if (kv.type != ValueType::kArray) {
-    entry["value"] = scalar_to_json(kv.type, kv.values.at(0));
+    entry["value"] = element_to_json(kv, 0);
     return entry;
   }
   entry["element_type"] = value_type_name(kv.element_type);
   Json values = Json::array();
-  for (const Scalar& scalar : kv.values) values.push_back(scalar_to_json(kv.element_type, scalar));
+  for (std::size_t i = 0; i < kv.size(); ++i) values.push_back(element_to_json(kv, i));
   entry["value"] = std::move(values);
   return entry;
 }
@@ -218,33 +222,30 @@ Result<std::uint64_t> float_bits(const Json& value, ValueType type) {
   return std::bit_cast<std::uint32_t>(rounded);
 }
 
-Result<Scalar> scalar_from_json(const Json& value, ValueType type) {
-  Scalar scalar;
-  switch (type) {
-    case ValueType::kString:
-      if (value.is_string()) {
-        scalar.text = value.get<std::string>();
-        return scalar;
+// Appends one JSON value as an element of kv.value_type() to kv.numbers or kv.strings.
+Status add_element_from_json(const Json& value, KeyValue& kv) {
+  const ValueType type = kv.value_type();
+  if (type == ValueType::kString) {
+    if (value.is_string()) {
+      kv.strings.push_back(value.get<std::string>());
+      return {};
+    }
+    if (value.is_object() && value.size() == 1 && value.contains("hex") && value["hex"].is_string()) {
+      if (auto bytes = from_hex(value["hex"].get_ref<const std::string&>())) {
+        kv.strings.push_back(std::move(*bytes));
+        return {};
       }
-      if (value.is_object() && value.size() == 1 && value.contains("hex") && value["hex"].is_string()) {
-        if (auto bytes = from_hex(value["hex"].get_ref<const std::string&>())) {
-          scalar.text = std::move(*bytes);
-          return scalar;
-        }
-      }
-      return Status::invalid_argument("expected a string or {\"hex\": \"<even number of hex digits>\"}");
-    case ValueType::kBool:
-      if (!value.is_boolean()) return Status::invalid_argument("expected true or false");
-      scalar.bits = value.get<bool>() ? 1 : 0;
-      return scalar;
-    default:
-      if (is_float(type)) {
-        OWF_ASSIGN_OR_RETURN(scalar.bits, float_bits(value, type));
-      } else {
-        OWF_ASSIGN_OR_RETURN(scalar.bits, integer_bits(value, type));
-      }
-      return scalar;
+    }
+    return Status::invalid_argument("expected a string or {\"hex\": \"<even number of hex digits>\"}");
   }
+  if (type == ValueType::kBool) {
+    if (!value.is_boolean()) return Status::invalid_argument("expected true or false");
+    kv.numbers.push_back(value.get<bool>() ? 1 : 0);
+    return {};
+  }
+  OWF_ASSIGN_OR_RETURN(const std::uint64_t bits, is_float(type) ? float_bits(value, type) : integer_bits(value, type));
+  kv.numbers.push_back(bits);
+  return {};
 }
 
 Result<ValueType> type_from_json(const Json& entry, const char* field, const std::string& path) {
@@ -270,9 +271,9 @@ Result<KeyValue> kv_from_json(const Json& entry, const std::string& path) {
   const auto value = entry.find("value");
   if (value == entry.end()) return json_error(where + ".value", "missing");
   if (kv.type != ValueType::kArray) {
-    auto scalar = scalar_from_json(*value, kv.type);
-    if (!scalar.ok()) return scalar.status().with_context("metadata." + where + ".value");
-    kv.values.push_back(std::move(scalar).value());
+    if (Status status = add_element_from_json(*value, kv); !status.ok()) {
+      return status.with_context("metadata." + where + ".value");
+    }
     return kv;
   }
   OWF_ASSIGN_OR_RETURN(kv.element_type, type_from_json(entry, "element_type", where));
@@ -280,11 +281,10 @@ Result<KeyValue> kv_from_json(const Json& entry, const std::string& path) {
     return Status::not_supported("metadata." + where + ": nested arrays are not supported");
   }
   if (!value->is_array()) return json_error(where + ".value", "expected an array");
-  kv.values.reserve(value->size());
   for (std::size_t i = 0; i < value->size(); ++i) {
-    auto scalar = scalar_from_json((*value)[i], kv.element_type);
-    if (!scalar.ok()) return scalar.status().with_context("metadata." + where + ".value[" + std::to_string(i) + "]");
-    kv.values.push_back(std::move(scalar).value());
+    if (Status status = add_element_from_json((*value)[i], kv); !status.ok()) {
+      return status.with_context("metadata." + where + ".value[" + std::to_string(i) + "]");
+    }
   }
   return kv;
 }
@@ -300,8 +300,8 @@ const KeyValue* find_kv(const std::vector<KeyValue>& kvs, std::string_view key) 
 
 std::optional<std::string> string_kv(const std::vector<KeyValue>& kvs, std::string_view key) {
   const KeyValue* kv = find_kv(kvs, key);
-  if (kv == nullptr || kv->type != ValueType::kString || !is_valid_utf8(kv->values.at(0).text)) return std::nullopt;
-  return kv->values.at(0).text;
+  if (kv == nullptr || kv->type != ValueType::kString || !is_valid_utf8(kv->strings[0])) return std::nullopt;
+  return kv->strings[0];
 }
 
 // provenance.source.url from general.source.url. general.base_model.* stay in the key-values
@@ -312,23 +312,16 @@ Json provenance_from_kvs(const std::vector<KeyValue>& kvs) {
   return provenance;
 }
 
-KeyValue string_kv_entry(std::string_view key, std::string text) {
-  KeyValue kv;
-  kv.key = key;
-  kv.type = ValueType::kString;
-  kv.values.push_back(Scalar{0, std::move(text)});
-  return kv;
-}
-
 // Sets `key` to the string `text` unless it already holds exactly that: in place, keeping the
 // pair's position, or appended when absent.
 void set_string_kv(std::vector<KeyValue>& kvs, std::string_view key, std::string text) {
   for (KeyValue& kv : kvs) {
     if (kv.key != key) continue;
-    if (kv.type != ValueType::kString || kv.values.at(0).text != text) kv = string_kv_entry(key, std::move(text));
+    if (kv.type != ValueType::kString || kv.strings[0] != text)
+      kv = string_key_value(std::string(key), std::move(text));
     return;
   }
-  kvs.push_back(string_kv_entry(key, std::move(text)));
+  kvs.push_back(string_key_value(std::string(key), std::move(text)));
 }
 
 std::optional<std::string> json_string_at(const Json& object, std::initializer_list<const char*> path) {
@@ -367,15 +360,11 @@ void apply_parents(const Json& metadata, std::vector<KeyValue>& kvs) {
   std::vector<KeyValue> names;
   for (const Json& parent : *parents) {
     if (auto name = json_string_at(parent, {"name"})) {
-      names.push_back(string_kv_entry(base_model_name_key(names.size()), std::move(*name)));
+      names.push_back(string_key_value(base_model_name_key(names.size()), std::move(*name)));
     }
   }
   if (names.empty()) return;
-  KeyValue count;
-  count.key = kBaseModelCountKey;
-  count.type = ValueType::kU32;
-  count.values.push_back(Scalar{names.size(), {}});
-  kvs.push_back(std::move(count));
+  kvs.push_back(u32_key_value(std::string(kBaseModelCountKey), static_cast<std::uint32_t>(names.size())));
   kvs.insert(kvs.end(), std::make_move_iterator(names.begin()), std::make_move_iterator(names.end()));
 }
 
@@ -433,7 +422,7 @@ Result<std::uint32_t> alignment_of(const std::vector<KeyValue>& kvs) {
   if (kv->type != ValueType::kU32) {
     return Status::corruption(where + ": type " + std::string(value_type_name(kv->type)) + ", GGUF requires u32");
   }
-  const std::uint64_t alignment = kv->values.at(0).bits;
+  const std::uint64_t alignment = kv->numbers[0];
   if (!std::has_single_bit(alignment)) {
     return Status::corruption(where + ": alignment " + std::to_string(alignment) + " is not a power of two");
   }

@@ -68,8 +68,10 @@ Result<std::vector<KeyValue>> read_key_values(ByteCursor& cursor, std::uint64_t 
   std::vector<KeyValue> kvs;
   kvs.reserve(count);
   std::unordered_set<std::string> keys;
+  std::uint64_t elements_left = kMaxValueElements;
   for (std::uint64_t i = 0; i < count; ++i) {
-    OWF_ASSIGN_OR_RETURN(KeyValue kv, read_key_value(cursor));
+    OWF_ASSIGN_OR_RETURN(KeyValue kv, read_key_value(cursor, elements_left));
+    elements_left -= std::min<std::uint64_t>(elements_left, kv.size());
     if (!keys.insert(kv.key).second) {
       return Status::corruption("duplicate key " + in_quotes(kv.key) + " at offset " + std::to_string(kv.file_offset));
     }

@@ -49,11 +49,7 @@ void add_quantization_version(const Model& model, FileLayout& layout) {
       std::any_of(layout.kvs.begin(), layout.kvs.end(), has_key)) {
     return;
   }
-  KeyValue kv;
-  kv.key = kQuantizationVersionKey;
-  kv.type = ValueType::kU32;
-  kv.values.push_back(Scalar{kQuantizationVersion, {}});
-  layout.kvs.push_back(std::move(kv));
+  layout.kvs.push_back(u32_key_value(std::string(kQuantizationVersionKey), kQuantizationVersion));
 }
 
 // Header, key-values and tensor infos, built in memory (their size is that of the metadata).

@@ -15,6 +15,7 @@
 
 #include "../lib/lib_test_util.h"
 #include "gguf/gguf.h"
+#include "gguf/gguf_file.h"
 #include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/metadata.h"
@@ -434,6 +435,19 @@ TEST_CASE("malformed: huge array count") {
   file.u64(1ull << 60).u32(1).u32(2);
   check_refused(file, {"key 'k' at offset " + std::to_string(count_at) + ": array count 1152921504606846976",
                        "only 8 bytes remain"});
+}
+
+TEST_CASE("arrays beyond the element budget are refused before they are read") {
+  GgufBytes value;
+  value.key("a", kArray).u32(kU8).u64(3).u8(1).u8(2).u8(3);
+  owf::ByteCursor cursor(value.bytes(), 100);
+  const auto kv = owf::formats::gguf::read_key_value(cursor, 2);
+  REQUIRE_FALSE(kv.ok());
+  CHECK(kv.status().code() == owf::ErrorCode::kNotSupported);
+  CHECK(kv.status().message() ==
+        "key 'a' at offset 117: array count 3 exceeds what owf reads (16777216 elements in all key-values)");
+  owf::ByteCursor again(value.bytes(), 100);
+  REQUIRE(owf::formats::gguf::read_key_value(again, 3).ok());
 }
 
 TEST_CASE("malformed: huge key-value count") {
