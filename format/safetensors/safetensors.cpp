@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
 #include <exception>
 #include <optional>
 #include <string>
@@ -390,9 +389,12 @@ std::vector<std::vector<std::size_t>> plan_shards(const Model& model, std::uint6
 
 std::string shard_name(const fs::path& target, std::size_t number, std::size_t count) {
   const std::string stem = target.extension() == ".safetensors" ? target.stem().string() : target.filename().string();
-  char suffix[40];
-  std::snprintf(suffix, sizeof suffix, "-%05zu-of-%05zu.safetensors", number, count);
-  return stem + suffix;
+  // Numbers zero-padded to five digits as Hugging Face names shards; larger ones keep all their digits.
+  const auto padded = [](std::size_t value) {
+    const std::string digits = std::to_string(value);
+    return std::string(digits.size() < 5 ? 5 - digits.size() : 0, '0') + digits;
+  };
+  return stem + "-" + padded(number) + "-of-" + padded(count) + ".safetensors";
 }
 
 // Commits every output, or none: when one commit fails, the targets already
