@@ -1,0 +1,92 @@
+// The helpers the library shares with the format adapters: UTF-8 validation
+// and quoted names (owf/text.h), the read-range check of Model::read
+// (owf/model.h) and the streaming of tensors by writers (owf/format.h).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib_test_util.h"
+#include "owf/format.h"
+#include "owf/model.h"
+#include "owf/text.h"
+
+namespace owf::test {
+namespace {
+
+TEST_CASE("UTF-8 validation refuses overlong forms, surrogates, code points above U+10FFFF and cut sequences") {
+  CHECK(is_valid_utf8(""));
+  CHECK(is_valid_utf8("plain"));
+  CHECK(is_valid_utf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));  // é € 😀
+  CHECK(find_invalid_utf8("ab\xc0\xafz") == 2);                  // overlong '/'
+  CHECK(find_invalid_utf8("\xed\xa0\x80") == 0);                 // surrogate U+D800
+  CHECK(find_invalid_utf8("x\xf4\x90\x80\x80") == 1);            // U+110000
+  CHECK(find_invalid_utf8("ok\xe2\x82") == 2);                   // sequence cut by the end
+  CHECK(utf8_sequence_length("\xe2\x82\xac", 0) == 3);
+  CHECK(utf8_sequence_length("\x80", 0) == 0);
+}
+
+TEST_CASE("quote escapes control bytes and bytes outside UTF-8 one by one, keeps valid text, cuts long names") {
+  CHECK(quote("w") == "'w'");
+  CHECK(quote("w\n") == "'w\\x0a'");
+  CHECK(quote("a\x7f") == "'a\\x7f'");
+  CHECK(quote("\xc3\xa9\xff") == "'\xc3\xa9\\xff'");  // é stays, the stray byte is escaped
+  const std::string long_name(300, 'n');
+  CHECK(quote(long_name) == "'" + std::string(200, 'n') + "...'");
+}
+
+TEST_CASE("check_read_range names the source, the tensor and the range it refuses") {
+  MemoryModel model;
+  model.add_pattern("w", DType::kU8, {10});
+  const std::vector<TensorInfo>& tensors = model.tensors();
+  CHECK(check_read_range(tensors, 0, 0, 10, "m.owf").ok());
+  CHECK(check_read_range(tensors, 0, 10, 0, "m.owf").ok());
+  CHECK(check_read_range(tensors, 1, 0, 1, "m.owf").message() == "m.owf: no tensor with index 1");
+  CHECK(check_read_range(tensors, 0, 4, 8, "m.owf").message() ==
+        "m.owf: tensor 'w': read of 8 bytes at offset 4 exceeds its 10 bytes");
+  CHECK(check_read_range(tensors, 0, UINT64_MAX, 2, "").message() ==
+        "tensor 'w': read of 2 bytes at offset 18446744073709551615 exceeds its 10 bytes");
+}
+
+TEST_CASE("copy_tensor streams a tensor larger than one piece and reports every byte against the total") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("big", DType::kU8, {(4u << 20) + 3});
+  model.add_pattern("small", DType::kU8, {5}, 2);
+  std::vector<std::uint64_t> reported;
+  WriteOptions options;
+  options.progress = [&reported, expected_total = model.total_bytes()](std::uint64_t done, std::uint64_t total) {
+    CHECK(total == expected_total);
+    reported.push_back(done);
+  };
+  WriteProgress progress(options, model.total_bytes());
+  auto out = AtomicFile::create(dir / "out.bin", false);
+  REQUIRE(out.ok());
+  REQUIRE(copy_tensor(model, 0, *out, progress).ok());
+  REQUIRE(copy_tensor(model, 1, *out, progress).ok());
+  REQUIRE(out->commit().ok());
+  CHECK(reported == std::vector<std::uint64_t>{4u << 20, (4u << 20) + 3, (4u << 20) + 8});
+  std::vector<std::byte> expected = model.data(0);
+  expected.insert(expected.end(), model.data(1).begin(), model.data(1).end());
+  CHECK(read_file(dir / "out.bin") == expected);
+}
+
+TEST_CASE("progress_source reads through the model and counts what it read") {
+  MemoryModel model;
+  model.add_pattern("w", DType::kU8, {6});
+  std::uint64_t last = 0;
+  WriteOptions options;
+  options.progress = [&last](std::uint64_t done, std::uint64_t) { last = done; };
+  WriteProgress progress(options, 6);
+  const TensorSource source = progress_source(model, 0, progress);
+  std::vector<std::byte> piece(4);
+  REQUIRE(source(2, piece).ok());
+  CHECK(std::equal(piece.begin(), piece.end(), model.data(0).begin() + 2));
+  CHECK(last == 4);
+  CHECK(progress.total() == 6);
+}
+
+}  // namespace
+}  // namespace owf::test
