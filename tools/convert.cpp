@@ -305,7 +305,10 @@ Result<Json> edited_metadata(const Model& input, const ConvertOptions& options) 
     OWF_ASSIGN_OR_RETURN(auto assignment, parse_assignment(text, "--set"));
     OWF_RETURN_IF_ERROR(set_dotted(metadata, assignment.first, std::move(assignment.second)).with_context("--set"));
   }
-  if (!options.license.empty()) metadata["license"] = options.license;
+  if (!options.license.empty()) {
+    OWF_RETURN_IF_ERROR(check_standard_key("license", options.license).with_context("--license"));
+    metadata["license"] = options.license;
+  }
   if (!options.architecture.empty()) metadata["architecture"] = options.architecture;
   return metadata;
 }

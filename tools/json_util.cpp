@@ -165,7 +165,18 @@ Result<std::pair<std::string, Json>> parse_assignment(std::string_view text, std
     return Status::invalid_argument(where + ": expected KEY=JSON, e.g. license='\"MIT\"' or layers=12");
   }
   OWF_ASSIGN_OR_RETURN(Json value, parse_json(text.substr(equals + 1), where));
-  return std::pair<std::string, Json>(std::string(text.substr(0, equals)), std::move(value));
+  std::string key(text.substr(0, equals));
+  OWF_RETURN_IF_ERROR(check_standard_key(key, value).with_context(where));
+  return std::pair<std::string, Json>(std::move(key), std::move(value));
+}
+
+Status check_standard_key(std::string_view key, const Json& value) {
+  const bool license = key == "license";
+  if (!license && key != "architecture") return {};
+  if (!value.is_string()) {
+    return Status::invalid_argument("metadata key '" + std::string(key) + "' must be a JSON string");
+  }
+  return license ? check_spdx_expression(value.get<std::string>()) : Status();
 }
 
 }  // namespace owf::cli

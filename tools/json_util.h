@@ -41,8 +41,12 @@ Status set_dotted(Json& root, std::string_view key, Json value);
 // Removes `key`; kNotFound when it does not exist.
 Status erase_dotted(Json& root, std::string_view key);
 
-// Splits "KEY=JSON" (at the first '=') and parses the JSON; errors name `option`
-// and the argument.
+// The standard keys a user sets must fit spec/metadata.schema.json: `license` a
+// string holding an SPDX expression, `architecture` a string.
+Status check_standard_key(std::string_view key, const Json& value);
+
+// Splits "KEY=JSON" (at the first '=') and parses the JSON, checking standard
+// keys; errors name `option` and the argument.
 Result<std::pair<std::string, Json>> parse_assignment(std::string_view text, std::string_view option);
 
 }  // namespace owf::cli

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "owf/text.h"
@@ -40,7 +41,120 @@ std::string_view json_type_name(const nlohmann::json& value) {
          : value.is_boolean() ? "a boolean" : "null";
 }
 
+// A recursive-descent parser of SPDX license expressions; parentheses nest at
+// most kMaxJsonDepth deep, which bounds the recursion.
+class SpdxParser {
+ public:
+  explicit SpdxParser(std::string_view text) : text_(text) {}
+
+  Status parse() {
+    next();
+    OWF_RETURN_IF_ERROR(parse_or(0));
+    if (!token_.empty()) return error("unexpected '" + std::string(token_) + "'");
+    return {};
+  }
+
+ private:
+  static bool is_id_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  }
+
+  // Moves to the next token: "(", ")", or a run of id characters with an optional ":" (DocumentRef)
+  // or trailing "+".
+  void next() {
+    while (position_ < text_.size() && text_[position_] == ' ') ++position_;
+    token_start_ = position_;
+    if (position_ < text_.size() && (text_[position_] == '(' || text_[position_] == ')')) {
+      ++position_;
+    } else {
+      while (position_ < text_.size() && (is_id_char(text_[position_]) || text_[position_] == ':')) ++position_;
+      if (position_ < text_.size() && text_[position_] == '+') ++position_;
+      if (position_ == token_start_ && position_ < text_.size()) ++position_;  // a stray character
+    }
+    token_ = text_.substr(token_start_, position_ - token_start_);
+  }
+
+  bool is_operator(std::string_view upper) const {
+    std::string lower(upper);
+    for (char& c : lower) c = static_cast<char>(c - 'A' + 'a');
+    return token_ == upper || token_ == lower;
+  }
+
+  Status error(const std::string& what) const {
+    return Status::invalid_argument("'" + std::string(text_) + "' is not an SPDX license expression: " + what +
+                                    " at character " + std::to_string(token_start_ + 1));
+  }
+
+  Status parse_or(std::size_t depth) {
+    OWF_RETURN_IF_ERROR(parse_and(depth));
+    while (is_operator("OR")) {
+      next();
+      OWF_RETURN_IF_ERROR(parse_and(depth));
+    }
+    return {};
+  }
+
+  Status parse_and(std::size_t depth) {
+    OWF_RETURN_IF_ERROR(parse_with(depth));
+    while (is_operator("AND")) {
+      next();
+      OWF_RETURN_IF_ERROR(parse_with(depth));
+    }
+    return {};
+  }
+
+  Status parse_with(std::size_t depth) {
+    OWF_RETURN_IF_ERROR(parse_primary(depth));
+    if (is_operator("WITH")) {
+      next();
+      if (!is_idstring(token_)) return error("expected an exception id after WITH");
+      next();
+    }
+    return {};
+  }
+
+  Status parse_primary(std::size_t depth) {
+    if (token_ == "(") {
+      if (depth == kMaxJsonDepth) return error("parentheses nest too deep");
+      next();
+      OWF_RETURN_IF_ERROR(parse_or(depth + 1));
+      if (token_ != ")") return error("expected ')'");
+      next();
+      return {};
+    }
+    if (token_.empty()) return error("expected a license id");
+    if (is_operator("AND") || is_operator("OR") || is_operator("WITH")) return error("expected a license id");
+    if (!is_simple_expression(token_)) return error("'" + std::string(token_) + "' is not a license id");
+    next();
+    return {};
+  }
+
+  static bool is_idstring(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), is_id_char);
+  }
+
+  // license-id ["+"], or ["DocumentRef-" idstring ":"] "LicenseRef-" idstring.
+  static bool is_simple_expression(std::string_view s) {
+    if (const std::size_t colon = s.find(':'); colon != std::string_view::npos) {
+      const std::string_view document = s.substr(0, colon);
+      if (!document.starts_with("DocumentRef-") || !is_idstring(document.substr(12))) return false;
+      s.remove_prefix(colon + 1);
+      return s.starts_with("LicenseRef-") && is_idstring(s.substr(11));
+    }
+    if (s.starts_with("LicenseRef-")) return is_idstring(s.substr(11));
+    if (s.ends_with('+')) s.remove_suffix(1);
+    return is_idstring(s);
+  }
+
+  std::string_view text_;
+  std::size_t position_ = 0;
+  std::size_t token_start_ = 0;
+  std::string_view token_;
+};
+
 }  // namespace
+
+Status check_spdx_expression(std::string_view expression) { return SpdxParser(expression).parse(); }
 
 Status validate_metadata(std::string_view json, std::string_view where) {
   const std::string prefix = std::string(where) + ": metadata ";

@@ -142,6 +142,15 @@ class ConvertTest(OwfTestCase):
         self.assertEqual(metadata["tags"], ["a", "b"])
         self.assertEqual((metadata["license"], metadata["architecture"]), ("MIT", "mlp"))
 
+
+    def test_license_must_be_an_spdx_expression(self):
+        out = self.tmp / "out.owf"
+        self.assertRefused(run_owf("convert", self.source, out, "--license", "Apache 2.0"),
+                           "--license", "'Apache 2.0' is not an SPDX license expression")
+        self.assertRefused(run_owf("convert", self.source, out, "--set", "license=3"),
+                           "license", "must be a JSON string")
+        self.assertFalse(out.exists())
+        run_owf("convert", self.source, out, "--license", "Apache-2.0 WITH LLVM-exception OR MIT", check=0)
     def test_dtype_f16_rounds_to_nearest_even(self):
         out = self.tmp / "half.safetensors"
         run_owf("convert", self.source, out, "--dtype", "f16", check=0)

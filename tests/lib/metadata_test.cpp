@@ -43,4 +43,25 @@ TEST_CASE("library_version is the project version") {
   CHECK(library_version() == OWF_TEST_PROJECT_VERSION);
 }
 
+TEST_CASE("SPDX license expressions: syntax of SPDX 2.3 Annex D") {
+  for (const char* valid : {"MIT", "Apache-2.0 OR MIT", "GPL-2.0-or-later WITH Classpath-exception-2.0",
+                            "(MIT AND BSD-3-Clause) OR Apache-2.0", "LicenseRef-my.license", "GPL-2.0+",
+                            "DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2", "mit or apache-2.0",
+                            "((MIT))"}) {
+    CAPTURE(valid);
+    CHECK(check_spdx_expression(valid).ok());
+  }
+  for (const char* invalid : {"", "Apache 2.0", "MIT OR", "(MIT", "MIT)", "MIT AND OR BSD-3-Clause",
+                              "MIT Or BSD-3-Clause", "MIT WITH", "a/b", "LicenseRef-", "x:LicenseRef-y", "+"}) {
+    CAPTURE(invalid);
+    const Status status = check_spdx_expression(invalid);
+    CHECK(status.code() == ErrorCode::kInvalidArgument);
+    CHECK(status.message().find("is not an SPDX license expression") != std::string::npos);
+  }
+  CHECK(check_spdx_expression("Apache 2.0").message() ==
+        "'Apache 2.0' is not an SPDX license expression: unexpected '2.0' at character 8");
+  CHECK(check_spdx_expression(std::string(100, '(') + "MIT" + std::string(100, ')')).message().find("too deep") !=
+        std::string::npos);
+}
+
 }  // namespace owf
