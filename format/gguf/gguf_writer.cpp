@@ -55,6 +55,7 @@ void add_quantization_version(const Model& model, FileLayout& layout) {
 // Header, key-values and tensor infos, built in memory (their size is that of the metadata).
 Result<std::vector<std::byte>> encode_head(const Model& model, const FileLayout& layout) {
   std::vector<std::byte> head;
+  head.reserve(kFixedHeaderBytes);
   append_bytes(head, as_bytes(std::string_view(kMagic.data(), kMagic.size())));
   append_le(head, kWriteVersion);
   append_le<std::uint64_t>(head, model.tensors().size());
