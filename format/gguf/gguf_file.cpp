@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "owf/text.h"
+
 namespace owf::formats::gguf {
 namespace {
 
@@ -30,7 +32,6 @@ constexpr PlainType kPlainTypes[] = {
     {26, DType::kI32}, {27, DType::kI64}, {28, DType::kF64}, {30, DType::kBF16},
 };
 constexpr std::uint32_t kBlockTypeBase = 256;
-constexpr std::size_t kMaxQuotedBytes = 80;
 
 std::string at_offset(std::uint64_t offset) { return " at offset " + std::to_string(offset); }
 
@@ -163,7 +164,7 @@ Result<KeyValue> read_key_value(ByteCursor& cursor, std::uint64_t max_elements) 
   KeyValue kv;
   kv.file_offset = cursor.offset();
   OWF_ASSIGN_OR_RETURN(kv.key, read_string(cursor, "key"));
-  const std::string what = "key " + in_quotes(kv.key);
+  const std::string what = "key " + quote(kv.key);
   OWF_ASSIGN_OR_RETURN(kv.type, read_value_type(cursor, what + ": value type"));
   if (kv.type != ValueType::kArray) {
     OWF_RETURN_IF_ERROR(read_element(cursor, kv.type, what + ": value", kv));
@@ -205,7 +206,7 @@ Result<TensorRecord> read_tensor_record(ByteCursor& cursor) {
   TensorRecord record;
   record.file_offset = cursor.offset();
   OWF_ASSIGN_OR_RETURN(record.name, read_string(cursor, "tensor name"));
-  const std::string what = "tensor " + in_quotes(record.name);
+  const std::string what = "tensor " + quote(record.name);
   const std::uint64_t dims_start = cursor.offset();
   OWF_ASSIGN_OR_RETURN(const std::uint32_t n_dims, cursor.u32(what + ": n_dims"));
   if (n_dims > kMaxDims) {
@@ -277,20 +278,6 @@ std::string to_hex(std::string_view bytes, std::string_view separator) {
     hex += kHexDigits[byte & 15];
   }
   return hex;
-}
-
-std::string in_quotes(std::string_view text) {
-  std::string out = "'";
-  for (const char c : text.substr(0, kMaxQuotedBytes)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f || c == '\\') {
-      out += "\\x" + to_hex(std::string_view(&c, 1));
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > kMaxQuotedBytes) out += "...";
-  return out + "'";
 }
 
 }  // namespace owf::formats::gguf

@@ -106,7 +106,4 @@ std::optional<std::uint32_t> ggml_from_dtype(DType dtype);
 // `bytes` as lower-case hex digits, `separator` between bytes ("47 47 55 46" with " ").
 std::string to_hex(std::string_view bytes, std::string_view separator = {});
 
-// "\"x\"" for printable ASCII names, else with non-printable bytes escaped as \xNN; for messages.
-std::string in_quotes(std::string_view text);
-
 }  // namespace owf::formats::gguf

@@ -9,6 +9,8 @@
 #include <optional>
 #include <unordered_set>
 
+#include "owf/text.h"
+
 namespace owf::formats::gguf {
 namespace {
 
@@ -26,43 +28,6 @@ constexpr std::string_view kSourceUrlKey = "general.source.url";
 constexpr std::string_view kBaseModelCountKey = "general.base_model.count";
 
 std::string base_model_name_key(std::uint64_t index) { return "general.base_model." + std::to_string(index) + ".name"; }
-
-bool is_valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code_point = 0;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2;
-      code_point = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3;
-      code_point = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4;
-      code_point = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (text.size() - i < length) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code_point = (code_point << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8.
-    constexpr std::uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code_point < kMinForLength[length] || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return false;
-    }
-    i += length;
-  }
-  return true;
-}
 
 std::optional<std::uint64_t> parse_hex_u64(std::string_view hex) {
   std::uint64_t value = 0;
@@ -266,7 +231,7 @@ Result<KeyValue> kv_from_json(const Json& entry, const std::string& path) {
     return json_error(path + ".key", "is " + std::to_string(kv.key.size()) + " bytes; GGUF keys are at most " +
                                          std::to_string(kMaxKeyBytes));
   }
-  const std::string where = path + " (" + in_quotes(kv.key) + ")";
+  const std::string where = path + " (" + quote(kv.key) + ")";
   OWF_ASSIGN_OR_RETURN(kv.type, type_from_json(entry, "type", where));
   const auto value = entry.find("value");
   if (value == entry.end()) return json_error(where + ".value", "missing");
@@ -378,7 +343,7 @@ Result<FileLayout> layout_from_section(const Json& section) {
   for (std::size_t i = 0; i < kv_list->size(); ++i) {
     const std::string entry_path = path + ".kv[" + std::to_string(i) + "]";
     OWF_ASSIGN_OR_RETURN(KeyValue kv, kv_from_json((*kv_list)[i], entry_path));
-    if (!keys.insert(kv.key).second) return json_error(entry_path, "duplicate key " + in_quotes(kv.key));
+    if (!keys.insert(kv.key).second) return json_error(entry_path, "duplicate key " + quote(kv.key));
     layout.kvs.push_back(std::move(kv));
   }
   const auto padding = section.find("tail_padding");
@@ -418,7 +383,7 @@ Result<std::uint32_t> alignment_of(const std::vector<KeyValue>& kvs) {
   const KeyValue* kv = find_kv(kvs, kAlignmentKey);
   if (kv == nullptr) return kDefaultAlignment;
   const std::string where =
-      "key " + in_quotes(kv->key) + (kv->file_offset != 0 ? " at offset " + std::to_string(kv->file_offset) : "");
+      "key " + quote(kv->key) + (kv->file_offset != 0 ? " at offset " + std::to_string(kv->file_offset) : "");
   if (kv->type != ValueType::kU32) {
     return Status::corruption(where + ": type " + std::string(value_type_name(kv->type)) + ", GGUF requires u32");
   }

@@ -7,6 +7,7 @@
 #include "gguf/gguf_model.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/text.h"
 
 namespace owf::formats::gguf {
 namespace {
@@ -73,7 +74,7 @@ Result<std::vector<KeyValue>> read_key_values(ByteCursor& cursor, std::uint64_t 
     OWF_ASSIGN_OR_RETURN(KeyValue kv, read_key_value(cursor, elements_left));
     elements_left -= std::min<std::uint64_t>(elements_left, kv.size());
     if (!keys.insert(kv.key).second) {
-      return Status::corruption("duplicate key " + in_quotes(kv.key) + " at offset " + std::to_string(kv.file_offset));
+      return Status::corruption("duplicate key " + quote(kv.key) + " at offset " + std::to_string(kv.file_offset));
     }
     kvs.push_back(std::move(kv));
   }
@@ -87,7 +88,7 @@ Result<TensorInfo> tensor_info_from_record(const TensorRecord& record) {
   const std::string where = "tensor info at offset " + std::to_string(record.file_offset);
   const auto dtype = dtype_from_ggml(record.ggml_type);
   if (!dtype) {
-    return Status::corruption(where + ": tensor " + in_quotes(record.name) + ": unknown ggml type " +
+    return Status::corruption(where + ": tensor " + quote(record.name) + ": unknown ggml type " +
                               std::to_string(record.ggml_type));
   }
   std::vector<std::uint64_t> shape(record.dims.rbegin(), record.dims.rend());
@@ -105,7 +106,7 @@ Status place_tensors(const std::vector<TensorRecord>& records, std::uint64_t dat
   for (std::size_t i = 0; i < records.size(); ++i) {
     const TensorRecord& record = records[i];
     const std::string where =
-        "tensor " + in_quotes(record.name) + " (info at offset " + std::to_string(record.file_offset) + ")";
+        "tensor " + quote(record.name) + " (info at offset " + std::to_string(record.file_offset) + ")";
     if (record.offset % alignment != 0) {
       return Status::corruption(where + ": data offset " + std::to_string(record.offset) +
                                 " is not a multiple of the alignment " + std::to_string(alignment));
@@ -176,7 +177,7 @@ Result<ParsedFile> parse_gguf(std::span<const std::byte> bytes) {
   for (std::uint64_t i = 0; i < tensor_count; ++i) {
     OWF_ASSIGN_OR_RETURN(TensorRecord record, read_tensor_record(cursor));
     if (!names.insert(record.name).second) {
-      return Status::corruption("duplicate tensor name " + in_quotes(record.name) + " at offset " +
+      return Status::corruption("duplicate tensor name " + quote(record.name) + " at offset " +
                                 std::to_string(record.file_offset));
     }
     OWF_ASSIGN_OR_RETURN(TensorInfo tensor, tensor_info_from_record(record));
@@ -222,15 +223,7 @@ class GgufModel final : public Model {
   const std::string& metadata() const override { return metadata_; }
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
-    if (index >= tensors_.size()) {
-      return Status::invalid_argument(display_name_ + ": tensor index " + std::to_string(index) + " out of range");
-    }
-    const auto end = checked_add(offset, dst.size());
-    if (!end || *end > tensors_[index].byte_size) {
-      return Status::invalid_argument(display_name_ + ": tensor " + in_quotes(tensors_[index].name) + ": bytes " +
-                                      std::to_string(offset) + ".." + std::to_string(offset + dst.size()) +
-                                      " exceed its " + std::to_string(tensors_[index].byte_size) + " bytes");
-    }
+    OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name_));
     return file_.read_at(data_offsets_[index] + offset, dst);
   }
 

@@ -4,17 +4,18 @@
 #include "gguf/gguf_metadata.h"
 #include "gguf/gguf_model.h"
 #include "owf/checked.h"
+#include "owf/format.h"
 #include "owf/io.h"
+#include "owf/text.h"
 
 namespace owf::formats::gguf {
 namespace {
 
-constexpr std::uint64_t kCopyPiece = 1u << 20;  // bytes pulled from the model at a time
 constexpr std::string_view kQuantizationVersionKey = "general.quantization_version";
 constexpr std::uint32_t kQuantizationVersion = 2;  // ggml's GGML_QNT_VERSION
 
 Result<TensorRecord> record_for(const TensorInfo& tensor, std::uint64_t offset) {
-  const std::string where = "tensor " + in_quotes(tensor.name);
+  const std::string where = "tensor " + quote(tensor.name);
   const auto ggml_type = ggml_from_dtype(tensor.dtype);
   if (!ggml_type) {
     return Status::not_supported(where + ": dtype " + std::string(dtype_info(tensor.dtype).name) + " has no GGUF type");
@@ -67,7 +68,7 @@ Result<std::vector<std::byte>> encode_head(const Model& model, const FileLayout&
     append_tensor_record(head, record);
     const auto end = checked_add(offset, tensor.byte_size);
     const auto next = end ? checked_align_up(*end, layout.alignment) : std::nullopt;
-    if (!next) return Status::invalid_argument("tensor " + in_quotes(tensor.name) + ": data offset overflows");
+    if (!next) return Status::invalid_argument("tensor " + quote(tensor.name) + ": data offset overflows");
     offset = *next;
   }
   return head;
@@ -90,20 +91,9 @@ Status write_file(const Model& model, const FileLayout& layout, const std::vecto
   OWF_RETURN_IF_ERROR(file.write(head));
   const auto& tensors = model.tensors();
   if (!tensors.empty() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
-  std::uint64_t largest = 0;
-  for (const TensorInfo& tensor : tensors) largest = std::max(largest, tensor.byte_size);
-  std::vector<std::byte> buffer(std::min(largest, kCopyPiece));
-  const std::uint64_t total = model.total_bytes();
-  std::uint64_t done = 0;
+  WriteProgress progress(options, model.total_bytes());
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    for (std::uint64_t offset = 0; offset < tensors[i].byte_size;) {
-      const auto piece = std::span(buffer).first(std::min(kCopyPiece, tensors[i].byte_size - offset));
-      OWF_RETURN_IF_ERROR(model.read(i, offset, piece));
-      OWF_RETURN_IF_ERROR(file.write(piece));
-      offset += piece.size();
-      done += piece.size();
-      if (options.progress) options.progress(done, total);
-    }
+    OWF_RETURN_IF_ERROR(copy_tensor(model, i, file, progress));
     if (i + 1 < tensors.size() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
   }
   return file.commit();
