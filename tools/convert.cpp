@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,8 +46,6 @@ struct ConvertOptions {
   bool force = false;
 };
 
-// The largest chunk the spec allows a zstd-chunked tensor (§6.2).
-constexpr std::uint64_t kMaxChunkSize = 64ull << 20;
 // Jobs smaller than this finish before a progress bar would help.
 constexpr std::uint64_t kProgressThreshold = 256ull << 20;
 
@@ -271,26 +270,21 @@ Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_outpu
   if (!owf_output && (options.compress || options.alignment != 0)) {
     return Status::invalid_argument(options.output + ": --compress and --align apply to .owf output only");
   }
-  if (options.alignment != 0) {
-    const std::uint32_t alignment = options.alignment;
-    if (alignment < 8 || alignment > 4096 || (alignment & (alignment - 1)) != 0) {
-      return Status::invalid_argument("--align " + std::to_string(alignment) +
-                                      ": must be a power of two from 8 to 4096");
-    }
-    write.alignment = alignment;
-  }
+  if (options.alignment != 0) write.alignment = options.alignment;
   if (options.compress) {
     CompressionOptions compression;
     compression.level = options.compress_level;
     if (!options.chunk_size.empty()) {
       OWF_ASSIGN_OR_RETURN(const std::uint64_t chunk_size, parse_size(options.chunk_size, "--chunk-size"));
-      if (chunk_size == 0 || chunk_size > kMaxChunkSize) {
-        return Status::invalid_argument("--chunk-size '" + options.chunk_size + "': must be 1 byte to 64MiB");
+      if (chunk_size > std::numeric_limits<std::uint32_t>::max()) {
+        return Status::invalid_argument("--chunk-size '" + options.chunk_size + "': too large");
       }
       compression.chunk_size = static_cast<std::uint32_t>(chunk_size);
     }
     write.compression = compression;
   }
+  // Refused here, before the input is read, rather than by the Writer after it.
+  if (owf_output) OWF_RETURN_IF_ERROR(validate_write_options(write).with_context(options.output));
   if (!options.max_shard_size.empty()) {
     OWF_ASSIGN_OR_RETURN(write.max_shard_size, parse_size(options.max_shard_size, "--max-shard-size"));
     if (owf_output) return Status::invalid_argument(options.output + ": .owf output is never sharded");

@@ -184,7 +184,10 @@ class BackgroundWorker {
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
-Status validate_options(const WriteOptions& options) {
+
+}  // namespace
+
+Status validate_write_options(const WriteOptions& options) {
   const std::uint32_t a = options.alignment;
   if (a < detail::kMinAlignment || a > detail::kMaxAlignment || (a & (a - 1)) != 0) {
     return Status::invalid_argument("alignment " + std::to_string(a) + " is not a power of two in 8..4096");
@@ -202,8 +205,6 @@ Status validate_options(const WriteOptions& options) {
   }
   return {};
 }
-
-}  // namespace
 
 struct Writer::Impl {
   AtomicFile file;
@@ -333,7 +334,7 @@ Writer& Writer::operator=(Writer&&) noexcept = default;
 Writer::~Writer() = default;
 
 Result<Writer> Writer::create(const std::filesystem::path& target, const WriteOptions& options) {
-  if (Status status = validate_options(options); !status.ok()) return status.with_context(target.string());
+  if (Status status = validate_write_options(options); !status.ok()) return status.with_context(target.string());
   std::optional<detail::ChunkEncoder> encoder;
   if (options.compression) {
     auto created = detail::ChunkEncoder::create(options.compression->level);

@@ -124,7 +124,9 @@ class ConvertTest(OwfTestCase):
             (["--dtype-rule", "fc=q2_k"], "--dtype-rule 'q2_k'"),
             (["--set", "a=not json"], "--set 'a=not json'"),
             (["--max-shard-size", "2XB"], "--max-shard-size '2XB'"),
-            (["--align", "48"], "--align 48"),
+            (["--align", "48"], "never.owf: alignment 48 is not a power of two in 8..4096"),
+            (["--compress", "--chunk-size", "128MiB"], "chunk size 134217728 is outside 1..67108864"),
+            (["--compress", "--chunk-size", "8GiB"], "--chunk-size '8GiB': too large"),
             (["--format", "nope"], "--format 'nope'"),
         ]
         for flags, fragment in cases:

@@ -80,6 +80,11 @@ class Writer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Checks the options an .owf Writer takes (alignment, header slack, chunk
+// size), so that callers can refuse bad ones before any work; Writer::create
+// checks them too.
+Status validate_write_options(const WriteOptions& options);
+
 // Writes every tensor of `model`, in order, with `metadata_json`.
 Status write_owf(const Model& model, std::string_view metadata_json, const std::filesystem::path& target,
                  const WriteOptions& options);
