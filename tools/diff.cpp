@@ -42,16 +42,11 @@ struct Tolerance {
 // torch.testing.assert_close's defaults; integers and everything else exact.
 Tolerance default_tolerance(DType dtype) {
   switch (dtype) {
-    case DType::kF16:
-      return {1e-3, 1e-5};
-    case DType::kBF16:
-      return {1.6e-2, 1e-5};
-    case DType::kF32:
-      return {1.3e-6, 1e-5};
-    case DType::kF64:
-      return {1e-7, 1e-7};
-    default:
-      return {0, 0};
+    case DType::kF16: return {1e-3, 1e-5};
+    case DType::kBF16: return {1.6e-2, 1e-5};
+    case DType::kF32: return {1.3e-6, 1e-5};
+    case DType::kF64: return {1e-7, 1e-7};
+    default: return {0, 0};
   }
 }
 

@@ -96,21 +96,11 @@ Result<ValueType> read_value_type(ByteCursor& cursor, const std::string& what) {
 
 void append_element(std::vector<std::byte>& out, const KeyValue& kv, std::size_t index) {
   switch (value_size(kv.value_type())) {
-    case 0:
-      append_string(out, kv.strings[index]);
-      break;
-    case 1:
-      append_le(out, static_cast<std::uint8_t>(kv.numbers[index]));
-      break;
-    case 2:
-      append_le(out, static_cast<std::uint16_t>(kv.numbers[index]));
-      break;
-    case 4:
-      append_le(out, static_cast<std::uint32_t>(kv.numbers[index]));
-      break;
-    default:
-      append_le(out, kv.numbers[index]);
-      break;
+    case 0: append_string(out, kv.strings[index]); break;
+    case 1: append_le(out, static_cast<std::uint8_t>(kv.numbers[index])); break;
+    case 2: append_le(out, static_cast<std::uint16_t>(kv.numbers[index])); break;
+    case 4: append_le(out, static_cast<std::uint32_t>(kv.numbers[index])); break;
+    default: append_le(out, kv.numbers[index]); break;
   }
 }
 

@@ -98,12 +98,9 @@ Json element_to_json(const KeyValue& kv, std::size_t index) {
   }
   const std::uint64_t bits = kv.numbers[index];
   switch (type) {
-    case ValueType::kBool:
-      return bits != 0;
-    case ValueType::kF32:
-      return f32_to_json(static_cast<std::uint32_t>(bits));
-    case ValueType::kF64:
-      return f64_to_json(bits);
+    case ValueType::kBool: return bits != 0;
+    case ValueType::kF32: return f32_to_json(static_cast<std::uint32_t>(bits));
+    case ValueType::kF64: return f64_to_json(bits);
     default:
       if (is_signed_integer(type)) return sign_extend(bits, value_size(type));
       return bits;

@@ -107,7 +107,8 @@ class ExternalFiles {
     OWF_ASSIGN_OR_RETURN(const std::size_t index, open(real));
     const std::uint64_t file_size = files_[index].size();
     const std::uint64_t size = tensor.info.byte_size;
-    const std::uint64_t length = external.length.value_or(external.offset <= file_size ? file_size - external.offset : 0);
+    const std::uint64_t length =
+        external.length.value_or(external.offset <= file_size ? file_size - external.offset : 0);
     if (length != size) {
       return Status::corruption(where + ": length " + std::to_string(length) + " does not match the tensor's " +
                                 std::to_string(size) + " bytes");
@@ -119,7 +120,8 @@ class ExternalFiles {
                                 std::to_string(file_size) + " bytes");
     }
     tensor.offset = external.offset;
-    tensor.clear_last_nibble = onnx::needs_nibble_clear(tensor.info, files_[index].bytes().subspan(tensor.offset, size));
+    tensor.clear_last_nibble =
+        onnx::needs_nibble_clear(tensor.info, files_[index].bytes().subspan(tensor.offset, size));
     return index;
   }
 

@@ -231,9 +231,7 @@ Result<TensorFields> parse_tensor_fields(MessageReader reader) {
       case kInt32Data:
       case kInt64Data:
       case kDoubleData:
-      case kUint64Data:
-        OWF_RETURN_IF_ERROR(tensor.add_typed(field));
-        break;
+      case kUint64Data: OWF_RETURN_IF_ERROR(tensor.add_typed(field)); break;
       default: break;
     }
   }
@@ -321,8 +319,10 @@ Result<std::vector<std::byte>> decode_typed(const TensorFields& tensor, const On
 
 Result<std::uint64_t> parse_decimal(std::string_view text, std::string_view key) {
   std::uint64_t value = 0;
-  const auto bad = [&] { return Status::corruption("external_data " + std::string(key) + " '" + std::string(text) +
-                                                   "' is not a decimal number of bytes"); };
+  const auto bad = [&] {
+    return Status::corruption("external_data " + std::string(key) + " '" + std::string(text) +
+                              "' is not a decimal number of bytes");
+  };
   if (text.empty()) return bad();
   for (const char c : text) {
     if (c < '0' || c > '9') return bad();
@@ -513,8 +513,7 @@ class Decoder {
 };
 
 Status Decoder::model(MessageReader reader) {
-  const auto text = [](const Field& field, std::string_view what,
-                       std::optional<std::string>& out) -> Status {
+  const auto text = [](const Field& field, std::string_view what, std::optional<std::string>& out) -> Status {
     OWF_ASSIGN_OR_RETURN(const std::string_view value, string_field(field, what));
     out = std::string(value);
     return {};
@@ -604,13 +603,14 @@ Status Decoder::graph(MessageReader reader, bool main) {
 // owf holds dense tensors only, so sparse ones are listed in the metadata.
 Status Decoder::sparse(const MessageReader& parent, const Field& field) {
   std::string name;
-  OWF_RETURN_IF_ERROR(protobuf::for_each_field(parent, field, [&](const MessageReader& message, const Field& item) -> Status {
-    if (item.number != 1) return {};
-    OWF_ASSIGN_OR_RETURN(MessageReader values, message.enter(item));
-    OWF_ASSIGN_OR_RETURN(const TensorFields tensor, parse_tensor(values));
-    name = tensor.name;
-    return {};
-  }));
+  OWF_RETURN_IF_ERROR(
+      protobuf::for_each_field(parent, field, [&](const MessageReader& message, const Field& item) -> Status {
+        if (item.number != 1) return {};
+        OWF_ASSIGN_OR_RETURN(MessageReader values, message.enter(item));
+        OWF_ASSIGN_OR_RETURN(const TensorFields tensor, parse_tensor(values));
+        name = tensor.name;
+        return {};
+      }));
   facts_.skipped_sparse.push_back(std::move(name));
   return {};
 }
@@ -633,9 +633,15 @@ Result<AttributeFields> parse_attribute(MessageReader reader) {
         OWF_ASSIGN_OR_RETURN(attribute.name, string_field(field, "AttributeProto.name"));
         break;
       }
-      case 2: case 3: case 5: case 7: case 8: attribute.values.push_back(field); break;
-      case 4: case 9: attribute.has_strings = true; break;
-      case 6: case 11: attribute.graphs.push_back(field); break;
+      case 2:
+      case 3:
+      case 5:
+      case 7:
+      case 8: attribute.values.push_back(field); break;
+      case 4:
+      case 9: attribute.has_strings = true; break;
+      case 6:
+      case 11: attribute.graphs.push_back(field); break;
       case 22: attribute.has_sparse = true; break;
       default: break;
     }
@@ -731,8 +737,7 @@ Status Decoder::constant(const MessageReader& parent, std::string_view output, s
 
 Status Decoder::add(TensorFields tensor, std::string name) {
   if (!names_.insert(name).second) {
-    return Status::corruption("tensor " + quote(name) + at(tensor.offset) +
-                              ": the name is used by an earlier tensor");
+    return Status::corruption("tensor " + quote(name) + at(tensor.offset) + ": the name is used by an earlier tensor");
   }
   auto decl = build_tensor(std::move(tensor), name);
   if (!decl.ok()) return decl.status().with_context("tensor " + quote(name));
@@ -751,8 +756,18 @@ ModelDecl Decoder::finish() && {
 // The ModelProto fields and the wire type each must have.
 std::optional<WireType> model_field_type(std::uint64_t number) {
   switch (number) {
-    case 1: case 5: return WireType::kVarint;
-    case 2: case 3: case 4: case 6: case 7: case 8: case 14: case 20: case 25: case 26: return WireType::kLen;
+    case 1:
+    case 5: return WireType::kVarint;
+    case 2:
+    case 3:
+    case 4:
+    case 6:
+    case 7:
+    case 8:
+    case 14:
+    case 20:
+    case 25:
+    case 26: return WireType::kLen;
   }
   return std::nullopt;
 }

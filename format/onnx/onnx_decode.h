@@ -39,7 +39,7 @@ enum class Storage : std::uint8_t {
 
 // TensorProto.external_data, parsed but not yet checked against the file system.
 struct ExternalData {
-  std::string location;                 // as written: relative to the model's folder
+  std::string location;  // as written: relative to the model's folder
   std::uint64_t offset = 0;
   std::optional<std::uint64_t> length;  // absent: to the end of the file
 };
@@ -47,7 +47,7 @@ struct ExternalData {
 // One tensor of the model: its owf description and where its bytes are.
 struct TensorDecl {
   TensorInfo info;
-  std::string field;              // the ONNX field that held it: "raw_data", "int32_data", "external_data"
+  std::string field;  // the ONNX field that held it: "raw_data", "int32_data", "external_data"
   Storage storage = Storage::kDecoded;
   std::uint64_t offset = 0;       // kModelFile: absolute offset in the model file
   std::uint64_t stored_size = 0;  // bytes it occupies in the ONNX file (or external file)

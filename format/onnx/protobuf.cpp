@@ -12,15 +12,16 @@ std::string at(std::uint64_t offset) { return " at offset " + std::to_string(off
 
 Status wrong_wire_type(const Field& field, std::string_view what, std::string_view expected) {
   const std::string name = what.empty() ? "field " + std::to_string(field.number) : std::string(what);
-  return Status::corruption(name + at(field.offset) + " is " + std::string(wire_type_name(field.type)) +
-                            ", expected " + std::string(expected));
+  return Status::corruption(name + at(field.offset) + " is " + std::string(wire_type_name(field.type)) + ", expected " +
+                            std::string(expected));
 }
 
 // A fixed-width scalar run: packed (LEN, a multiple of `width` bytes) or a
 // single value of `single` wire type.
 Status for_each_fixed(const Field& field, std::uint32_t width, WireType single, const ValueVisitor& visit) {
   if (field.type == single) return visit(field.value, field.offset);
-  if (field.type != WireType::kLen) return wrong_wire_type(field, "", std::string(wire_type_name(single)) + " or packed");
+  if (field.type != WireType::kLen)
+    return wrong_wire_type(field, "", std::string(wire_type_name(single)) + " or packed");
   if (field.payload.size() % width != 0) {
     return Status::corruption("packed field " + std::to_string(field.number) + at(field.offset) + ": " +
                               std::to_string(field.payload.size()) + " bytes are not a multiple of " +
@@ -70,8 +71,7 @@ Result<std::uint64_t> read_varint(ByteCursor& cursor, std::string_view what) {
   std::uint64_t value = 0;
   for (int i = 0; i < kMaxVarintBytes; ++i) {
     if (cursor.at_end()) {
-      return Status::corruption(std::string(what) + at(start) + " is truncated after " + std::to_string(i) +
-                                " bytes");
+      return Status::corruption(std::string(what) + at(start) + " is truncated after " + std::to_string(i) + " bytes");
     }
     OWF_ASSIGN_OR_RETURN(const std::uint8_t byte, cursor.u8(what));
     // The tenth byte carries only bit 63; anything more does not fit 64 bits.

@@ -41,9 +41,9 @@ enum class WireType : std::uint8_t {
 struct Field {
   std::uint32_t number = 0;
   WireType type = WireType::kVarint;
-  std::uint64_t value = 0;               // kVarint, kFixed32, kFixed64: the value
-  std::span<const std::byte> payload;    // kLen: the bytes (a view into the input)
-  std::uint64_t offset = 0;              // absolute offset of the value or payload
+  std::uint64_t value = 0;             // kVarint, kFixed32, kFixed64: the value
+  std::span<const std::byte> payload;  // kLen: the bytes (a view into the input)
+  std::uint64_t offset = 0;            // absolute offset of the value or payload
 };
 
 // Reads one varint at the cursor. Fails when it is truncated, longer than 10

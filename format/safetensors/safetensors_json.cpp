@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <exception>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "owf/metadata.h"
 #include "owf/text.h"

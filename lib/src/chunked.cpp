@@ -142,8 +142,7 @@ Result<ChunkEncoder> ChunkEncoder::create(int level) {
   return ChunkEncoder(std::move(impl));
 }
 
-Result<std::span<const std::byte>> ChunkEncoder::encode(std::span<const std::byte> chunk,
-                                                       std::uint32_t group_width) {
+Result<std::span<const std::byte>> ChunkEncoder::encode(std::span<const std::byte> chunk, std::uint32_t group_width) {
   Impl& s = *impl_;
   std::span<const std::byte> input = chunk;
   if (group_width != 0) {

@@ -245,8 +245,7 @@ Status Reader::parse() {
     for (std::uint64_t& dim : shape) dim = *r.u64("dimension");
     const auto decoded_size = storage_size(dtype->id, shape);
     if (!decoded_size.ok()) return wrap(decoded_size.status(), tensor + ": ");
-    StoredTensor stored{static_cast<Encoding>(encoding), *r.u64("offset"), *r.u64("stored length"),
-                        *r.u64("checksum")};
+    StoredTensor stored{static_cast<Encoding>(encoding), *r.u64("offset"), *r.u64("stored length"), *r.u64("checksum")};
     if (minor_ == 0 && !r.at_end()) {
       return fail(record + ": " + std::to_string(r.remaining()) +
                   " bytes beyond its fields, which a version 1.0 record does not have");
@@ -255,9 +254,9 @@ Status Reader::parse() {
     // Placement (§4): each tensor exactly where the previous one ends, aligned.
     const auto expected = checked_align_up(data_end, alignment_);
     if (!expected || stored.offset != *expected) {
-      const std::string where = i == 0 ? "the data start for alignment " + std::to_string(alignment_)
-                                       : "previous tensor ends at " + std::to_string(data_end) + ", alignment " +
-                                             std::to_string(alignment_);
+      const std::string where =
+          i == 0 ? "the data start for alignment " + std::to_string(alignment_)
+                 : "previous tensor ends at " + std::to_string(data_end) + ", alignment " + std::to_string(alignment_);
       return fail(tensor + ": offset " + std::to_string(stored.offset) + " should be " +
                   (expected ? std::to_string(*expected) : std::string("beyond 2^64")) + " (" + where + ")");
     }
@@ -275,8 +274,8 @@ Status Reader::parse() {
                     std::string(dtype->name) + " " + detail::shape_text(shape) + ")");
       }
     } else {
-      auto table = detail::parse_chunk_table(bytes.subspan(stored.offset, stored.stored_size), stored.offset,
-                                             dtype->id, *decoded_size);
+      auto table = detail::parse_chunk_table(bytes.subspan(stored.offset, stored.stored_size), stored.offset, dtype->id,
+                                             *decoded_size);
       if (!table.ok()) return wrap(table.status(), tensor + ": ");
       chunks = std::make_shared<ChunkIndex>(ChunkIndex{std::move(table).value()});
     }
@@ -323,7 +322,8 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
     const Status status =
         decode_chunk(file_, stored, table, info.dtype, chunk, decoder, frame, whole ? target : std::span(partial));
     if (!status.ok()) return status.with_context(display_name_ + ": tensor " + quote(info.name));
-    if (!whole) std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
+    if (!whole)
+      std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
   }
   return {};
 }
@@ -431,10 +431,9 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
   OWF_ASSIGN_OR_RETURN(const MappedFile source, MappedFile::open(path));
   OWF_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::create(path, /*overwrite=*/true));
   std::vector<std::byte> buffer;
-  OWF_RETURN_IF_ERROR(for_each_piece(source, 0, header_offset, buffer,
-                                     [&output](std::uint64_t at, std::span<const std::byte> piece) {
-                                       return output.write_at(at, piece);
-                                     }));
+  OWF_RETURN_IF_ERROR(for_each_piece(
+      source, 0, header_offset, buffer,
+      [&output](std::uint64_t at, std::span<const std::byte> piece) { return output.write_at(at, piece); }));
   const auto write_at = [&output](std::uint64_t offset, std::span<const std::byte> bytes) {
     return output.write_at(offset, bytes);
   };

@@ -67,8 +67,8 @@ std::vector<std::byte> encode_header_start(const Digest& content_digest, std::ui
   return out;
 }
 
-Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset,
-                               std::span<const std::byte> header, std::uint64_t capacity) {
+Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset, std::span<const std::byte> header,
+                               std::uint64_t capacity) {
   OWF_RETURN_IF_ERROR(write_at(header_offset, header));
   static constexpr std::size_t kZeroPiece = 64u << 10;
   const std::vector<std::byte> zeros(std::min<std::uint64_t>(kZeroPiece, capacity - header.size()));
@@ -112,7 +112,7 @@ class AlignedBuffer {
   // Bytes [shift, shift + size) of the storage, which grows as needed (losing its contents).
   std::span<std::byte> at(std::size_t shift, std::size_t size) {
     if (shift + size > capacity_) {
-      storage_.reset(static_cast<std::byte*>(::operator new(shift + size, std::align_val_t{kBlock})));
+      storage_.reset(static_cast<std::byte*>(::operator new (shift + size, std::align_val_t{kBlock})));
       capacity_ = shift + size;
     }
     return {storage_.get() + shift, size};
@@ -120,7 +120,7 @@ class AlignedBuffer {
 
  private:
   struct Free {
-    void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{kBlock}); }
+    void operator()(std::byte* p) const { ::operator delete (p, std::align_val_t{kBlock}); }
   };
   std::unique_ptr<std::byte, Free> storage_;
   std::size_t capacity_ = 0;
@@ -184,7 +184,6 @@ class BackgroundWorker {
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
-
 }  // namespace
 
 Status validate_write_options(const WriteOptions& options) {
@@ -210,14 +209,14 @@ struct Writer::Impl {
   AtomicFile file;
   WriteOptions options;
   std::optional<detail::ChunkEncoder> encoder;  // when compressing
-  std::uint64_t data_end = 0;  // end of the last tensor's stored bytes (data_start at first)
+  std::uint64_t data_end = 0;                   // end of the last tensor's stored bytes (data_start at first)
   std::uint64_t tensor_count = 0;
   std::vector<std::byte> records;
   std::unordered_set<std::string> names;
   std::vector<std::pair<std::string, Digest>> digests;
   std::array<AlignedBuffer, 2> buffers;  // one fills while the workers hash and write the other
   std::uint64_t bytes_done = 0;
-  bool broken = false;  // a failure left the output inconsistent: refuse further use
+  bool broken = false;      // a failure left the output inconsistent: refuse further use
   BackgroundWorker hasher;  // SHA-256 and XXH3 of the piece last read
   BackgroundWorker writer;  // writes of raw pieces
 
@@ -227,8 +226,8 @@ struct Writer::Impl {
   Status check_tensor(const TensorInfo& info) const;
   Result<StoredTensor> write_raw(const TensorInfo& info, const TensorSource& source, TensorDigester& digester,
                                  std::uint64_t offset);
-  Result<StoredTensor> write_compressed(const TensorInfo& info, const TensorSource& source,
-                                        TensorDigester& digester, std::uint64_t offset);
+  Result<StoredTensor> write_compressed(const TensorInfo& info, const TensorSource& source, TensorDigester& digester,
+                                        std::uint64_t offset);
   Result<std::uint64_t> checksum_written(std::uint64_t offset, std::uint64_t size);
   void report_progress(std::uint64_t bytes) {
     bytes_done += bytes;
@@ -255,7 +254,7 @@ Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const Tenso
   // one worker hashes piece i and another writes it. Each buffer is refilled
   // only after both workers are done with it (submit() waits for that).
   Xxh3Stream checksum;
-  Status write_status;                  // touched only by the writing thread until it is waited for
+  Status write_status;                     // touched only by the writing thread until it is waited for
   std::atomic<bool> write_failed = false;  // lets this thread stop early
   {
     const BackgroundWorker::WaitOnExit finish_writing{writer}, finish_hashing{hasher};

@@ -21,7 +21,8 @@ class OwfFormat final : public Format {
   std::string_view name() const override { return "owf"; }
   std::vector<std::string_view> extensions() const override { return {".owf"}; }
   bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
-    return head.size() >= detail::kMagic.size() && std::equal(detail::kMagic.begin(), detail::kMagic.end(), head.begin());
+    return head.size() >= detail::kMagic.size() &&
+           std::equal(detail::kMagic.begin(), detail::kMagic.end(), head.begin());
   }
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
     OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(path));
@@ -132,7 +133,7 @@ const Format* FormatRegistry::by_name(std::string_view name) const {
 }
 
 Result<std::unique_ptr<Model>> FormatRegistry::open(const std::filesystem::path& path,
-                                                     const OpenOptions& options) const {
+                                                    const OpenOptions& options) const {
   OWF_ASSIGN_OR_RETURN(const Format* format, detect(path));
   return format->open(path, options);
 }

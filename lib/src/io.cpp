@@ -55,8 +55,7 @@ Status pread_all(int fd, const std::filesystem::path& path, std::uint64_t offset
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return os_error(path, "read at offset " + std::to_string(offset + done) + " failed");
     if (n == 0) {
-      return Status::io_error(path.string() + ": file shrank while reading at offset " +
-                              std::to_string(offset + done));
+      return Status::io_error(path.string() + ": file shrank while reading at offset " + std::to_string(offset + done));
     }
     done += static_cast<std::size_t>(n);
   }
@@ -75,13 +74,13 @@ Status pwrite_all(int fd, const std::filesystem::path& path, std::uint64_t offse
 }
 
 // Fails for a read or write whose end overflows or lies beyond `limit`.
-Status check_range(const std::filesystem::path& path, std::string_view what, std::uint64_t offset,
-                   std::uint64_t size, std::uint64_t limit) {
+Status check_range(const std::filesystem::path& path, std::string_view what, std::uint64_t offset, std::uint64_t size,
+                   std::uint64_t limit) {
   const auto end = checked_add(offset, size);
   if (end && *end <= limit) return {};
   return Status::invalid_argument(path.string() + ": " + std::string(what) + " of " + std::to_string(size) +
-                                  " bytes at offset " + std::to_string(offset) + " runs past " +
-                                  std::to_string(limit) + " bytes");
+                                  " bytes at offset " + std::to_string(offset) + " runs past " + std::to_string(limit) +
+                                  " bytes");
 }
 
 }  // namespace
@@ -97,7 +96,7 @@ Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
     if (errno == ENOENT) return Status::not_found(path.string() + ": no such file");
     return os_error(path, "cannot open");
   }
-  struct stat info{};
+  struct stat info {};
   if (::fstat(fd, &info) != 0) {
     Status status = os_error(path, "cannot stat");
     close_quietly(fd);
@@ -151,7 +150,7 @@ AtomicFile::AtomicFile(std::filesystem::path target, std::filesystem::path temp,
     : target_(std::move(target)), temp_(std::move(temp)), fd_(fd), overwrite_(overwrite) {}
 
 Result<AtomicFile> AtomicFile::create(const std::filesystem::path& target, bool overwrite) {
-  struct stat existing{};
+  struct stat existing {};
   const bool exists = ::stat(target.c_str(), &existing) == 0;
   if (exists && !overwrite) return Status::invalid_argument(target.string() + ": file exists");
   if (exists && S_ISDIR(existing.st_mode)) return Status::invalid_argument(target.string() + ": is a directory");
@@ -208,8 +207,8 @@ Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> byt
   // The aligned middle of a large write goes straight to the device; the
   // partial blocks at either end go through the page cache.
   const std::size_t head = (kDirectIOAlignment - offset % kDirectIOAlignment) % kDirectIOAlignment;
-  const bool congruent = reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectIOAlignment ==
-                         offset % kDirectIOAlignment;
+  const bool congruent =
+      reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectIOAlignment == offset % kDirectIOAlignment;
   if (direct_fd_ >= 0 && congruent && bytes.size() >= kDirectMinimum && bytes.size() > head) {
     const std::size_t middle = (bytes.size() - head) / kDirectIOAlignment * kDirectIOAlignment;
     OWF_RETURN_IF_ERROR(write_buffered(offset, bytes.first(head)));
@@ -274,7 +273,8 @@ Result<InPlaceFile> InPlaceFile::open(const std::filesystem::path& path) {
   return InPlaceFile(path, fd);
 }
 
-InPlaceFile::InPlaceFile(InPlaceFile&& other) noexcept : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+InPlaceFile::InPlaceFile(InPlaceFile&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
 
 InPlaceFile::~InPlaceFile() { close_quietly(fd_); }
 

@@ -16,14 +16,13 @@
 
 namespace owf::detail {
 
-inline constexpr std::array<std::byte, 8> kMagic = {std::byte{0x89}, std::byte{'O'},  std::byte{'W'},
-                                                    std::byte{'F'},  std::byte{0x0D}, std::byte{0x0A},
-                                                    std::byte{0x1A}, std::byte{0x0A}};
+inline constexpr std::array<std::byte, 8> kMagic = {std::byte{0x89}, std::byte{'O'},  std::byte{'W'},  std::byte{'F'},
+                                                    std::byte{0x0D}, std::byte{0x0A}, std::byte{0x1A}, std::byte{0x0A}};
 inline constexpr std::uint64_t kPreambleSize = 64;
 inline constexpr std::uint64_t kPreambleChecked = 56;  // bytes covered by preamble_checksum
 inline constexpr std::uint64_t kMaxHeaderCapacity = 256u << 20;
-inline constexpr std::uint64_t kHeaderFixedSize = 48;  // content_digest, tensor_count, metadata_length
-inline constexpr std::uint64_t kRecordFixedSize = 36;  // a record without its name and shape
+inline constexpr std::uint64_t kHeaderFixedSize = 48;                  // content_digest, tensor_count, metadata_length
+inline constexpr std::uint64_t kRecordFixedSize = 36;                  // a record without its name and shape
 inline constexpr std::uint64_t kMinRecordSize = kRecordFixedSize + 1;  // names are never empty
 inline constexpr std::uint32_t kMinAlignment = 8;
 inline constexpr std::uint32_t kMaxAlignment = 4096;
@@ -74,7 +73,7 @@ using WriteAt = std::function<Status(std::uint64_t offset, std::span<const std::
 
 // Writes `header` at header_offset followed by zero slack up to `capacity`.
 // The caller writes the preamble afterwards (§8: header first, then preamble).
-Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset,
-                               std::span<const std::byte> header, std::uint64_t capacity);
+Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset, std::span<const std::byte> header,
+                               std::uint64_t capacity);
 
 }  // namespace owf::detail

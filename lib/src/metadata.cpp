@@ -1,9 +1,8 @@
 // Metadata validation: the only file of the library that includes nlohmann/json.
 #include "owf/metadata.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "owf/text.h"
@@ -37,8 +36,11 @@ std::size_t find_excess_depth(std::string_view json) {
 }
 
 std::string_view json_type_name(const nlohmann::json& value) {
-  return value.is_array() ? "an array" : value.is_string() ? "a string" : value.is_number() ? "a number"
-         : value.is_boolean() ? "a boolean" : "null";
+  return value.is_array()     ? "an array"
+         : value.is_string()  ? "a string"
+         : value.is_number()  ? "a number"
+         : value.is_boolean() ? "a boolean"
+                              : "null";
 }
 
 // A recursive-descent parser of SPDX license expressions; parentheses nest at
@@ -129,9 +131,7 @@ class SpdxParser {
     return {};
   }
 
-  static bool is_idstring(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), is_id_char);
-  }
+  static bool is_idstring(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_id_char); }
 
   // license-id ["+"], or ["DocumentRef-" idstring ":"] "LicenseRef-" idstring.
   static bool is_simple_expression(std::string_view s) {

@@ -2,19 +2,19 @@
 // alignments 32 and 64; malformed files, one case each; the corpus files written by gguf-py,
 // llama.cpp and ollama; byte-exact GGUF -> owf -> GGUF round trips; writing models born elsewhere.
 // GGUF bytes are built field by field here, independently of the adapter's encoder.
+#include "gguf/gguf.h"
+
 #include <doctest/doctest.h>
 
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "../lib/lib_test_util.h"
-#include "gguf/gguf.h"
 #include "gguf/gguf_file.h"
 #include "owf/bytes.h"
 #include "owf/container.h"
@@ -32,8 +32,16 @@ const fs::path kCorpus = OWF_CORPUS_DIR;
 
 // GGUF metadata value types and ggml tensor types, from ggml's docs/gguf.md.
 enum : std::uint32_t { kU8, kI8, kU16, kI16, kU32, kI32, kF32, kBool, kString, kArray, kU64, kI64, kF64 };
-enum : std::uint32_t { kGgmlF32 = 0, kGgmlF16 = 1, kGgmlQ4_0 = 2, kGgmlQ8_0 = 8, kGgmlQ4_K = 12, kGgmlQ6_K = 14,
-                       kGgmlI32 = 26, kGgmlBF16 = 30 };
+enum : std::uint32_t {
+  kGgmlF32 = 0,
+  kGgmlF16 = 1,
+  kGgmlQ4_0 = 2,
+  kGgmlQ8_0 = 8,
+  kGgmlQ4_K = 12,
+  kGgmlQ6_K = 14,
+  kGgmlI32 = 26,
+  kGgmlBF16 = 30
+};
 
 // A GGUF file assembled field by field.
 class GgufBytes {
@@ -186,9 +194,12 @@ GgufBytes every_type_file(std::uint32_t alignment) {
     std::size_t size;
   };
   const std::vector<Spec> tensors = {
-      {"blk.0.q8", {64, 2}, kGgmlQ8_0, 136}, {"blk.0.q4", {32, 3}, kGgmlQ4_0, 54},
-      {"blk.0.q4k", {256, 1}, kGgmlQ4_K, 144}, {"blk.0.q6k", {256}, kGgmlQ6_K, 210},
-      {"norm", {3}, kGgmlF32, 12},            {"half", {5, 2}, kGgmlF16, 20},
+      {"blk.0.q8", {64, 2}, kGgmlQ8_0, 136},
+      {"blk.0.q4", {32, 3}, kGgmlQ4_0, 54},
+      {"blk.0.q4k", {256, 1}, kGgmlQ4_K, 144},
+      {"blk.0.q6k", {256}, kGgmlQ6_K, 210},
+      {"norm", {3}, kGgmlF32, 12},
+      {"half", {5, 2}, kGgmlF16, 20},
       {"scalar", {}, kGgmlI32, 4},
   };
   std::uint64_t offset = 0;
@@ -283,7 +294,8 @@ TEST_CASE("tensors: ggml types become owf dtypes, dims are reversed, data is rea
   const auto view = model->view(4);
   REQUIRE(view.has_value());
   CHECK(std::equal(view->begin(), view->end(), expected.begin(), expected.end()));
-  CHECK(model->read(4, 8, piece).message() == "t.gguf: tensor 'norm': read of 8 bytes at offset 8 exceeds its 12 bytes");
+  CHECK(model->read(4, 8, piece).message() ==
+        "t.gguf: tensor 'norm': read of 8 bytes at offset 8 exceeds its 12 bytes");
   CHECK(owf::test::problems_of(*model).empty());
 }
 
@@ -302,8 +314,12 @@ TEST_CASE("round trip is byte-identical: alignment 64 with Q8_0, Q4_0 and K-quan
 TEST_CASE("round trip is byte-identical: no tensors and no padding at the end, as gguf-py's vocab files") {
   ScratchDir dir;
   GgufBytes file;
-  file.header(3, 0, 2).key("general.architecture", kString).str("bert").array("tokenizer.ggml.tokens", kString, 2)
-      .str("[PAD]").str("x");
+  file.header(3, 0, 2)
+      .key("general.architecture", kString)
+      .str("bert")
+      .array("tokenizer.ggml.tokens", kString, 2)
+      .str("[PAD]")
+      .str("x");
   REQUIRE(file.size() % 32 != 0);
   owf::test::write_file(dir / "vocab.gguf", file.bytes());
   CHECK(metadata_of(*open_ok(dir / "vocab.gguf"))["gguf"]["tail_padding"] == false);
@@ -313,8 +329,13 @@ TEST_CASE("round trip is byte-identical: no tensors and no padding at the end, a
 TEST_CASE("GGUF v2 reads and is written back as v3 with otherwise identical bytes") {
   ScratchDir dir;
   GgufBytes file;
-  file.header(2, 1, 1).key("general.architecture", kString).str("gpt2").tensor("w", {4}, kGgmlF32, 0).pad(32)
-      .data(16, 9).pad(32);
+  file.header(2, 1, 1)
+      .key("general.architecture", kString)
+      .str("gpt2")
+      .tensor("w", {4}, kGgmlF32, 0)
+      .pad(32)
+      .data(16, 9)
+      .pad(32);
   owf::test::write_file(dir / "v2.gguf", file.bytes());
   const auto model = open_ok(dir / "v2.gguf");
   CHECK(model->format() == "GGUF v2");
@@ -328,12 +349,18 @@ TEST_CASE("owf standard keys come from general.architecture, general.license, ge
   ScratchDir dir;
   GgufBytes file;
   file.header(3, 0, 6)
-      .key("general.architecture", kString).str("llama")
-      .key("general.license", kString).str("Apache-2.0")
-      .key("general.source.url", kString).str("https://example.org/model")
-      .key("general.base_model.count", kU32).u32(1)
-      .key("general.base_model.0.name", kString).str("Base A")
-      .key("general.name", kU32).u32(5);
+      .key("general.architecture", kString)
+      .str("llama")
+      .key("general.license", kString)
+      .str("Apache-2.0")
+      .key("general.source.url", kString)
+      .str("https://example.org/model")
+      .key("general.base_model.count", kU32)
+      .u32(1)
+      .key("general.base_model.0.name", kString)
+      .str("Base A")
+      .key("general.name", kU32)
+      .u32(5);
   owf::test::write_file(dir / "std.gguf", file.bytes());
   const Json metadata = metadata_of(*open_ok(dir / "std.gguf"));
   CHECK(metadata["architecture"] == "llama");
@@ -507,8 +534,8 @@ TEST_CASE("malformed: ne[0] not a multiple of the block size") {
   file.header(3, 1, 0);
   const std::uint64_t at = file.size();
   file.tensor("q", {33, 2}, kGgmlQ8_0, 0).pad(32).data(68, 1);
-  check_refused(file, {"tensor info at offset " + std::to_string(at) + ": tensor 'q'",
-                       "not a multiple of the block size 32"});
+  check_refused(
+      file, {"tensor info at offset " + std::to_string(at) + ": tensor 'q'", "not a multiple of the block size 32"});
 }
 
 TEST_CASE("malformed: misaligned data offset") {
@@ -651,8 +678,9 @@ TEST_CASE("corpus: the damaged ggml-vocab files are refused with the offset of t
     const char* fragment;
   };
   const Damaged damaged[] = {
-      {"ggml-vocab-bert-bge.gguf", "key at offset 212: length 1572864 exceeds the 627333 bytes that remain (the "
-                                   "bytes EF BF BD, U+FFFD, at offset 208 suggest a text-mode copy"},
+      {"ggml-vocab-bert-bge.gguf",
+       "key at offset 212: length 1572864 exceeds the 627333 bytes that remain (the "
+       "bytes EF BF BD, U+FFFD, at offset 208 suggest a text-mode copy"},
       {"ggml-vocab-llama-spm.gguf", "key at offset 399: length 73939795391 exceeds"},
       {"ggml-vocab-phi-3.gguf", "key at offset 443: length 108299533759 exceeds"},
   };
@@ -761,9 +789,12 @@ TEST_CASE("writing a GGUF-born model: changed standard keys replace their genera
   ScratchDir dir;
   GgufBytes file;
   file.header(3, 0, 3)
-      .key("general.architecture", kString).str("llama")
-      .key("general.license", kString).str("MIT")
-      .key("general.name", kString).str("m");
+      .key("general.architecture", kString)
+      .str("llama")
+      .key("general.license", kString)
+      .str("MIT")
+      .key("general.name", kString)
+      .str("m");
   owf::test::write_file(dir / "in.gguf", file.bytes());
   const auto model = open_ok(dir / "in.gguf");
   Json metadata = metadata_of(*model);
@@ -771,17 +802,21 @@ TEST_CASE("writing a GGUF-born model: changed standard keys replace their genera
   metadata["provenance"]["parents"] = Json::array({Json{{"name", "in.gguf"}}});  // conversion records: not base models
   REQUIRE(gguf_format().write(*model, metadata.dump(), dir / "out.gguf", {}).ok());
   const Json written = metadata_of(*open_ok(dir / "out.gguf"));
-  CHECK(written["gguf"]["kv"].dump() ==
-        R"([{"key":"general.architecture","type":"string","value":"llama"},)"
-        R"({"key":"general.license","type":"string","value":"Apache-2.0"},)"
-        R"({"key":"general.name","type":"string","value":"m"}])");
+  CHECK(written["gguf"]["kv"].dump() == R"([{"key":"general.architecture","type":"string","value":"llama"},)"
+                                        R"({"key":"general.license","type":"string","value":"Apache-2.0"},)"
+                                        R"({"key":"general.name","type":"string","value":"m"}])");
 }
 
 TEST_CASE("writing quantized tensors adds general.quantization_version when it is missing") {
   ScratchDir dir;
   GgufBytes file;
-  file.header(3, 1, 1).key("general.architecture", kString).str("llama").tensor("q", {32}, kGgmlQ8_0, 0).pad(32)
-      .data(34, 1).pad(32);
+  file.header(3, 1, 1)
+      .key("general.architecture", kString)
+      .str("llama")
+      .tensor("q", {32}, kGgmlQ8_0, 0)
+      .pad(32)
+      .data(34, 1)
+      .pad(32);
   owf::test::write_file(dir / "q.gguf", file.bytes());
   const Json written = metadata_of(*open_ok(dir / "q.gguf"));
   const auto rewritten = rewrite_gguf(dir / "q.gguf", dir);
@@ -803,10 +838,16 @@ TEST_CASE("writing accepts hand-written metadata.gguf values: integers for float
   REQUIRE(gguf_format().write(model, metadata, dir / "h.gguf", {}).ok());
   GgufBytes expected;
   expected.header(3, 0, 4)
-      .key("a", kF32).f32(1.0f)
-      .array("b", kF64, 3).f64(std::numeric_limits<double>::infinity()).u64(0x7ff0000000000001ull).f64(-2.5)
-      .key("c", kString).str(std::string_view("\0\xff", 2))
-      .key("general.alignment", kU32).u32(16)
+      .key("a", kF32)
+      .f32(1.0f)
+      .array("b", kF64, 3)
+      .f64(std::numeric_limits<double>::infinity())
+      .u64(0x7ff0000000000001ull)
+      .f64(-2.5)
+      .key("c", kString)
+      .str(std::string_view("\0\xff", 2))
+      .key("general.alignment", kU32)
+      .u32(16)
       .pad(16);
   CHECK(owf::test::read_file(dir / "h.gguf") == expected.bytes());
 }

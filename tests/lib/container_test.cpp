@@ -1,5 +1,7 @@
 // Writer and Reader: round trips across dtypes, alignments, encodings and
 // chunk sizes; named corruptions; metadata replacement; writer refusals.
+#include "owf/container.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -7,12 +9,10 @@
 
 #include "lib_test_util.h"
 #include "owf/bytes.h"
-#include "owf/container.h"
 #include "owf/digest.h"
 
 namespace owf::test {
 namespace {
-
 
 MemoryModel sample_model() {
   MemoryModel model;
@@ -107,8 +107,8 @@ TEST_CASE("read() of sub-ranges decodes exactly the bytes asked for") {
   REQUIRE(write_owf(model, "{}", path, options).ok());
   const auto reader = open_owf(path);
   const auto& all = model.data(0);
-  const std::pair<std::uint64_t, std::uint64_t> ranges[] = {
-      {0, 0}, {0, 1}, {255, 2}, {256, 256}, {100, 5000}, {9999, 1}, {9744, 256}, {0, 10000}, {3, 9997}};
+  const std::pair<std::uint64_t, std::uint64_t> ranges[] = {{0, 0},    {0, 1},      {255, 2},   {256, 256}, {100, 5000},
+                                                            {9999, 1}, {9744, 256}, {0, 10000}, {3, 9997}};
   for (const auto& [offset, size] : ranges) {
     CAPTURE(offset);
     CAPTURE(size);
@@ -143,11 +143,14 @@ TEST_CASE("the Writer streams from sources and reports progress") {
   const auto info = make_tensor_info("big", DType::kU8, {20u << 20});  // more than one 8 MiB piece
   REQUIRE(info.ok());
   std::uint64_t largest_request = 0;
-  REQUIRE(writer->add(*info, [&](std::uint64_t offset, std::span<std::byte> dst) {
-    largest_request = std::max<std::uint64_t>(largest_request, dst.size());
-    for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<std::byte>((offset + i) % 251);
-    return Status();
-  }).ok());
+  REQUIRE(writer
+              ->add(*info,
+                    [&](std::uint64_t offset, std::span<std::byte> dst) {
+                      largest_request = std::max<std::uint64_t>(largest_request, dst.size());
+                      for (std::size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<std::byte>((offset + i) % 251);
+                      return Status();
+                    })
+              .ok());
   CHECK(largest_request <= (8u << 20));
   CHECK_FALSE(fs::exists(path));  // nothing appears before finish()
   REQUIRE(writer->finish("{}").ok());
@@ -200,8 +203,9 @@ TEST_CASE("a source that fails leaves no output behind") {
   {
     auto writer = Writer::create(path, WriteOptions{});
     REQUIRE(writer.ok());
-    const Status failed = writer->add(*make_tensor_info("w", DType::kU8, {100}),
-                                      [](std::uint64_t, std::span<std::byte>) { return Status::io_error("disk gone"); });
+    const Status failed =
+        writer->add(*make_tensor_info("w", DType::kU8, {100}),
+                    [](std::uint64_t, std::span<std::byte>) { return Status::io_error("disk gone"); });
     CHECK(failed.message() == "disk gone");
     CHECK(writer->finish("{}").message().find("an earlier failure stopped this writer") != std::string::npos);
   }
@@ -257,7 +261,7 @@ TEST_CASE("verify reports nonzero padding and slack, and a wrong content digest"
   options.alignment = 256;
   REQUIRE(write_owf(sample_model(), "{}", path, options).ok());
   auto bytes = read_file(path);
-  bytes[100] = std::byte{7};        // between the preamble and the first tensor at 256
+  bytes[100] = std::byte{7};               // between the preamble and the first tensor at 256
   bytes[bytes.size() - 1] = std::byte{9};  // last byte of the slack
   write_file(path, bytes);
   const std::string problems = problems_of(*open_owf(path));

@@ -1,9 +1,10 @@
 // Content digests do not depend on tensor order or container; they do depend
 // on every name, dtype, shape and byte.
+#include "owf/digest.h"
+
 #include <doctest/doctest.h>
 
 #include "lib_test_util.h"
-#include "owf/digest.h"
 
 namespace owf::test {
 

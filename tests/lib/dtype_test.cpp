@@ -1,11 +1,12 @@
 // The dtype table and storage sizes (spec §5).
+#include "owf/dtype.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <set>
 #include <string>
 
-#include "owf/dtype.h"
 #include "owf/model.h"
 
 namespace owf {
@@ -30,13 +31,16 @@ TEST_CASE("the dtype table is consistent: unique ids and names that round trip")
 
 TEST_CASE("ggml block sizes match ggml-common.h") {
   // (id, elements, bytes) from the static_asserts of ggml-common.h.
-  const struct { DType id; std::uint32_t elements, bytes; } blocks[] = {
-      {DType::kQ4_0, 32, 18},     {DType::kQ4_1, 32, 20},    {DType::kQ5_0, 32, 22},   {DType::kQ5_1, 32, 24},
-      {DType::kQ8_0, 32, 34},     {DType::kQ8_1, 32, 36},    {DType::kQ2_K, 256, 84},  {DType::kQ3_K, 256, 110},
-      {DType::kQ4_K, 256, 144},   {DType::kQ5_K, 256, 176},  {DType::kQ6_K, 256, 210}, {DType::kQ8_K, 256, 292},
+  const struct {
+    DType id;
+    std::uint32_t elements, bytes;
+  } blocks[] = {
+      {DType::kQ4_0, 32, 18},     {DType::kQ4_1, 32, 20},    {DType::kQ5_0, 32, 22},     {DType::kQ5_1, 32, 24},
+      {DType::kQ8_0, 32, 34},     {DType::kQ8_1, 32, 36},    {DType::kQ2_K, 256, 84},    {DType::kQ3_K, 256, 110},
+      {DType::kQ4_K, 256, 144},   {DType::kQ5_K, 256, 176},  {DType::kQ6_K, 256, 210},   {DType::kQ8_K, 256, 292},
       {DType::kIQ2_XXS, 256, 66}, {DType::kIQ2_XS, 256, 74}, {DType::kIQ3_XXS, 256, 98}, {DType::kIQ1_S, 256, 50},
-      {DType::kIQ4_NL, 32, 18},   {DType::kIQ3_S, 256, 110}, {DType::kIQ2_S, 256, 82}, {DType::kIQ4_XS, 256, 136},
-      {DType::kIQ1_M, 256, 56},   {DType::kTQ1_0, 256, 54},  {DType::kTQ2_0, 256, 66}, {DType::kMXFP4, 32, 17},
+      {DType::kIQ4_NL, 32, 18},   {DType::kIQ3_S, 256, 110}, {DType::kIQ2_S, 256, 82},   {DType::kIQ4_XS, 256, 136},
+      {DType::kIQ1_M, 256, 56},   {DType::kTQ1_0, 256, 54},  {DType::kTQ2_0, 256, 66},   {DType::kMXFP4, 32, 17},
   };
   for (const auto& block : blocks) {
     const DTypeInfo& info = dtype_info(block.id);
@@ -52,7 +56,7 @@ TEST_CASE("storage_size of plain, packed and block types") {
   CHECK(*storage_size(DType::kF32, Shape{3, 0, 5}) == 0);
   CHECK(*storage_size(DType::kBF16, Shape{7, 3}) == 42);
   CHECK(*storage_size(DType::kC128, Shape{2}) == 32);
-  CHECK(*storage_size(DType::kI4, Shape{3}) == 2);      // 12 bits round up to 2 bytes
+  CHECK(*storage_size(DType::kI4, Shape{3}) == 2);  // 12 bits round up to 2 bytes
   CHECK(*storage_size(DType::kU4, Shape{4}) == 2);
   CHECK(*storage_size(DType::kF6E2M3, Shape{5}) == 4);  // 30 bits
   CHECK(*storage_size(DType::kF6E3M2, Shape{4}) == 3);

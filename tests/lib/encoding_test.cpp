@@ -58,12 +58,12 @@ TEST_CASE("a one-tensor file is laid out byte for byte as the spec says") {
   REQUIRE(header.size() == 95);
 
   std::vector<std::byte> preamble = from_hex("894f57460d0a1a0a");
-  append_le<std::uint16_t>(preamble, 1);   // major
-  append_le<std::uint16_t>(preamble, 0);   // minor
-  append_le<std::uint32_t>(preamble, 8);   // alignment
-  append_le<std::uint64_t>(preamble, 72);  // header_offset
-  append_le<std::uint64_t>(preamble, 95);  // header_length
-  append_le<std::uint64_t>(preamble, 95);  // header_capacity: no slack asked for
+  append_le<std::uint16_t>(preamble, 1);                      // major
+  append_le<std::uint16_t>(preamble, 0);                      // minor
+  append_le<std::uint32_t>(preamble, 8);                      // alignment
+  append_le<std::uint64_t>(preamble, 72);                     // header_offset
+  append_le<std::uint64_t>(preamble, 95);                     // header_length
+  append_le<std::uint64_t>(preamble, 95);                     // header_capacity: no slack asked for
   append_le<std::uint64_t>(preamble, 0x5258f82ab37c6060ull);  // header_checksum (XXH3 of the header)
   append_le<std::uint64_t>(preamble, 0);                      // reserved
   append_le<std::uint64_t>(preamble, 0xd56e801881c5303bull);  // preamble_checksum (XXH3 of bytes 0..55)

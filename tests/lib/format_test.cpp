@@ -1,9 +1,10 @@
 // FormatRegistry and the built-in owf format.
+#include "owf/format.h"
+
 #include <doctest/doctest.h>
 
 #include "lib_test_util.h"
 #include "owf/bytes.h"
-#include "owf/format.h"
 
 namespace owf::test {
 namespace {

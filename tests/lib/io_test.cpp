@@ -1,6 +1,7 @@
 // MappedFile and AtomicFile.
-#include <doctest/doctest.h>
+#include "owf/io.h"
 
+#include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -8,7 +9,6 @@
 
 #include "lib_test_util.h"
 #include "owf/bytes.h"
-#include "owf/io.h"
 
 namespace owf::test {
 
@@ -54,10 +54,19 @@ TEST_CASE("AtomicFile shows the target only after commit") {
   CHECK(as_chars(back) == "hello");
   CHECK_FALSE(fs::exists(target));
   REQUIRE(file->commit().ok());
-  CHECK(read_file(target) == std::vector<std::byte>{std::byte{'h'}, std::byte{'e'}, std::byte{'l'}, std::byte{'l'},
-                                                     std::byte{'o'}, {}, {}, {}, {}, {}, std::byte{'!'}});
+  CHECK(read_file(target) == std::vector<std::byte>{std::byte{'h'},
+                                                    std::byte{'e'},
+                                                    std::byte{'l'},
+                                                    std::byte{'l'},
+                                                    std::byte{'o'},
+                                                    {},
+                                                    {},
+                                                    {},
+                                                    {},
+                                                    {},
+                                                    std::byte{'!'}});
   CHECK(dir.entries() == std::vector<std::string>{"out.bin"});
-  struct stat info{};
+  struct stat info {};
   REQUIRE(::stat(target.c_str(), &info) == 0);
   CHECK((info.st_mode & 0777) == 0644);
   CHECK_FALSE(file->write(as_bytes("x")).ok());  // inert after commit

@@ -1,10 +1,10 @@
 // validate_metadata: one UTF-8 JSON object, nested at most 64 deep.
+#include "owf/metadata.h"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
-
-#include "owf/metadata.h"
 
 namespace owf {
 
@@ -39,15 +39,12 @@ TEST_CASE("nesting is limited to 64 levels and checked before parsing") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
-TEST_CASE("library_version is the project version") {
-  CHECK(library_version() == OWF_TEST_PROJECT_VERSION);
-}
+TEST_CASE("library_version is the project version") { CHECK(library_version() == OWF_TEST_PROJECT_VERSION); }
 
 TEST_CASE("SPDX license expressions: syntax of SPDX 2.3 Annex D") {
   for (const char* valid : {"MIT", "Apache-2.0 OR MIT", "GPL-2.0-or-later WITH Classpath-exception-2.0",
                             "(MIT AND BSD-3-Clause) OR Apache-2.0", "LicenseRef-my.license", "GPL-2.0+",
-                            "DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2", "mit or apache-2.0",
-                            "((MIT))"}) {
+                            "DocumentRef-spdx-tool-1.2:LicenseRef-MIT-Style-2", "mit or apache-2.0", "((MIT))"}) {
     CAPTURE(valid);
     CHECK(check_spdx_expression(valid).ok());
   }

@@ -4,9 +4,8 @@
 // with the expected message fragment.
 #include <doctest/doctest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "lib_test_util.h"

@@ -1,6 +1,8 @@
 // The NumPy adapter: the corpus files, header syntax numpy writes (and older
 // numpys wrote), big-endian and Fortran-order arrays, .npz stored and deflated
 // members, writers, and named bad inputs refused with file and problem named.
+#include "numpy/numpy.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 
 #include "../lib/lib_test_util.h"
 #include "format_test_util.h"
-#include "numpy/numpy.h"
 #include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"

@@ -22,8 +22,8 @@ using owf::testing::Proto;
 
 // TensorProto field numbers (onnx/onnx.proto).
 constexpr std::uint32_t kDims = 1, kDataType = 2, kSegment = 3, kFloatData = 4, kInt32Data = 5, kStringData = 6,
-                        kInt64Data = 7, kName = 8, kRawData = 9, kDoubleData = 10, kUint64Data = 11,
-                        kExternalData = 13, kDataLocation = 14;
+                        kInt64Data = 7, kName = 8, kRawData = 9, kDoubleData = 10, kUint64Data = 11, kExternalData = 13,
+                        kDataLocation = 14;
 // TensorProto.DataType values.
 constexpr int kFloat = 1, kUint8 = 2, kInt8 = 3, kUint16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7, kString = 8,
               kBool = 9, kFloat16 = 10, kDouble = 11, kUint32 = 12, kUint64 = 13, kComplex64 = 14, kComplex128 = 15,
@@ -70,7 +70,9 @@ Proto node(std::string_view op_type, std::string_view output, std::initializer_l
   return message;
 }
 
-Proto constant(std::string_view output, const Proto& value) { return node("Constant", output, {tensor_attribute("value", value)}); }
+Proto constant(std::string_view output, const Proto& value) {
+  return node("Constant", output, {tensor_attribute("value", value)});
+}
 
 // A model around `graph`, with the fields every writer sets.
 Proto model_of(const Proto& graph) {
@@ -244,8 +246,9 @@ TEST_CASE("typed fields are decoded to owf's layout") {
   c128.fixed64(kDoubleData, 0x3FF0000000000000ull).fixed64(kDoubleData, 0x4000000000000000ull);
 
   const auto model = open_bytes(
-      dir, model_of(graph_of({floats_packed, floats_unpacked, int8, uint8, int16, uint16, int32, boolean, half, brain,
-                              fp8, fp8_fnuz, e8m0, int4, uint4, fp4, int64, uint32, uint64, dbl, c64, c128})));
+      dir, model_of(graph_of({floats_packed, floats_unpacked, int8,   uint8,    int16, uint16, int32, boolean,
+                              half,          brain,           fp8,    fp8_fnuz, e8m0,  int4,   uint4, fp4,
+                              int64,         uint32,          uint64, dbl,      c64,   c128})));
   REQUIRE_MESSAGE(model.ok(), model.status().message());
   const owf::Model& m = **model;
   CHECK(contents(m, "floats_packed") == bytes_of({0, 0, 0x80, 0x3F, 0, 0, 0, 0xC0}));
@@ -366,7 +369,8 @@ TEST_CASE("Constant nodes give tensors named by their output, in subgraphs too")
   fill.packed_floats(kFloatData, {0.0f});
 
   const Proto then_branch = graph_of({}, {node("Constant", "c2", {c2_attribute})});
-  const Proto loop_body = graph_of({}, {node("Constant", "c3", {c3_attribute}), node("Constant", "c5", {c5_attribute})});
+  const Proto loop_body =
+      graph_of({}, {node("Constant", "c3", {c3_attribute}), node("Constant", "c5", {c5_attribute})});
   Proto custom_graphs;  // an attribute of type GRAPHS (field 11)
   custom_graphs.text(1, "branches").varint(20, 10).message(11, graph_of({sub_init}));
   Proto weight = tensor("w", kFloat, {1});
@@ -461,7 +465,8 @@ TEST_CASE("model facts go into metadata.onnx; sparse tensors are listed as skipp
   const std::string& json = (*opened)->metadata();
   CHECK(json ==
         "{\"onnx\":{\"ir_version\":9,\"producer_name\":\"owf-test\",\"producer_version\":\"1.0\","
-        "\"domain\":\"ai.test\",\"model_version\":3,\"doc_string\":\"says \\\"hi\\\"\\u000a\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd \xc3\xa9\","
+        "\"domain\":\"ai.test\",\"model_version\":3,\"doc_string\":\"says "
+        "\\\"hi\\\"\\u000a\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd \xc3\xa9\","
         "\"graph_name\":\"main\",\"opset_import\":[{\"domain\":\"\",\"version\":17},"
         "{\"domain\":\"ai.onnx.ml\",\"version\":3}],\"metadata_props\":{\"a\":\"3\",\"b\":\"2\"},"
         "\"skipped_sparse_tensors\":[\"sparse_w\"]}}");
@@ -485,8 +490,9 @@ TEST_CASE("external data is read from files inside the model's folder") {
       external("a", {entry("location", "weights.bin"), entry("offset", "8"), entry("length", "8")}),
       external("b", {entry("location", "weights.bin"), entry("length", "8")}),
       external("c", {entry("location", "data/more.bin")}, kUint8, 2),
-      external("d", {entry("location", "data/../weights.bin"), entry("offset", "4"), entry("length", "4"),
-                     entry("checksum", "ignored")},
+      external("d",
+               {entry("location", "data/../weights.bin"), entry("offset", "4"), entry("length", "4"),
+                entry("checksum", "ignored")},
                kFloat, 1),
   }));
   const auto opened = open_bytes(dir, model);
@@ -532,8 +538,8 @@ TEST_CASE("external data that leaves the folder or does not fit is refused") {
         "model.onnx: tensor 'w': external data 'weights.bin': bytes 4..12 exceed the file's 8 bytes");
   CHECK(refused({entry("location", "weights.bin"), entry("offset", "18446744073709551615"), entry("length", "8")})
             .ends_with("bytes 18446744073709551615..(overflow) exceed the file's 8 bytes"));
-  CHECK(refused({entry("location", "weights.bin"), entry("length", "4")}, 8).ends_with(
-      "length 4 does not match the tensor's 8 bytes"));
+  CHECK(refused({entry("location", "weights.bin"), entry("length", "4")}, 8)
+            .ends_with("length 4 does not match the tensor's 8 bytes"));
   CHECK(refused({entry("location", "weights.bin"), entry("offset", "-4")}) ==
         "model.onnx: tensor 'w': external_data offset '-4' is not a decimal number of bytes");
   CHECK(refused({entry("offset", "0")}) == "model.onnx: tensor 'w': external_data has no location");

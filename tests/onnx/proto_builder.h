@@ -35,7 +35,9 @@ class Proto {
     return *this;
   }
   // An int32/int64 field holding a negative value: sign-extended to 64 bits.
-  Proto& signed_varint(std::uint32_t field, std::int64_t value) { return varint(field, static_cast<std::uint64_t>(value)); }
+  Proto& signed_varint(std::uint32_t field, std::int64_t value) {
+    return varint(field, static_cast<std::uint64_t>(value));
+  }
   Proto& fixed32(std::uint32_t field, std::uint32_t value) {
     tag(field, 5);
     append_le<std::uint32_t>(bytes_, value);

@@ -199,9 +199,8 @@ TEST_CASE("for_each_field visits a nested message's fields one level deeper") {
             return owf::Status();
           }).ok());
   CHECK(numbers == std::vector<std::uint32_t>{1, 2});
-  const owf::Status stopped = protobuf::for_each_field(parent, fields[0], [](const MessageReader&, const Field&) {
-    return owf::Status::corruption("stop");
-  });
+  const owf::Status stopped = protobuf::for_each_field(
+      parent, fields[0], [](const MessageReader&, const Field&) { return owf::Status::corruption("stop"); });
   CHECK(stopped.message() == "stop");
 }
 
@@ -232,7 +231,8 @@ TEST_CASE("repeated varints are read packed and unpacked") {
   Proto truncated;
   truncated.tag(1, 2).raw({0x02, 0x01, 0x80});
   const auto fields = all_fields(truncated.bytes());
-  const owf::Status status = protobuf::for_each_varint(fields[0], [](std::uint64_t, std::uint64_t) { return owf::Status(); });
+  const owf::Status status =
+      protobuf::for_each_varint(fields[0], [](std::uint64_t, std::uint64_t) { return owf::Status(); });
   CHECK(status.message() == "packed varint at offset 3 is truncated after 1 bytes");
 }
 

@@ -1,7 +1,6 @@
 // The PyTorch reader and writer on the corpus and on hand-built archives:
 // strided views, byte order, ties, and the refusals a user must see.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <algorithm>

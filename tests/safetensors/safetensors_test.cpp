@@ -1,6 +1,8 @@
 // The safetensors adapter: the corpus files, byte-exact output, round trips
 // through safetensors and .owf, metadata mapping, shard sets, and named bad
 // inputs that must each be refused with a message naming file and problem.
+#include "safetensors/safetensors.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
-#include "safetensors/safetensors.h"
 
 namespace owf::test {
 namespace {

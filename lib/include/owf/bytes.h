@@ -6,9 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "owf/status.h"
@@ -88,8 +88,7 @@ class ByteCursor {
   Status require(std::uint64_t size, std::string_view what) const {
     if (size <= remaining()) return {};
     return Status::corruption(std::string(what) + " at offset " + std::to_string(offset()) + " needs " +
-                              std::to_string(size) + " bytes, only " + std::to_string(remaining()) +
-                              " remain");
+                              std::to_string(size) + " bytes, only " + std::to_string(remaining()) + " remain");
   }
 
  private:

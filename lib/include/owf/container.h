@@ -33,9 +33,9 @@ inline constexpr std::uint16_t kFormatMinor = 0;
 enum class Encoding : std::uint8_t { kRaw = 0, kZstdChunked = 1 };
 
 struct CompressionOptions {
-  int level = 3;                         // zstd level
-  std::uint32_t chunk_size = 1u << 20;   // decoded bytes per independently decodable chunk
-  bool byte_group = true;                // group byte k of every element, where the dtype allows
+  int level = 3;                        // zstd level
+  std::uint32_t chunk_size = 1u << 20;  // decoded bytes per independently decodable chunk
+  bool byte_group = true;               // group byte k of every element, where the dtype allows
 };
 
 // Options shared by every writer; a format ignores what does not apply to it.
@@ -92,9 +92,9 @@ Status write_owf(const Model& model, std::string_view metadata_json, const std::
 // Where and how one tensor is stored.
 struct StoredTensor {
   Encoding encoding = Encoding::kRaw;
-  std::uint64_t offset = 0;         // absolute file offset of the stored bytes
+  std::uint64_t offset = 0;  // absolute file offset of the stored bytes
   std::uint64_t stored_size = 0;
-  std::uint64_t checksum = 0;       // XXH3-64 of the stored bytes
+  std::uint64_t checksum = 0;  // XXH3-64 of the stored bytes
 };
 
 // Reads a .owf file through an mmap. open() validates every structural rule of

@@ -75,11 +75,11 @@ enum class DTypeKind : std::uint8_t { kBool, kUnsigned, kSigned, kFloat, kComple
 
 struct DTypeInfo {
   DType id;
-  std::string_view name;        // lower case, as in the spec: "f32", "q4_k"
+  std::string_view name;  // lower case, as in the spec: "f32", "q4_k"
   DTypeKind kind;
   std::uint32_t block_elements;  // elements per block
   std::uint32_t block_bytes;     // bytes per block
-  bool row_blocks;              // ggml block type: innermost dim % block_elements == 0
+  bool row_blocks;               // ggml block type: innermost dim % block_elements == 0
 
   // Bytes per element for plain (one-element-block) types, else 0.
   std::uint32_t element_bytes() const { return block_elements == 1 ? block_bytes : 0; }

@@ -39,8 +39,7 @@ class Format {
   // the file (up to 4096; fewer for small files; empty for directories).
   virtual bool detect(const std::filesystem::path& path, std::span<const std::byte> head) const = 0;
 
-  virtual Result<std::unique_ptr<Model>> open(const std::filesystem::path& path,
-                                               const OpenOptions& options) const = 0;
+  virtual Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const = 0;
 
   // Writes `model` with `metadata_json` (owf's metadata model; the adapter maps
   // what its format can hold) to `path`, atomically. Default: kNotSupported.

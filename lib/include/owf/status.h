@@ -77,14 +77,13 @@ class [[nodiscard]] Result {
 #define OWF_CONCAT_(a, b) OWF_CONCAT_INNER_(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is an error.
-#define OWF_RETURN_IF_ERROR(expr)                 \
-  do {                                            \
+#define OWF_RETURN_IF_ERROR(expr)                                                  \
+  do {                                                                             \
     if (::owf::Status owf_status_ = (expr); !owf_status_.ok()) return owf_status_; \
   } while (0)
 
 // `OWF_ASSIGN_OR_RETURN(auto x, f());` declares x from a Result or returns its error.
-#define OWF_ASSIGN_OR_RETURN(lhs, expr) \
-  OWF_ASSIGN_OR_RETURN_IMPL_(OWF_CONCAT_(owf_result_, __LINE__), lhs, expr)
+#define OWF_ASSIGN_OR_RETURN(lhs, expr) OWF_ASSIGN_OR_RETURN_IMPL_(OWF_CONCAT_(owf_result_, __LINE__), lhs, expr)
 #define OWF_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
   auto result = (expr);                               \
   if (!result.ok()) return result.status();           \
