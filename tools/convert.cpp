@@ -363,8 +363,9 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
   command
       ->add_option("--dtype", options->dtype,
                    "Cast floating tensors (quantized ones are dequantized first; integers stay): f32, f16, bf16, "
-                   "f64 (round to nearest even), or quantize to q8_0/q4_0 (2-D+ tensors; norms and 1-D tensors "
-                   "stay f32, rows that are not whole blocks become f16, as llama.cpp does)")
+                   "f64 (round to nearest even), or quantize with ggml's reference quantizers to q8_0, q4_0, q4_k, "
+                   "q5_k or q6_k (2-D+ tensors; norms and 1-D tensors stay f32; rows that are not whole blocks "
+                   "become q8_0, or f16 when not whole 32-element blocks)")
       ->type_name("DTYPE");
   add_repeatable_option(*command, "--dtype-rule", options->dtype_rules, "REGEX=DTYPE",
                         "REGEX=DTYPE for tensors whose name matches; first match wins over --dtype (repeatable)");

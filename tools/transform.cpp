@@ -85,8 +85,9 @@ Result<RenameRule> parse_rename_rule(const std::string& text) {
 Result<DType> parse_cast_dtype(const std::string& name, std::string_view option) {
   const auto dtype = dtype_from_name(name);
   if (!dtype || !can_encode(*dtype)) {
-    return Status::invalid_argument(std::string(option) + " '" + name +
-                                    "': not a dtype owf can cast to (f32, f16, bf16, f64, q8_0, q4_0)");
+    return Status::invalid_argument(
+        std::string(option) + " '" + name +
+        "': not a dtype owf can cast to (f32, f16, bf16, f64, q8_0, q4_0, q4_k, q5_k, q6_k)");
   }
   return *dtype;
 }
@@ -105,8 +106,12 @@ DType cast_target(const TensorInfo& source, DType requested) {
   const DTypeInfo& target = dtype_info(requested);
   if (!target.row_blocks) return requested;
   if (source.shape.size() < 2 || is_norm_name(source.name)) return DType::kF32;
-  if (source.shape.back() % target.block_elements != 0) return DType::kF16;
-  return requested;
+  if (source.shape.back() % target.block_elements == 0) return requested;
+  // Rows that are not whole 256-element super-blocks fall back to q8_0's
+  // 32-element blocks (llama.cpp takes q5_0/q5_1/q8_0 here; owf has no q5
+  // quantizer), and rows that are not whole 32-element blocks to f16.
+  if (target.block_elements > 32 && source.shape.back() % 32 == 0) return DType::kQ8_0;
+  return DType::kF16;
 }
 
 Result<std::unique_ptr<TransformedModel>> TransformedModel::create(const Model& source,

@@ -54,8 +54,9 @@ struct TransformOptions {
 // The dtype a floating tensor gets when `requested` is asked for it. Float
 // targets apply as they are. ggml block types follow llama.cpp's
 // convert_hf_to_gguf: tensors of rank < 2 and norms (a dotted part of the
-// name ending in "norm") stay f32, and a tensor whose innermost dimension is
-// not whole blocks falls back to f16.
+// name ending in "norm") stay f32; a tensor whose innermost dimension is not
+// whole blocks falls back to q8_0 (for the 256-element k-quants, when its rows
+// are whole 32-element blocks) or else to f16.
 DType cast_target(const TensorInfo& source, DType requested);
 
 class TransformedModel final : public Model {

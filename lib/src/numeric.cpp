@@ -288,10 +288,8 @@ bool can_encode(DType dtype) {
     case DType::kF16:
     case DType::kBF16:
     case DType::kF32:
-    case DType::kF64:
-    case DType::kQ8_0:
-    case DType::kQ4_0: return true;
-    default: return false;
+    case DType::kF64: return true;
+    default: return quant::block_quantizer(dtype) != nullptr;
   }
 }
 
@@ -325,7 +323,7 @@ Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::b
                                           " (" + std::to_string(src[i]) + ")");
         }
       }
-      const auto quantize = dtype == DType::kQ8_0 ? quant::quantize_q8_0_block : quant::quantize_q4_0_block;
+      const quant::BlockQuantizer quantize = quant::block_quantizer(dtype);
       for (std::size_t block = 0; block < src.size() / info->block_elements; ++block) {
         quantize(src.data() + block * info->block_elements, out + block * info->block_bytes);
       }

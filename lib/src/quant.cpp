@@ -271,6 +271,299 @@ void decode_tq2_0(const std::byte* block, float* out) {
   }
 }
 
+// ggml's nearest_int: round half to even (the default rounding mode).
+int nearest_int(float x) { return static_cast<int>(std::nearbyint(x)); }
+
+// d = amax / 127 (stored as f16); each quant is round-half-away(x / d),
+// computed with the unrounded reciprocal as ggml does.
+void quantize_q8_0(const float* in, std::byte* out) {
+  float amax = 0.0f;
+  for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(in[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store_le<std::uint16_t>(out, f32_to_f16(d));
+  for (int j = 0; j < 32; ++j) {
+    const auto q = static_cast<std::int8_t>(std::round(in[j] * id));
+    out[2 + j] = static_cast<std::byte>(q);
+  }
+}
+
+// d = −max / 8 where max is the first element of largest magnitude (sign
+// kept, so it maps to quant 0); quants are trunc(x / d + 8.5) capped at 15,
+// element j in the low nibble of byte j, element j + 16 in its high nibble.
+void quantize_q4_0(const float* in, std::byte* out) {
+  float amax = 0.0f;
+  float max = 0.0f;
+  for (int j = 0; j < 32; ++j) {
+    if (amax < std::fabs(in[j])) {
+      amax = std::fabs(in[j]);
+      max = in[j];
+    }
+  }
+  const float d = max / -8.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  store_le<std::uint16_t>(out, f32_to_f16(d));
+  const auto quant = [id](float x) { return std::min(15, static_cast<int>(x * id + 8.5f)); };
+  for (int j = 0; j < 16; ++j) {
+    out[2 + j] = static_cast<std::byte>(quant(in[j]) | (quant(in[j + 16]) << 4));
+  }
+}
+
+constexpr int kGroup = 32;  // elements per scale/min pair of q4_k and q5_k
+
+// The iscale search of ggml's make_qkx2_quants: try iscale = (nmax + rmin +
+// rdelta × step) / (max − min) for step 0..steps, fit scale and min to each
+// rounding by weighted least squares (min clamped to ≤ 0), and keep the fit
+// of least weighted squared error. Returns the scale; `offset` receives −min
+// (≥ 0), `levels` the quants in [0, nmax].
+struct AffineSearch {
+  int nmax;
+  float rmin;
+  float rdelta;
+  int steps;
+};
+
+float fit_scale_and_offset(const float* x, const float* weights, const AffineSearch& search, std::uint8_t* levels,
+                           float& offset) {
+  float min = x[0];
+  float max = x[0];
+  float sum_w = weights[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < kGroup; ++i) {
+    min = std::min(min, x[i]);
+    max = std::max(max, x[i]);
+    sum_w += weights[i];
+    sum_x += weights[i] * x[i];
+  }
+  min = std::min(min, 0.0f);
+  if (max == min) {
+    std::fill(levels, levels + kGroup, std::uint8_t{0});
+    offset = -min;
+    return 0.0f;
+  }
+  const auto quantize_all = [&](float iscale, std::uint8_t* out) {
+    for (int i = 0; i < kGroup; ++i) {
+      out[i] = static_cast<std::uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, search.nmax));
+    }
+  };
+  const auto weighted_error = [&](const std::uint8_t* quants, float scale, float shift) {
+    float error = 0.0f;
+    for (int i = 0; i < kGroup; ++i) {
+      const float diff = scale * static_cast<float>(quants[i]) + shift - x[i];
+      error += weights[i] * diff * diff;
+    }
+    return error;
+  };
+  float scale = (max - min) / static_cast<float>(search.nmax);
+  quantize_all(static_cast<float>(search.nmax) / (max - min), levels);
+  float best_error = weighted_error(levels, scale, min);
+  std::array<std::uint8_t, kGroup> trial{};
+  for (int step = 0; step <= search.steps; ++step) {
+    const float iscale =
+        (search.rmin + search.rdelta * static_cast<float>(step) + static_cast<float>(search.nmax)) / (max - min);
+    quantize_all(iscale, trial.data());
+    float sum_l = 0.0f;
+    float sum_l2 = 0.0f;
+    float sum_xl = 0.0f;
+    for (int i = 0; i < kGroup; ++i) {
+      const auto l = static_cast<float>(trial[i]);
+      sum_l += weights[i] * l;
+      sum_l2 += weights[i] * l * l;
+      sum_xl += weights[i] * l * x[i];
+    }
+    const float det = sum_w * sum_l2 - sum_l * sum_l;
+    if (det <= 0.0f) continue;
+    float trial_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
+    float trial_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
+    if (trial_min > 0.0f) {
+      trial_min = 0.0f;
+      trial_scale = sum_xl / sum_l2;
+    }
+    const float error = weighted_error(trial.data(), trial_scale, trial_min);
+    if (error < best_error) {
+      std::copy(trial.begin(), trial.end(), levels);
+      best_error = error;
+      scale = trial_scale;
+      min = trial_min;
+    }
+  }
+  offset = -min;
+  return scale;
+}
+
+// q4_k (kFifthBit false) and q5_k: each group of 32 gets a scale and an
+// offset fitted with weights rms(group) + |x|; both are then stored as 6-bit
+// multiples of d = max scale / 63 and dmin = max offset / 63, and every
+// element is requantized against the stored values. Packing mirrors
+// decode_k4: nibbles of groups 2p and 2p + 1 share 32 bytes of qs.
+template <bool kFifthBit>
+void quantize_k4(const float* in, std::byte* out) {
+  constexpr AffineSearch kSearch = kFifthBit ? AffineSearch{31, -0.5f, 0.1f, 15} : AffineSearch{15, -1.0f, 0.1f, 20};
+  constexpr int kGroups = kSuperBlock / kGroup;
+  std::array<std::uint8_t, kSuperBlock> levels{};
+  std::array<float, kGroups> scales{};
+  std::array<float, kGroups> offsets{};
+  float max_scale = 0.0f;
+  float max_offset = 0.0f;
+  for (int g = 0; g < kGroups; ++g) {
+    const float* x = in + kGroup * g;
+    float sum_x2 = 0.0f;
+    for (int l = 0; l < kGroup; ++l) sum_x2 += x[l] * x[l];
+    const float rms = std::sqrt(sum_x2 / kGroup);
+    std::array<float, kGroup> weights{};
+    for (int l = 0; l < kGroup; ++l) weights[l] = rms + std::fabs(x[l]);
+    scales[g] = fit_scale_and_offset(x, weights.data(), kSearch, levels.data() + kGroup * g, offsets[g]);
+    max_scale = std::max(max_scale, scales[g]);
+    max_offset = std::max(max_offset, offsets[g]);
+  }
+  const float inv_scale = max_scale > 0.0f ? 63.0f / max_scale : 0.0f;
+  const float inv_offset = max_offset > 0.0f ? 63.0f / max_offset : 0.0f;
+  auto* packed_scales = reinterpret_cast<std::uint8_t*>(out + 4);
+  std::fill(packed_scales, packed_scales + 12, std::uint8_t{0});
+  for (int g = 0; g < kGroups; ++g) {
+    const auto ls = static_cast<std::uint8_t>(std::min(63, nearest_int(inv_scale * scales[g])));
+    const auto lm = static_cast<std::uint8_t>(std::min(63, nearest_int(inv_offset * offsets[g])));
+    // The inverse of k4_scale_min.
+    if (g < 4) {
+      packed_scales[g] = ls;
+      packed_scales[g + 4] = lm;
+    } else {
+      packed_scales[g + 4] = static_cast<std::uint8_t>((ls & 0x0F) | ((lm & 0x0F) << 4));
+      packed_scales[g - 4] |= static_cast<std::uint8_t>((ls >> 4) << 6);
+      packed_scales[g] |= static_cast<std::uint8_t>((lm >> 4) << 6);
+    }
+  }
+  store_le<std::uint16_t>(out, f32_to_f16(max_scale / 63.0f));
+  store_le<std::uint16_t>(out + 2, f32_to_f16(max_offset / 63.0f));
+  const float d = half_at(out, 0);
+  const float dmin = half_at(out, 2);
+  for (int g = 0; g < kGroups; ++g) {
+    int sc = 0;
+    int m = 0;
+    k4_scale_min(packed_scales, g, sc, m);
+    const float group_d = d * static_cast<float>(sc);
+    if (group_d == 0.0f) continue;
+    const float group_offset = dmin * static_cast<float>(m);
+    for (int l = 0; l < kGroup; ++l) {
+      const int q = nearest_int((in[kGroup * g + l] + group_offset) / group_d);
+      levels[kGroup * g + l] = static_cast<std::uint8_t>(std::clamp(q, 0, kSearch.nmax));
+    }
+  }
+  auto* qh = reinterpret_cast<std::uint8_t*>(out + 16);
+  auto* qs = reinterpret_cast<std::uint8_t*>(out + (kFifthBit ? 48 : 16));
+  if constexpr (kFifthBit) std::fill(qh, qh + 32, std::uint8_t{0});
+  for (int pair = 0; pair < kGroups / 2; ++pair, qs += 32) {
+    const std::uint8_t* low = levels.data() + 2 * kGroup * pair;
+    const std::uint8_t* high = low + kGroup;
+    for (int l = 0; l < kGroup; ++l) {
+      qs[l] = static_cast<std::uint8_t>((low[l] & 0x0F) | ((high[l] & 0x0F) << 4));
+      if constexpr (kFifthBit) {
+        qh[l] |= static_cast<std::uint8_t>(((low[l] >> 4) << (2 * pair)) | ((high[l] >> 4) << (2 * pair + 1)));
+      }
+    }
+  }
+}
+
+// ggml's make_qx_quants with weights x² (rmse_type 1) for one group of 16
+// q6_k elements: quants l in [−32, 31] at iscale = −(32 + 0.1 k) / max for
+// k = 0, ±1..±9 (max the element of largest magnitude, sign kept), keeping
+// the rounding whose least-squares scale explains most of the weighted
+// energy. Returns that scale (0 for an all-zero group) and stores the kept
+// quants + 32 in `levels`.
+float fit_symmetric_scale(const float* x, std::uint8_t* levels) {
+  constexpr int kCount = 16;
+  constexpr int kMax = 32;
+  std::fill(levels, levels + kCount, std::uint8_t{0});
+  float amax = 0.0f;
+  float max = 0.0f;
+  for (int i = 0; i < kCount; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  if (amax < 1e-15f) return 0.0f;  // ggml's GROUP_MAX_EPS
+  const auto level = [x](float iscale, int i) { return std::clamp(nearest_int(iscale * x[i]), -kMax, kMax - 1); };
+  // Σ w·x·l and Σ w·l² for the rounding at `iscale`.
+  const auto sums = [x, &level](float iscale) {
+    float sum_lx = 0.0f;
+    float sum_l2 = 0.0f;
+    for (int i = 0; i < kCount; ++i) {
+      const auto l = static_cast<float>(level(iscale, i));
+      const float w = x[i] * x[i];
+      sum_lx += w * x[i] * l;
+      sum_l2 += w * l * l;
+    }
+    return std::pair{sum_lx, sum_l2};
+  };
+  const auto keep = [levels, &level](float iscale) {
+    for (int i = 0; i < kCount; ++i) levels[i] = static_cast<std::uint8_t>(level(iscale, i) + kMax);
+  };
+  const float first_iscale = -static_cast<float>(kMax) / max;
+  auto [sum_lx, sum_l2] = sums(first_iscale);
+  keep(first_iscale);
+  float scale = sum_l2 != 0.0f ? sum_lx / sum_l2 : 0.0f;
+  float best = scale * sum_lx;
+  for (int step = -9; step <= 9; ++step) {
+    if (step == 0) continue;
+    const float iscale = -(static_cast<float>(kMax) + 0.1f * static_cast<float>(step)) / max;
+    const auto [trial_lx, trial_l2] = sums(iscale);
+    if (trial_l2 > 0.0f && trial_lx * trial_lx > best * trial_l2) {
+      keep(iscale);
+      scale = trial_lx / trial_l2;
+      best = scale * trial_lx;
+    }
+  }
+  return scale;
+}
+
+// q6_k: a scale per 16 elements (fit_symmetric_scale), stored as i8
+// multiples of d = −max scale / 128 (the scale of largest magnitude maps to
+// −128); every element is then requantized against the stored scale to
+// [−32, 31] + 32, except in groups whose stored scale is 0, which keep the
+// fit's quants as ggml does. Packing mirrors decode_q6_k.
+void quantize_q6_k(const float* in, std::byte* out) {
+  constexpr int kGroups = kSuperBlock / 16;
+  std::array<float, kGroups> scales{};
+  float max_scale = 0.0f;
+  float max_abs_scale = 0.0f;
+  std::array<std::uint8_t, kSuperBlock> levels{};
+  for (int g = 0; g < kGroups; ++g) {
+    scales[g] = fit_symmetric_scale(in + 16 * g, levels.data() + 16 * g);
+    if (std::fabs(scales[g]) > max_abs_scale) {
+      max_abs_scale = std::fabs(scales[g]);
+      max_scale = scales[g];
+    }
+  }
+  std::fill(out, out + 210, std::byte{0});
+  if (max_abs_scale < 1e-15f) return;
+  const float iscale = -128.0f / max_scale;
+  store_le<std::uint16_t>(out + 208, f32_to_f16(1.0f / iscale));
+  auto* stored_scales = reinterpret_cast<std::int8_t*>(out + 192);
+  for (int g = 0; g < kGroups; ++g) {
+    stored_scales[g] = static_cast<std::int8_t>(std::min(127, nearest_int(iscale * scales[g])));
+  }
+  const float d = half_at(out, 208);
+  for (int g = 0; g < kGroups; ++g) {
+    const float group_d = d * static_cast<float>(stored_scales[g]);
+    if (group_d == 0.0f) continue;
+    for (int l = 0; l < 16; ++l) {
+      levels[16 * g + l] = static_cast<std::uint8_t>(std::clamp(nearest_int(in[16 * g + l] / group_d), -32, 31) + 32);
+    }
+  }
+  auto* ql = reinterpret_cast<std::uint8_t*>(out);
+  auto* qh = reinterpret_cast<std::uint8_t*>(out + 128);
+  for (int half = 0; half < 2; ++half, ql += 64, qh += 32) {
+    const std::uint8_t* q = levels.data() + 128 * half;
+    for (int l = 0; l < 32; ++l) {
+      ql[l] = static_cast<std::uint8_t>((q[l] & 0x0F) | ((q[l + 64] & 0x0F) << 4));
+      ql[l + 32] = static_cast<std::uint8_t>((q[l + 32] & 0x0F) | ((q[l + 96] & 0x0F) << 4));
+      qh[l] = static_cast<std::uint8_t>((q[l] >> 4) | ((q[l + 32] >> 4) << 2) | ((q[l + 64] >> 4) << 4) |
+                                        ((q[l + 96] >> 4) << 6));
+    }
+  }
+}
+
 }  // namespace
 
 BlockDecoder block_decoder(DType dtype) {
@@ -296,38 +589,14 @@ BlockDecoder block_decoder(DType dtype) {
   }
 }
 
-// d = amax / 127 (stored as f16); each quant is round-half-away(x / d),
-// computed with the unrounded reciprocal as ggml does.
-void quantize_q8_0_block(const float* in, std::byte* out) {
-  float amax = 0.0f;
-  for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(in[j]));
-  const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  store_le<std::uint16_t>(out, f32_to_f16(d));
-  for (int j = 0; j < 32; ++j) {
-    const auto q = static_cast<std::int8_t>(std::round(in[j] * id));
-    out[2 + j] = static_cast<std::byte>(q);
-  }
-}
-
-// d = −max / 8 where max is the first element of largest magnitude (sign
-// kept, so it maps to quant 0); quants are trunc(x / d + 8.5) capped at 15,
-// element j in the low nibble of byte j, element j + 16 in its high nibble.
-void quantize_q4_0_block(const float* in, std::byte* out) {
-  float amax = 0.0f;
-  float max = 0.0f;
-  for (int j = 0; j < 32; ++j) {
-    if (amax < std::fabs(in[j])) {
-      amax = std::fabs(in[j]);
-      max = in[j];
-    }
-  }
-  const float d = max / -8.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  store_le<std::uint16_t>(out, f32_to_f16(d));
-  const auto quant = [id](float x) { return std::min(15, static_cast<int>(x * id + 8.5f)); };
-  for (int j = 0; j < 16; ++j) {
-    out[2 + j] = static_cast<std::byte>(quant(in[j]) | (quant(in[j + 16]) << 4));
+BlockQuantizer block_quantizer(DType dtype) {
+  switch (dtype) {
+    case DType::kQ8_0: return quantize_q8_0;
+    case DType::kQ4_0: return quantize_q4_0;
+    case DType::kQ4_K: return quantize_k4<false>;
+    case DType::kQ5_K: return quantize_k4<true>;
+    case DType::kQ6_K: return quantize_q6_k;
+    default: return nullptr;
   }
 }
 

@@ -1,7 +1,8 @@
 // ggml block types (spec/owf-v1.md §5; block layouts of ggml's ggml-common.h,
 // formulas of its ggml-quants.c): decoding one block to floats exactly as
-// ggml's dequantize_row_* does, and ggml's reference quantizers for q8_0 and
-// q4_0. Internal to lib/; numeric.cpp is the public face.
+// ggml's dequantize_row_* does, and ggml's reference quantizers
+// (quantize_row_*_ref) for q8_0, q4_0, q4_k, q5_k and q6_k. Internal to lib/;
+// numeric.cpp is the public face.
 #pragma once
 
 #include <cstddef>
@@ -19,9 +20,11 @@ using BlockDecoder = void (*)(const std::byte* block, float* out);
 // (iq1_*, iq2_*, iq3_*) and for every dtype that is not a ggml block type.
 BlockDecoder block_decoder(DType dtype);
 
-// One block of 32 finite floats, quantized as ggml's quantize_row_q8_0_ref
-// (34 bytes out) and quantize_row_q4_0_ref (18 bytes out) do.
-void quantize_q8_0_block(const float* in, std::byte* out);
-void quantize_q4_0_block(const float* in, std::byte* out);
+// Quantizes dtype_info(dtype).block_elements finite floats into one block
+// (block_bytes bytes) exactly as ggml's quantize_row_<type>_ref does.
+using BlockQuantizer = void (*)(const float* in, std::byte* out);
+
+// The quantizer for q8_0, q4_0, q4_k, q5_k and q6_k; nullptr for every other dtype.
+BlockQuantizer block_quantizer(DType dtype);
 
 }  // namespace owf::quant

@@ -473,9 +473,9 @@ TEST_CASE("encode: float targets round to nearest even") {
   CHECK(encode(DType::kF32, {1.5f}, 4) == Bytes{0x00, 0x00, 0xC0, 0x3F}.data);
   CHECK(encode(DType::kF64, {-3.0f}, 8) == Bytes{0, 0, 0, 0, 0, 0, 0x08, 0xC0}.data);
 
-  CHECK_FALSE(owf::can_encode(DType::kQ4_K));
-  std::vector<std::byte> out(144);
-  CHECK(owf::encode_from_f32(DType::kQ4_K, std::vector<float>(256), out).code() == ErrorCode::kNotSupported);
+  CHECK_FALSE(owf::can_encode(DType::kQ2_K));
+  std::vector<std::byte> out(84);
+  CHECK(owf::encode_from_f32(DType::kQ2_K, std::vector<float>(256), out).code() == ErrorCode::kNotSupported);
   std::vector<std::byte> short_out(3);
   CHECK(owf::encode_from_f32(DType::kF16, std::vector<float>{1.0f, 2.0f}, short_out).code() ==
         ErrorCode::kInvalidArgument);
@@ -609,4 +609,29 @@ TEST_CASE("q8_0 and q4_0 round trips stay within the quantization step") {
       }
     }
   }
+}
+
+// Bit-exactness against ggml's own quantizers is tests/llama/test_ggml_quantizers.py; here, the
+// properties any k-quant round trip must have.
+TEST_CASE("encode q4_k, q5_k, q6_k: zeros stay zero, values come back within the type's step") {
+  std::vector<float> values(512);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 7));  // |x| <= 7
+  }
+  std::fill(values.begin() + 256, values.begin() + 288, 0.0f);  // one zero group
+  // Levels per group: 16, 32, 64; a group's range is at most 14, so its step is at most 14 / levels,
+  // and rounding of the stored 6-bit (q6_k: 8-bit) scales adds a little.
+  for (const auto& [dtype, levels] : {std::pair{DType::kQ4_K, 15.0f}, {DType::kQ5_K, 31.0f}, {DType::kQ6_K, 63.0f}}) {
+    CAPTURE(owf::dtype_info(dtype).name);
+    REQUIRE(owf::can_encode(dtype));
+    const auto bytes = encode(dtype, values, 2 * owf::dtype_info(dtype).block_bytes);
+    std::vector<float> decoded(values.size());
+    REQUIRE(owf::decode_to_f32(dtype, bytes, decoded).ok());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      CAPTURE(i);
+      CHECK(std::fabs(decoded[i] - values[i]) <= 14.0f / levels);
+    }
+    for (std::size_t i = 256; i < 288; ++i) CHECK(decoded[i] == 0.0f);
+  }
+  CHECK(encode(DType::kQ6_K, std::vector<float>(256, 0.0f), 210) == Bytes(210).data);
 }

@@ -23,12 +23,13 @@ bool can_decode(DType dtype);
 Status decode_to_f64(DType dtype, std::span<const std::byte> src, std::span<double> dst);
 Status decode_to_f32(DType dtype, std::span<const std::byte> src, std::span<float> dst);
 
-// Whether encode_from_f32 can produce this dtype: f16, bf16, f32, f64, q8_0, q4_0.
+// Whether encode_from_f32 can produce this dtype: f16, bf16, f32, f64, q8_0,
+// q4_0, q4_k, q5_k, q6_k.
 bool can_encode(DType dtype);
 
 // Encodes src.size() floats as `dtype` into dst (exactly the storage size of
-// that many elements): float targets round to nearest even; q8_0 and q4_0 use
-// ggml's reference quantizers.
+// that many elements): float targets round to nearest even; the ggml block
+// types use ggml's reference quantizers (quantize_row_*_ref).
 Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::byte> dst);
 
 float f16_to_f32(std::uint16_t bits);
