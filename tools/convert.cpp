@@ -255,15 +255,6 @@ class ProgressBar {
   int last_percent_ = -1;
 };
 
-Result<const Format*> output_format(const Invocation& invocation, const ConvertOptions& options) {
-  if (options.format.empty()) return invocation.registry.for_output(options.output);
-  if (const Format* format = invocation.registry.by_name(options.format)) return format;
-  std::string known;
-  for (const auto& format : invocation.registry.formats())
-    known += (known.empty() ? "" : ", ") + std::string(format->name());
-  return Status::invalid_argument("--format '" + options.format + "': unknown format (known: " + known + ")");
-}
-
 Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_output) {
   WriteOptions write;
   write.overwrite = options.force;
@@ -309,7 +300,7 @@ Result<Json> edited_metadata(const Model& input, const ConvertOptions& options) 
 
 Outcome run_convert(const Invocation& invocation, const ConvertOptions& options) {
   // Everything that can be refused without reading the input is refused first.
-  OWF_ASSIGN_OR_RETURN(const Format* format, output_format(invocation, options));
+  OWF_ASSIGN_OR_RETURN(const Format* format, invocation.registry.for_output(options.output, options.format));
   const bool owf_output = format->name() == kOwfFormatName;
   std::error_code ignored;
   if (!options.force && std::filesystem::exists(options.output, ignored)) {

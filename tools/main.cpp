@@ -7,8 +7,8 @@
 #include <string>
 
 #include "cli.h"
-#include "formats.h"
 #include "owf/metadata.h"
+#include "owf/owf.h"
 
 namespace {
 
@@ -33,8 +33,7 @@ std::string format_names(const owf::FormatRegistry& registry) {
 int main(int argc, char** argv) {
   using namespace owf::cli;
   try {
-    owf::FormatRegistry registry;
-    register_formats(registry);
+    const owf::FormatRegistry& registry = owf::registry();
     Invocation invocation{registry, std::nullopt};
 
     CLI::App app("Inspect, convert, compare and verify model weight files.", "owf");

@@ -11,8 +11,10 @@ class GgufFormat final : public Format {
   std::vector<std::string_view> extensions() const override { return {".gguf"}; }
 
   // GGUF files, and the legacy ggml family so that open() can name what they are.
-  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
-    return gguf::has_gguf_magic(head) || gguf::legacy_ggml_refusal(head).has_value();
+  Confidence detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    // Legacy ggml magics are claimed too, so that open() refuses them by name.
+    const bool magic = gguf::has_gguf_magic(head) || gguf::legacy_ggml_refusal(head).has_value();
+    return magic ? Confidence::kCertain : Confidence::kNone;
   }
 
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {

@@ -337,16 +337,17 @@ class NumpyFormat final : public Format {
   std::string_view name() const override { return "numpy"; }
   std::vector<std::string_view> extensions() const override { return {".npy", ".npz"}; }
 
-  bool detect(const fs::path& path, std::span<const std::byte> head) const override {
-    if (starts_with(head, kNpyMagic)) return true;
-    if (!starts_with(head, kZipMagic)) return false;
-    if (path.extension() == ".npz") return true;
+  Confidence detect(const fs::path& path, std::span<const std::byte> head) const override {
+    if (starts_with(head, kNpyMagic)) return Confidence::kCertain;
+    if (!starts_with(head, kZipMagic)) return Confidence::kNone;
+    if (path.extension() == ".npz") return Confidence::kLikely;
     // Other zip archives (PyTorch checkpoints) are not ours: np.savez members end in ".npy".
     constexpr std::size_t kNameAt = 30;  // the first local header: name length at 26, name at 30
-    if (!starts_with(head, kLocalHeaderMagic) || head.size() < kNameAt) return false;
+    if (!starts_with(head, kLocalHeaderMagic) || head.size() < kNameAt) return Confidence::kNone;
     const std::size_t name_length = load_le<std::uint16_t>(head.data() + 26);
-    if (head.size() - kNameAt < name_length) return false;
-    return as_chars(head.subspan(kNameAt, name_length)).ends_with(kMemberSuffix);
+    if (head.size() - kNameAt < name_length) return Confidence::kNone;
+    const bool npy_member = as_chars(head.subspan(kNameAt, name_length)).ends_with(kMemberSuffix);
+    return npy_member ? Confidence::kLikely : Confidence::kNone;
   }
 
   Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions&) const override {

@@ -145,11 +145,12 @@ class OnnxFormat final : public Format {
   std::string_view name() const override { return "onnx"; }
   std::vector<std::string_view> extensions() const override { return {".onnx"}; }
 
-  bool detect(const fs::path& path, std::span<const std::byte> head) const override {
+  // A protobuf message has no magic, so any format with a real signature wins.
+  Confidence detect(const fs::path& path, std::span<const std::byte> head) const override {
     std::string extension = path.extension().string();
     std::transform(extension.begin(), extension.end(), extension.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return onnx::looks_like_model(head, extension != ".onnx");
+    return onnx::looks_like_model(head, extension != ".onnx") ? Confidence::kWeak : Confidence::kNone;
   }
 
   Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions& options) const override {

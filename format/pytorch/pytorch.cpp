@@ -13,8 +13,8 @@ class PyTorchFormat final : public Format {
   // ".bin" as in Hugging Face's pytorch_model.bin; no other adapter writes .bin files.
   std::vector<std::string_view> extensions() const override { return {".pt", ".pth", ".bin"}; }
 
-  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
-    return pytorch::looks_like_checkpoint(head);
+  Confidence detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    return pytorch::checkpoint_confidence(head);
   }
 
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const override {

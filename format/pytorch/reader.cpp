@@ -382,16 +382,16 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
 
 }  // namespace
 
-bool looks_like_checkpoint(std::span<const std::byte> head) {
-  if (legacy_magic_at(head)) return true;
-  if (!starts_with(head, kZipLocalMagic)) return false;
+Confidence checkpoint_confidence(std::span<const std::byte> head) {
+  if (legacy_magic_at(head)) return Confidence::kCertain;
+  if (!starts_with(head, kZipLocalMagic)) return Confidence::kNone;
   // Local file header: the name length is at offset 26, the name at 30.
   ByteCursor cursor(head);
-  if (!cursor.skip(26, "zip local header").ok()) return false;
+  if (!cursor.skip(26, "zip local header").ok()) return Confidence::kNone;
   const auto name_length = cursor.u16("name length");
-  if (!name_length.ok() || !cursor.skip(2, "extra length").ok()) return false;
+  if (!name_length.ok() || !cursor.skip(2, "extra length").ok()) return Confidence::kNone;
   const auto name = cursor.bytes(*name_length, "name");
-  return name.ok() && is_torch_record(as_chars(*name));
+  return name.ok() && is_torch_record(as_chars(*name)) ? Confidence::kLikely : Confidence::kNone;
 }
 
 Result<std::unique_ptr<Model>> open_checkpoint(const std::filesystem::path& path, const OpenOptions& options) {

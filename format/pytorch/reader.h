@@ -24,10 +24,10 @@
 
 namespace owf::pytorch {
 
-// Whether `head` (the first bytes of a file) starts a zip archive whose first
-// record lies in a root folder under a name torch writes, or a legacy pickle
-// with torch's magic number.
-bool looks_like_checkpoint(std::span<const std::byte> head);
+// How surely `head` (the first bytes of a file) starts a checkpoint: certain for
+// a legacy pickle with torch's magic number, likely for a zip archive whose
+// first record lies in a root folder under a name torch writes.
+Confidence checkpoint_confidence(std::span<const std::byte> head);
 
 // Opens a checkpoint; the Model maps the file and copies tensor bytes on
 // read() (gathering non-contiguous views). Refuses TorchScript archives,

@@ -456,15 +456,16 @@ class SafetensorsFormat final : public Format {
   std::string_view name() const override { return "safetensors"; }
   std::vector<std::string_view> extensions() const override { return {".safetensors"}; }
 
-  bool detect(const fs::path& path, std::span<const std::byte> head) const override {
+  Confidence detect(const fs::path& path, std::span<const std::byte> head) const override {
     if (is_index_name(path)) {
       const std::string_view text = as_chars(head);
       const auto first = text.find_first_not_of(" \t\r\n");
-      return first != std::string_view::npos && text[first] == '{';
+      return first != std::string_view::npos && text[first] == '{' ? Confidence::kLikely : Confidence::kNone;
     }
-    if (head.size() < kLengthBytes + 2) return false;  // the length, then at least "{}"
+    if (head.size() < kLengthBytes + 2) return Confidence::kNone;  // the length, then at least "{}"
     const std::uint64_t header_size = load_le<std::uint64_t>(head.data());
-    return header_size >= 2 && header_size <= kMaxHeaderSize && head[kLengthBytes] == std::byte{'{'};
+    const bool plausible = header_size >= 2 && header_size <= kMaxHeaderSize && head[kLengthBytes] == std::byte{'{'};
+    return plausible ? Confidence::kLikely : Confidence::kNone;
   }
 
   Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions&) const override {

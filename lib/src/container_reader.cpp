@@ -322,6 +322,7 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
     const Status status =
         decode_chunk(file_, stored, table, info.dtype, chunk, decoder, frame, whole ? target : std::span(partial));
     if (!status.ok()) return status.with_context(display_name_ + ": tensor " + quote(info.name));
+    chunks_decoded_.fetch_add(1, std::memory_order_relaxed);
     if (!whole)
       std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
   }

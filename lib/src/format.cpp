@@ -20,9 +20,10 @@ class OwfFormat final : public Format {
  public:
   std::string_view name() const override { return "owf"; }
   std::vector<std::string_view> extensions() const override { return {".owf"}; }
-  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
-    return head.size() >= detail::kMagic.size() &&
-           std::equal(detail::kMagic.begin(), detail::kMagic.end(), head.begin());
+  Confidence detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    const bool magic =
+        head.size() >= detail::kMagic.size() && std::equal(detail::kMagic.begin(), detail::kMagic.end(), head.begin());
+    return magic ? Confidence::kCertain : Confidence::kNone;
   }
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
     OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(path));
@@ -108,14 +109,36 @@ void FormatRegistry::add(std::unique_ptr<Format> format) { formats_.push_back(st
 
 Result<const Format*> FormatRegistry::detect(const std::filesystem::path& path) const {
   OWF_ASSIGN_OR_RETURN(const std::vector<std::byte> head, read_head(path));
+  const Format* best = nullptr;
+  const Format* tied = nullptr;
+  Confidence best_confidence = Confidence::kNone;
   for (const auto& format : formats_) {
-    if (format->detect(path, head)) return format.get();
+    const Confidence confidence = format->detect(path, head);
+    if (confidence == Confidence::kNone || confidence < best_confidence) continue;
+    if (confidence == best_confidence) {
+      tied = format.get();
+    } else {
+      best = format.get();
+      best_confidence = confidence;
+      tied = nullptr;
+    }
   }
+  if (tied != nullptr) {
+    return Status::not_supported(path.string() + ": ambiguous format (it looks like both " + std::string(best->name()) +
+                                 " and " + std::string(tied->name()) + ")");
+  }
+  if (best != nullptr) return best;
   if (head.empty()) return Status::not_supported(path.string() + ": unrecognized format (a directory)");
   return Status::not_supported(path.string() + ": unrecognized format (first bytes: " + hex_preview(head) + ")");
 }
 
-Result<const Format*> FormatRegistry::for_output(const std::filesystem::path& path) const {
+Result<const Format*> FormatRegistry::for_output(const std::filesystem::path& path, std::string_view format) const {
+  if (!format.empty()) {
+    if (const Format* named = by_name(format)) return named;
+    std::string known;
+    for (const auto& each : formats_) known += (known.empty() ? "" : ", ") + std::string(each->name());
+    return Status::invalid_argument("--format '" + std::string(format) + "': unknown format (known: " + known + ")");
+  }
   const std::string name = lower(path.filename().string());
   for (const auto& format : formats_) {
     for (const std::string_view extension : format->extensions()) {

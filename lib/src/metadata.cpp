@@ -6,6 +6,7 @@
 #include <string>
 
 #include "owf/text.h"
+#include "owf/version.h"
 
 namespace owf {
 namespace {
@@ -181,6 +182,6 @@ Status validate_metadata(std::string_view json, std::string_view where) {
   return {};
 }
 
-std::string_view library_version() { return OWF_VERSION; }
+std::string_view library_version() { return OWF_VERSION_STRING; }
 
 }  // namespace owf

@@ -32,6 +32,8 @@ std::string Model::encoding(std::size_t) const { return "raw"; }
 
 std::uint64_t Model::stored_size(std::size_t index) const { return tensors()[index].byte_size; }
 
+ReadStatistics Model::statistics() const { return {}; }
+
 void Model::verify(std::vector<Problem>& problems) const {
   std::vector<std::byte> buffer;
   for (std::size_t i = 0; i < tensors().size(); ++i) {

@@ -55,6 +55,6 @@ void open_and_read(std::span<const std::byte> bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto bytes = std::as_bytes(std::span<const std::uint8_t>(data, size));
   unpickle_and_flatten(bytes);
-  if (owf::pytorch::looks_like_checkpoint(bytes)) open_and_read(bytes);
+  if (owf::pytorch::checkpoint_confidence(bytes) != owf::Confidence::kNone) open_and_read(bytes);
   return 0;
 }

@@ -591,7 +591,7 @@ TEST_CASE("malformed: general.alignment zero") {
 TEST_CASE("legacy ggml files are detected and refused, naming the format") {
   const fs::path whisper = kCorpus / "other" / "whisper.cpp-for-tests-silero-v6.2.0-ggml.bin";
   const auto head = owf::test::read_file(whisper);
-  CHECK(gguf_format().detect(whisper, std::span(head).first(64)));
+  CHECK(gguf_format().detect(whisper, std::span(head).first(64)) != owf::Confidence::kNone);
   auto model = open_gguf(whisper);
   REQUIRE_FALSE(model.ok());
   CHECK(model.status().code() == owf::ErrorCode::kNotSupported);
@@ -603,7 +603,7 @@ TEST_CASE("legacy ggml files are detected and refused, naming the format") {
   GgufBytes session;
   session.raw("nsgg").u32(1).u64(0);
   owf::test::write_file(dir / "state.bin", session.bytes());
-  CHECK(gguf_format().detect(dir / "state.bin", session.bytes()));
+  CHECK(gguf_format().detect(dir / "state.bin", session.bytes()) != owf::Confidence::kNone);
   CHECK(open_gguf(dir / "state.bin").status().message().find("llama.cpp session file ('nsgg' magic)") !=
         std::string::npos);
 }
@@ -611,10 +611,10 @@ TEST_CASE("legacy ggml files are detected and refused, naming the format") {
 TEST_CASE("detect accepts GGUF and nothing else") {
   GgufBytes gguf;
   gguf.header(3, 0, 0);
-  CHECK(gguf_format().detect("x.bin", gguf.bytes()));
+  CHECK(gguf_format().detect("x.bin", gguf.bytes()) != owf::Confidence::kNone);
   const auto stories = owf::test::read_file(kCorpus / "other" / "stories260K.bin");
-  CHECK_FALSE(gguf_format().detect("stories260K.bin", std::span(stories).first(64)));
-  CHECK_FALSE(gguf_format().detect("tiny", std::span(gguf.bytes()).first(3)));
+  CHECK(gguf_format().detect("stories260K.bin", std::span(stories).first(64)) == owf::Confidence::kNone);
+  CHECK(gguf_format().detect("tiny", std::span(gguf.bytes()).first(3)) == owf::Confidence::kNone);
   CHECK(gguf_format().name() == "gguf");
   CHECK(gguf_format().extensions() == std::vector<std::string_view>{".gguf"});
 }

@@ -9,17 +9,23 @@
 namespace owf::test {
 namespace {
 
-// A format that recognises files starting with "TOY" and writes nothing.
+// A format that claims files starting with "TOY", as surely as it is told, and writes nothing.
 class ToyFormat final : public Format {
  public:
-  std::string_view name() const override { return "toy"; }
+  explicit ToyFormat(std::string_view name = "toy", Confidence confidence = Confidence::kCertain)
+      : name_(name), confidence_(confidence) {}
+  std::string_view name() const override { return name_; }
   std::vector<std::string_view> extensions() const override { return {".toy"}; }
-  bool detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
-    return as_chars(head).starts_with("TOY");
+  Confidence detect(const std::filesystem::path&, std::span<const std::byte> head) const override {
+    return as_chars(head).starts_with("TOY") ? confidence_ : Confidence::kNone;
   }
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
-    return Status::not_supported(path.string() + ": toy files hold nothing");
+    return Status::not_supported(path.string() + ": " + std::string(name_) + " files hold nothing");
   }
+
+ private:
+  std::string_view name_;
+  Confidence confidence_;
 };
 
 }  // namespace
@@ -70,6 +76,27 @@ TEST_CASE("added formats take part in detection; writing defaults to not support
   const Status write = (*toy)->write(MemoryModel{}, "{}", dir / "b.toy", WriteOptions{});
   CHECK(write.code() == ErrorCode::kNotSupported);
   CHECK(write.message() == (dir / "b.toy").string() + ": writing toy files is not supported");
+}
+
+TEST_CASE("the most confident format wins whatever the registration order; a tie is an error") {
+  ScratchDir dir;
+  write_file(dir / "a.toy", as_bytes("TOY!"));
+  for (const bool strong_first : {true, false}) {
+    FormatRegistry registry;
+    auto weak = std::make_unique<ToyFormat>("weak", Confidence::kWeak);
+    auto strong = std::make_unique<ToyFormat>("strong", Confidence::kLikely);
+    registry.add(strong_first ? std::move(strong) : std::move(weak));
+    registry.add(strong_first ? std::move(weak) : std::move(strong));
+    const auto detected = registry.detect(dir / "a.toy");
+    REQUIRE(detected.ok());
+    CHECK((*detected)->name() == "strong");
+  }
+  FormatRegistry registry;
+  registry.add(std::make_unique<ToyFormat>("one", Confidence::kLikely));
+  registry.add(std::make_unique<ToyFormat>("two", Confidence::kLikely));
+  registry.add(std::make_unique<ToyFormat>("three", Confidence::kWeak));
+  CHECK(registry.detect(dir / "a.toy").status().message() ==
+        (dir / "a.toy").string() + ": ambiguous format (it looks like both one and two)");
 }
 
 }  // namespace owf::test

@@ -422,14 +422,14 @@ TEST_CASE("writers: .npy takes one tensor, dtypes numpy lacks are refused, nothi
 }
 
 TEST_CASE("detect: the .npy magic, zips whose first member is .npy, and .npz names") {
-  CHECK(format().detect("x.bin", npy_bytes("{}")));
+  CHECK(format().detect("x.bin", npy_bytes("{}")) != owf::Confidence::kNone);
   ScratchDir dir;
   write_zip(dir / "a.zip", {{"w.npy", npy_bytes("{}")}});
-  CHECK(format().detect(dir / "a.zip", read_file(dir / "a.zip")));
+  CHECK(format().detect(dir / "a.zip", read_file(dir / "a.zip")) != owf::Confidence::kNone);
   write_zip(dir / "t.pt", {{"archive/data.pkl", npy_bytes("{}")}});
-  CHECK(!format().detect(dir / "t.pt", read_file(dir / "t.pt")));
-  CHECK(format().detect(dir / "t.npz", read_file(dir / "t.pt")));
-  CHECK(!format().detect("x.npy", as_bytes("GGUF")));
+  CHECK(format().detect(dir / "t.pt", read_file(dir / "t.pt")) == owf::Confidence::kNone);
+  CHECK(format().detect(dir / "t.npz", read_file(dir / "t.pt")) != owf::Confidence::kNone);
+  CHECK(format().detect("x.npy", as_bytes("GGUF")) == owf::Confidence::kNone);
 }
 
 }  // namespace owf::test

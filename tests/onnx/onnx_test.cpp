@@ -568,19 +568,19 @@ TEST_CASE("odd 4-bit tensors read with their unused high nibble cleared") {
 TEST_CASE("detect recognises ModelProto heads, with the extension as a hint") {
   const auto format = owf::formats::make_onnx_format();
   Proto model = model_of(graph_of({}));
-  CHECK(format->detect("model.bin", model.bytes()));
+  CHECK(format->detect("model.bin", model.bytes()) != owf::Confidence::kNone);
   Proto no_ir_version;
   no_ir_version.text(2, "tool").message(7, graph_of({}));
-  CHECK(format->detect("model.ONNX", no_ir_version.bytes()));
-  CHECK_FALSE(format->detect("model.bin", no_ir_version.bytes()));
+  CHECK(format->detect("model.ONNX", no_ir_version.bytes()) != owf::Confidence::kNone);
+  CHECK(format->detect("model.bin", no_ir_version.bytes()) == owf::Confidence::kNone);
   // A safetensors header length of 0x0108 starts with 0x08 too.
-  CHECK_FALSE(format->detect("model.bin", bytes_of({0x08, 0x01, 0, 0, 0, 0, 0, 0, '{', '}'})));
-  CHECK_FALSE(format->detect("model.onnx", bytes_of({'G', 'G', 'U', 'F', 3, 0, 0, 0})));
-  CHECK_FALSE(format->detect("model.onnx", {}));
+  CHECK(format->detect("model.bin", bytes_of({0x08, 0x01, 0, 0, 0, 0, 0, 0, '{', '}'})) == owf::Confidence::kNone);
+  CHECK(format->detect("model.onnx", bytes_of({'G', 'G', 'U', 'F', 3, 0, 0, 0})) == owf::Confidence::kNone);
+  CHECK(format->detect("model.onnx", {}) == owf::Confidence::kNone);
   // A graph that runs past the head still counts.
   Proto truncated;
   truncated.varint(1, 8).tag(7, 2).raw({0xFF, 0xFF, 0x01, 0x0A});
-  CHECK(format->detect("model.bin", truncated.bytes()));
+  CHECK(format->detect("model.bin", truncated.bytes()) != owf::Confidence::kNone);
   CHECK(format->name() == "onnx");
   CHECK(format->extensions() == std::vector<std::string_view>{".onnx"});
 }

@@ -220,13 +220,19 @@ TEST_CASE("corpus: the TorchScript archive is refused") {
 }
 
 TEST_CASE("detection by content: zip records under a root folder, or the legacy magic") {
-  for (const char* file : {"facenet-mtcnn-pnet.pt", "ggml-mnist_model.state_dict", "silero_vad-torchscript.jit"}) {
-    auto mapped = MappedFile::open(kCorpus / file);
+  struct Case {
+    const char* file;
+    Confidence confidence;
+  };
+  for (const Case c :
+       {Case{"facenet-mtcnn-pnet.pt", Confidence::kCertain}, Case{"ggml-mnist_model.state_dict", Confidence::kLikely},
+        Case{"silero_vad-torchscript.jit", Confidence::kLikely}}) {
+    auto mapped = MappedFile::open(kCorpus / c.file);
     REQUIRE(mapped.ok());
-    CHECK(looks_like_checkpoint(mapped->bytes().first(std::min<std::size_t>(4096, mapped->size()))));
+    CHECK(checkpoint_confidence(mapped->bytes().first(std::min<std::size_t>(4096, mapped->size()))) == c.confidence);
   }
-  CHECK_FALSE(looks_like_checkpoint(as_bytes("PK\x03\x04")));
-  CHECK_FALSE(looks_like_checkpoint(as_bytes("\x80\x02}q\x00.")));
+  CHECK(checkpoint_confidence(as_bytes("PK\x03\x04")) == Confidence::kNone);
+  CHECK(checkpoint_confidence(as_bytes("\x80\x02}q\x00.")) == Confidence::kNone);
 }
 
 TEST_CASE("views: a transpose reads in C order, partial reads included") {

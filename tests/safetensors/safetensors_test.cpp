@@ -243,7 +243,7 @@ TEST_CASE("shard sets: written with Hugging Face names and index, read back as o
   for (std::size_t i = 0; i < 5; ++i) CHECK(reread->tensors()[i].name == "layer." + std::to_string(i));
   CHECK(digest_of(*reread) == digest_of(model));
   CHECK(reread->metadata() == R"({"architecture":"toy","format":"pt"})");
-  CHECK(format().detect(dir / "model.safetensors.index.json", index_bytes));
+  CHECK(format().detect(dir / "model.safetensors.index.json", index_bytes) != owf::Confidence::kNone);
 
   // One shard holds everything: a plain file, as Hugging Face writes it.
   ScratchDir single;
@@ -416,11 +416,11 @@ TEST_CASE("named bad inputs are refused with the file and the problem named") {
 
 TEST_CASE("detect accepts safetensors headers and index files only") {
   const std::vector<std::byte> good = file_bytes(R"({"w":{}})");
-  CHECK(format().detect("x.bin", good));
-  CHECK(!format().detect("x.safetensors", as_bytes("GGUF\x03\0\0\0\0\0\0\0")));
-  CHECK(!format().detect("x.safetensors", std::span<const std::byte>()));
-  CHECK(format().detect("m.safetensors.index.json", as_bytes("  {\"weight_map\": {}}")));
-  CHECK(!format().detect("m.json", as_bytes("{\"weight_map\": {}}")));
+  CHECK(format().detect("x.bin", good) != owf::Confidence::kNone);
+  CHECK(format().detect("x.safetensors", as_bytes("GGUF\x03\0\0\0\0\0\0\0")) == owf::Confidence::kNone);
+  CHECK(format().detect("x.safetensors", std::span<const std::byte>()) == owf::Confidence::kNone);
+  CHECK(format().detect("m.safetensors.index.json", as_bytes("  {\"weight_map\": {}}")) != owf::Confidence::kNone);
+  CHECK(format().detect("m.json", as_bytes("{\"weight_map\": {}}")) == owf::Confidence::kNone);
   CHECK(format().extensions() == std::vector<std::string_view>{".safetensors"});
 }
 

@@ -9,6 +9,7 @@
 // one at a time without knowing them in advance.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "owf/io.h"
 #include "owf/model.h"
 #include "owf/status.h"
+#include "owf/write_options.h"
 
 namespace owf {
 
@@ -31,24 +33,6 @@ inline constexpr std::uint16_t kFormatMajor = 1;
 inline constexpr std::uint16_t kFormatMinor = 0;
 
 enum class Encoding : std::uint8_t { kRaw = 0, kZstdChunked = 1 };
-
-struct CompressionOptions {
-  int level = 3;                        // zstd level
-  std::uint32_t chunk_size = 1u << 20;  // decoded bytes per independently decodable chunk
-  bool byte_group = true;               // group byte k of every element, where the dtype allows
-};
-
-// Options shared by every writer; a format ignores what does not apply to it.
-struct WriteOptions {
-  std::uint32_t alignment = 64;                   // owf: power of two, 8..4096
-  std::optional<CompressionOptions> compression;  // owf: absent means raw
-  std::uint64_t header_slack = 4096;              // owf: zero bytes reserved for in-place metadata edits
-  std::uint64_t max_shard_size = 0;               // formats that shard (safetensors); 0 = one file
-  bool overwrite = false;                         // replace an existing output
-  // Called as tensor bytes are written: (bytes done, bytes in total). write_owf
-  // passes the model's total; a Writer, which cannot know it, passes 0.
-  std::function<void(std::uint64_t, std::uint64_t)> progress;
-};
 
 // Pulls decoded bytes [offset, offset + dst.size()) of one tensor.
 using TensorSource = std::function<Status(std::uint64_t offset, std::span<std::byte> dst)>;
@@ -112,6 +96,7 @@ class Reader final : public Model {
   std::string encoding(std::size_t index) const override;
   std::uint64_t stored_size(std::size_t index) const override;
   void verify(std::vector<Problem>& problems) const override;
+  ReadStatistics statistics() const override { return {chunks_decoded_.load(std::memory_order_relaxed)}; }
 
   Status verify_tensor(std::size_t index) const;
   const StoredTensor& stored(std::size_t index) const { return stored_[index]; }
@@ -140,6 +125,7 @@ class Reader final : public Model {
   // The checked chunk table of each zstd-chunked tensor (null for raw ones).
   struct ChunkIndex;
   std::vector<std::shared_ptr<const ChunkIndex>> chunk_indexes_;
+  mutable std::atomic<std::uint64_t> chunks_decoded_{0};
 };
 
 // Replaces the metadata of an .owf file: in place when the new header fits in

@@ -1,6 +1,7 @@
-// The adapter interface every foreign format implements (format/<name>/), and
-// the registry the tools use to pick one by content (reading) or by file name
-// (writing). lib/ registers only the owf container itself; the tools add the rest.
+// The adapter interface every format implements (the owf container in lib/, the
+// others in format/<name>/), and the registry that picks one by content
+// (reading) or by file name (writing). owf::registry() (owf/owf.h) holds every
+// format built into the library.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,14 @@ struct OpenOptions {
   std::string key;
 };
 
+// How strongly a file's first bytes (and name) point at a format.
+enum class Confidence : std::uint8_t {
+  kNone = 0,  // not this format
+  kWeak,      // plausible but not distinctive (a protobuf message that parses)
+  kLikely,    // a structural check passes (a length then '{'; a zip whose first member is ours)
+  kCertain,   // a distinctive magic number ("GGUF", "\x93NUMPY", the owf magic)
+};
+
 class Format {
  public:
   virtual ~Format() = default;
@@ -35,9 +44,10 @@ class Format {
   // dot (".safetensors"); also consulted when content alone is not decisive.
   virtual std::vector<std::string_view> extensions() const = 0;
 
-  // Whether the file looks like this format. `head` holds the first bytes of
-  // the file (up to 4096; fewer for small files; empty for directories).
-  virtual bool detect(const std::filesystem::path& path, std::span<const std::byte> head) const = 0;
+  // How sure this format is that the file is one of its own. `head` holds the
+  // first bytes of the file (up to 4096; fewer for small files; empty for
+  // directories). The registry opens a file with the most confident format.
+  virtual Confidence detect(const std::filesystem::path& path, std::span<const std::byte> head) const = 0;
 
   virtual Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const = 0;
 
@@ -79,11 +89,13 @@ class FormatRegistry {
 
   void add(std::unique_ptr<Format> format);
 
-  // The format whose detect() accepts the file; an error naming the file and
-  // what its first bytes look like when none does.
+  // The format most confident that the file is its own; an error naming the
+  // file and what its first bytes look like when none claims it, or naming
+  // both formats when two are equally confident.
   Result<const Format*> detect(const std::filesystem::path& path) const;
-  // The format whose extensions match `path`, for writing.
-  Result<const Format*> for_output(const std::filesystem::path& path) const;
+  // The format to write `path` with: the one named `format`, or when that is
+  // empty the one whose extensions match `path`.
+  Result<const Format*> for_output(const std::filesystem::path& path, std::string_view format = {}) const;
   const Format* by_name(std::string_view name) const;
 
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options = {}) const;

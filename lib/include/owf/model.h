@@ -33,6 +33,12 @@ struct Problem {
   std::string message;  // names the file, tensor or key, and byte offset where known
 };
 
+// Counts of the work a Model's reads have done since it was opened, for tests
+// and diagnostics.
+struct ReadStatistics {
+  std::uint64_t chunks_decoded = 0;  // compressed chunks read() decoded
+};
+
 // Read access to a model. Implementations are immutable after construction, so
 // all const methods may be called from several threads at once.
 class Model {
@@ -65,6 +71,9 @@ class Model {
   // Deep check of everything open() did not already check: the default reads
   // every tensor; formats with checksums check them. Appends what it finds.
   virtual void verify(std::vector<Problem>& problems) const;
+
+  // What reads have done so far; all zero for sources that decode nothing.
+  virtual ReadStatistics statistics() const;
 
   // Index of the tensor with this name.
   std::optional<std::size_t> find(std::string_view name) const;

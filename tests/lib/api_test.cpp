@@ -1,0 +1,137 @@
+// The library's entry points (owf/owf.h): one open for every format, writes chosen by name or
+// extension, row reads that decode only the chunks they need, and the version header.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "lib_test_util.h"
+#include "owf/owf.h"
+
+namespace owf::test {
+namespace {
+
+const fs::path kCorpus = OWF_CORPUS_DIR;
+
+std::vector<std::string> format_names() {
+  std::vector<std::string> names;
+  for (const auto& format : registry().formats()) names.emplace_back(format->name());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("the library's registry holds every built-in format") {
+  CHECK(format_names() == std::vector<std::string>{"gguf", "numpy", "onnx", "owf", "pytorch", "safetensors"});
+}
+
+TEST_CASE("owf::open reads a corpus file of every format, detected by content") {
+  struct Case {
+    const char* file;
+    const char* format;
+    std::size_t tensors;
+  };
+  const Case cases[] = {
+      {"safetensors/silero_vad_16k.safetensors", "safetensors", 15},
+      {"npy/g2p_en-enc_w_hh.npy", "numpy", 1},
+      {"npz/g2p_en-checkpoint20.npz", "numpy", 12},
+      {"gguf/ggml-mnist-fc-f32.gguf", "gguf", 4},
+      {"pytorch/ggml-mnist_model.state_dict", "pytorch", 4},
+      {"pytorch/facenet-mtcnn-pnet.pt", "pytorch", 13},
+      {"onnx/silero_vad_16k_op15.onnx", "onnx", 175},  // initializers and Constant node values
+  };
+  for (const Case& c : cases) {
+    const std::string file = c.file;
+    CAPTURE(file);
+    const auto detected = detect(kCorpus / c.file);
+    REQUIRE_MESSAGE(detected.ok(), detected.status().message());
+    CHECK((*detected)->name() == c.format);
+    const auto model = open(kCorpus / c.file);
+    REQUIRE_MESSAGE(model.ok(), model.status().message());
+    CHECK((*model)->tensors().size() == c.tensors);
+  }
+  const auto refused = open(kCorpus / "other/stories260K.bin");
+  CHECK(refused.status().message().find("unrecognized format") != std::string::npos);
+}
+
+TEST_CASE("owf::write picks the writer by extension or by name, and the result reads back") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("w", DType::kF32, {3, 4});
+  REQUIRE(write(model, "{}", dir / "m.safetensors").ok());
+  WriteOptions named;
+  named.format = "owf";
+  REQUIRE(write(model, "{\"license\":\"MIT\"}", dir / "m.bin", named).ok());
+  for (const char* name : {"m.safetensors", "m.bin"}) {
+    const auto back = open(dir / name);
+    REQUIRE_MESSAGE(back.ok(), back.status().message());
+    CHECK(*read_tensor(**back, 0) == model.data(0));
+  }
+  CHECK((*open(dir / "m.bin"))->metadata().find("MIT") != std::string::npos);
+  WriteOptions unknown;
+  unknown.format = "hdf5";
+  CHECK(write(model, "{}", dir / "m.h5", unknown).message().starts_with("--format 'hdf5': unknown format (known: "));
+  CHECK(write(model, "{}", dir / "m.xyz").code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("read_rows of a compressed tensor decodes only the chunks those rows lie in") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("w", DType::kF32, {64, 256});  // rows of 1 KiB; chunks of 4 KiB hold 4 rows each
+  WriteOptions options;
+  options.compression = CompressionOptions{3, 4096, true};
+  REQUIRE(write(model, "{}", dir / "m.owf", options).ok());
+  const auto opened = open(dir / "m.owf");
+  REQUIRE(opened.ok());
+  const Model& m = **opened;
+  REQUIRE(m.encoding(0) == "zstd+bytegroup");
+  REQUIRE(*row_size(m.tensors()[0]) == 1024);
+  CHECK(m.statistics().chunks_decoded == 0);
+
+  const auto rows_match = [&](std::uint64_t begin, std::uint64_t end) {
+    std::vector<std::byte> rows((end - begin) * 1024);
+    REQUIRE(read_rows(m, 0, begin, end, rows).ok());
+    CHECK(std::equal(rows.begin(), rows.end(), model.data(0).begin() + static_cast<std::ptrdiff_t>(begin * 1024)));
+  };
+  rows_match(8, 12);  // exactly chunk 2
+  CHECK(m.statistics().chunks_decoded == 1);
+  rows_match(6, 10);  // the end of chunk 1 and the start of chunk 2
+  CHECK(m.statistics().chunks_decoded == 3);
+  rows_match(63, 64);  // the last row: the last chunk only
+  CHECK(m.statistics().chunks_decoded == 4);
+  rows_match(5, 5);  // no rows, no chunks
+  CHECK(m.statistics().chunks_decoded == 4);
+}
+
+TEST_CASE("read_rows of raw tensors copies the rows; bad requests are refused naming the tensor") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("w", DType::kU8, {5, 3});
+  model.add_pattern("s", DType::kF32, {});
+  model.add_pattern("nibbles", DType::kI4, {3, 3});
+  REQUIRE(write(model, "{}", dir / "m.owf").ok());
+  const auto opened = open(dir / "m.owf");
+  REQUIRE(opened.ok());
+  const Model& m = **opened;
+  std::vector<std::byte> rows(6);
+  REQUIRE(read_rows(m, 0, 3, 5, rows).ok());
+  CHECK(std::equal(rows.begin(), rows.end(), model.data(0).begin() + 9));
+  CHECK(m.statistics().chunks_decoded == 0);
+
+  CHECK(read_rows(m, 0, 4, 6, rows).message() == "tensor 'w': rows 4..6 are not within its 5 rows");
+  CHECK(read_rows(m, 0, 3, 2, rows).message() == "tensor 'w': rows 3..2 are not within its 5 rows");
+  CHECK(read_rows(m, 0, 0, 1, rows).message() == "tensor 'w': rows 0..1 take 3 bytes, not 6");
+  CHECK(read_rows(m, 1, 0, 1, rows).message() == "tensor 's': a scalar has no rows");
+  CHECK(read_rows(m, 2, 0, 1, rows).code() == ErrorCode::kNotSupported);
+  CHECK(read_rows(m, 3, 0, 1, rows).message() == "tensor index 3 out of range (the model has 3 tensors)");
+}
+
+TEST_CASE("the version macros are the library's version") {
+  CHECK(std::string(OWF_VERSION_STRING) == library_version());
+  CHECK(OWF_VERSION_STRING == std::to_string(OWF_VERSION_MAJOR) + "." + std::to_string(OWF_VERSION_MINOR) + "." +
+                                  std::to_string(OWF_VERSION_PATCH));
+}
+
+}  // namespace owf::test
