@@ -51,7 +51,7 @@ _NUMPY_DTYPES = {
     "float64": ("F64", "f64"), "float32": ("F32", "f32"), "float16": ("F16", "f16"),
     "int64": ("I64", "i64"), "int32": ("I32", "i32"), "int16": ("I16", "i16"), "int8": ("I8", "i8"),
     "uint64": ("U64", "u64"), "uint32": ("U32", "u32"), "uint16": ("U16", "u16"), "uint8": ("U8", "u8"),
-    "bool": ("BOOL", "bool"),
+    "bool": ("BOOL", "bool"), "complex64": (None, "c64"), "complex128": (None, "c128"),
 }
 
 

@@ -10,6 +10,7 @@
 #include <span>
 
 #include "owf/dtype.h"
+#include "owf/model.h"
 #include "owf/status.h"
 
 namespace owf {
@@ -31,6 +32,11 @@ bool can_encode(DType dtype);
 // that many elements): float targets round to nearest even; the ggml block
 // types use ggml's reference quantizers (quantize_row_*_ref).
 Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::byte> dst);
+
+// Decodes every element of tensor `index` of `model` into dst (exactly its
+// element count), reading a compressed tensor in pieces of whole blocks.
+// kNotSupported for dtypes that cannot be decoded.
+Status read_tensor_f32(const Model& model, std::size_t index, std::span<float> dst);
 
 float f16_to_f32(std::uint16_t bits);
 std::uint16_t f32_to_f16(float value);  // round to nearest even
