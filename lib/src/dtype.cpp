@@ -64,6 +64,9 @@ constexpr std::array kDTypes = {
     DTypeInfo{DType::kTQ1_0, "tq1_0", K::kQuantized, 256, 54, true},
     DTypeInfo{DType::kTQ2_0, "tq2_0", K::kQuantized, 256, 66, true},
     DTypeInfo{DType::kMXFP4, "mxfp4", K::kQuantized, 32, 17, true},
+    DTypeInfo{DType::kNVFP4, "nvfp4", K::kQuantized, 64, 36, true},
+    DTypeInfo{DType::kQ1_0, "q1_0", K::kQuantized, 128, 18, true},
+    DTypeInfo{DType::kQ2_0, "q2_0", K::kQuantized, 64, 18, true},
 };
 
 }  // namespace

@@ -234,6 +234,46 @@ void decode_mxfp4(const std::byte* block, float* out) {
   decode_split_nibbles(bytes_at(block, 1), out, [d](int q) { return static_cast<float>(kMxfp4Levels[q]) * d; });
 }
 
+// UE4M3, the unsigned sub-block scale of nvfp4 (bits 3..6 exponent with
+// bias 7, bits 0..2 mantissa; bit 7 unused), halved because the E2M1 levels
+// are doubled (ggml's ggml_ue4m3_to_fp32). 0 and 0x7F (NaN in E4M3) decode as 0.
+float ue4m3_half(std::uint8_t bits) {
+  if (bits == 0 || bits == 0x7F) return 0.0f;
+  const int exponent = (bits >> 3) & 0x0F;
+  const int mantissa = bits & 0x07;
+  const float value = exponent == 0 ? std::ldexp(static_cast<float>(mantissa), -9)
+                                    : std::ldexp(1.0f + static_cast<float>(mantissa) / 8.0f, exponent - 7);
+  return value * 0.5f;
+}
+
+// nvfp4: d[4] (a UE4M3 scale per 16 elements), then qs[32]: sub-block s is
+// bytes 8s..8s+7, low nibble element j, high nibble element j + 8.
+void decode_nvfp4(const std::byte* block, float* out) {
+  const std::uint8_t* scales = bytes_at(block, 0);
+  const std::uint8_t* qs = bytes_at(block, 4);
+  for (int sub = 0; sub < 4; ++sub, qs += 8, out += 16) {
+    const float d = ue4m3_half(scales[sub]);
+    for (int j = 0; j < 8; ++j) {
+      out[j] = static_cast<float>(kMxfp4Levels[qs[j] & 0x0F]) * d;
+      out[j + 8] = static_cast<float>(kMxfp4Levels[qs[j] >> 4]) * d;
+    }
+  }
+}
+
+// q1_0: d, then one sign bit per element (element j is bit j % 8 of byte j / 8): +d or −d.
+void decode_q1_0(const std::byte* block, float* out) {
+  const float d = half_at(block, 0);
+  const std::uint8_t* qs = bytes_at(block, 2);
+  for (int j = 0; j < 128; ++j) out[j] = ((qs[j / 8] >> (j % 8)) & 1) != 0 ? d : -d;
+}
+
+// q2_0: d, then 2 bits per element (element j is bits 2(j % 4) of byte j / 4); value (q − 1) × d.
+void decode_q2_0(const std::byte* block, float* out) {
+  const float d = half_at(block, 0);
+  const std::uint8_t* qs = bytes_at(block, 2);
+  for (int j = 0; j < 64; ++j) out[j] = static_cast<float>(((qs[j / 4] >> (2 * (j % 4))) & 3) - 1) * d;
+}
+
 // One ternary digit of a tq1_0 byte: the byte holds ceil(v × 256 / 243) for
 // a base-3 number v whose first digit is the most significant; multiplying
 // by 3^n (mod 256) brings digit n to the top, where (q × 3) >> 8 reads it.
@@ -585,6 +625,9 @@ BlockDecoder block_decoder(DType dtype) {
     case DType::kTQ1_0: return decode_tq1_0;
     case DType::kTQ2_0: return decode_tq2_0;
     case DType::kMXFP4: return decode_mxfp4;
+    case DType::kNVFP4: return decode_nvfp4;
+    case DType::kQ1_0: return decode_q1_0;
+    case DType::kQ2_0: return decode_q2_0;
     default: return nullptr;
   }
 }

@@ -22,7 +22,7 @@ TEST_CASE("the dtype table is consistent: unique ids and names that round trip")
     CHECK(dtype_from_name(info.name) == info.id);
     CHECK(info.row_blocks == (info.kind == DTypeKind::kQuantized));
   }
-  CHECK(all_dtypes().size() == 49);
+  CHECK(all_dtypes().size() == 52);
   CHECK(find_dtype(0) == nullptr);
   CHECK(find_dtype(26) == nullptr);
   CHECK(find_dtype(256 + 4) == nullptr);  // ggml's removed Q4_2
@@ -41,6 +41,7 @@ TEST_CASE("ggml block sizes match ggml-common.h") {
       {DType::kIQ2_XXS, 256, 66}, {DType::kIQ2_XS, 256, 74}, {DType::kIQ3_XXS, 256, 98}, {DType::kIQ1_S, 256, 50},
       {DType::kIQ4_NL, 32, 18},   {DType::kIQ3_S, 256, 110}, {DType::kIQ2_S, 256, 82},   {DType::kIQ4_XS, 256, 136},
       {DType::kIQ1_M, 256, 56},   {DType::kTQ1_0, 256, 54},  {DType::kTQ2_0, 256, 66},   {DType::kMXFP4, 32, 17},
+      {DType::kNVFP4, 64, 36},    {DType::kQ1_0, 128, 18},   {DType::kQ2_0, 64, 18},
   };
   for (const auto& block : blocks) {
     const DTypeInfo& info = dtype_info(block.id);

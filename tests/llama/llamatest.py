@@ -16,7 +16,8 @@ NODE = "/usr/bin/node"
 LLAMA_LIBRARY = JS_DIR / "node_modules" / "@fugood" / "node-llama-linux-x64" / "index.node"
 
 # ggml type ids (ggml.h) of the types these tests write.
-GGML_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8, "q4_k": 12, "q5_k": 13, "q6_k": 14, "bf16": 30}
+GGML_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8, "q4_k": 12, "q5_k": 13, "q6_k": 14, "bf16": 30,
+             "nvfp4": 40, "q1_0": 41, "q2_0": 42}
 
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 
@@ -68,6 +69,20 @@ class GGUF:
         return self.blob[offset:offset + size]
 
 
+def write_gguf(path, tensors, alignment=32):
+    """A GGUF v3 file without key-values holding raw tensors: [(name, ggml type, dims innermost first,
+    bytes)]."""
+    def string(text):
+        return struct.pack("<Q", len(text)) + text.encode()
+    infos, data = b"", b""
+    for name, ggml_type, dims, raw in tensors:
+        data += bytes(-len(data) % alignment)
+        infos += string(name) + struct.pack(f"<I{len(dims)}QIQ", len(dims), *dims, ggml_type, len(data))
+        data += raw
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), 0) + infos
+    pathlib.Path(path).write_bytes(head + bytes(-len(head) % alignment) + data)
+
+
 class Ggml:
     """ggml's own quantizers and dequantizers, from the prebuilt llama.cpp of npm
     @fugood/node-llama-linux-x64 (a Node addon, loaded lazily so its N-API imports stay unresolved)."""
@@ -91,6 +106,7 @@ class Ggml:
         """dequantize_row_<type> of `count` elements."""
         import numpy as np
         function = getattr(self.library, "dequantize_row_" + type_name.replace("_k", "_K"))
+        function.restype = None
         function.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int64]
         out = np.zeros(count, dtype=np.float32)
         function(raw, out.ctypes.data, count)

@@ -1,17 +1,18 @@
-"""owf's reference quantizers against ggml's own, bit for bit.
+"""owf's ggml quantizers and newest block types against ggml's own code, bit for bit.
 
 `owf convert --dtype q4_k|q5_k|q6_k|q8_0|q4_0` writes GGUF blocks that must equal what ggml's
 ggml_quantize_chunk (quantize_row_*_ref, no importance matrix) produces from the same floats; ggml is
 the prebuilt llama.cpp library of npm @fugood/node-llama-linux-x64, called through ctypes. The blocks
 owf decodes (`convert --dtype f32`) must equal ggml's dequantize_row_*, and stay within each type's
-error bound of the source values.
+error bound of the source values. The ggml types newer than owf's first table (NVFP4, Q1_0, Q2_0)
+pass through GGUF unchanged and decode as ggml's dequantize_row_* does, for random blocks.
 """
 import unittest
 
 import numpy as np
 
 import owftest
-from llamatest import GGUF, GGML_TYPE, Ggml
+from llamatest import GGUF, GGML_TYPE, Ggml, write_gguf
 from owftest import run_owf
 
 # Block bytes per 256 elements, and the worst RMS error relative to the RMS of Gaussian rows that
@@ -106,6 +107,38 @@ class QuantizerTest(owftest.OwfTestCase):
         self.assertEqual(types, {"a.weight": GGML_TYPE["q4_k"], "b.weight": GGML_TYPE["q8_0"],
                                  "c.weight": GGML_TYPE["f16"], "d.bias": GGML_TYPE["f32"],
                                  "e.norm.weight": GGML_TYPE["f32"]})
+
+
+class NewTypesTest(owftest.OwfTestCase):
+    # Elements and bytes per block, and the byte offsets of the block's f16 scale (random bytes there
+    # would mostly be infinities and NaN; ggml's decoders pass those through like any other value).
+    TYPES = {"nvfp4": (64, 36, None), "q1_0": (128, 18, 0), "q2_0": (64, 18, 0)}
+
+    def test_blocks_pass_through_and_decode_as_ggml(self):
+        ggml = Ggml()
+        rng = np.random.default_rng(42)
+        for type_name, (elements, block_bytes, scale_offset) in self.TYPES.items():
+            with self.subTest(type=type_name):
+                rows, blocks_per_row = 16, 4
+                blocks = rng.integers(0, 256, (rows * blocks_per_row, block_bytes), dtype=np.uint8)
+                if scale_offset is None:  # nvfp4: its 64 blocks' 256 UE4M3 scales take every byte value
+                    blocks[:, :4] = np.arange(256, dtype=np.uint8).reshape(-1, 4)
+                else:
+                    scales = rng.standard_normal(len(blocks)).astype(np.float16).view(np.uint8).reshape(-1, 2)
+                    blocks[:, scale_offset:scale_offset + 2] = scales
+                raw = blocks.tobytes()
+                source = self.tmp / f"{type_name}.gguf"
+                write_gguf(source, [("w", GGML_TYPE[type_name], [elements * blocks_per_row, rows], raw)])
+                inspected = owftest.json.loads(run_owf("inspect", "--json", source, check=0).stdout)
+                self.assertEqual([t["dtype"] for t in inspected["tensors"]], [type_name])
+                copy = self.tmp / f"{type_name}-copy.gguf"
+                run_owf("convert", source, copy, check=0)
+                self.assertEqual(GGUF(copy).tensor_bytes("w", len(raw)), raw)
+                decoded_file = self.tmp / f"{type_name}.safetensors"
+                run_owf("convert", source, decoded_file, "--dtype", "f32", check=0)
+                decoded = owftest.read_safetensors(decoded_file)[0]["w"]
+                expected = ggml.dequantize(type_name, raw, rows * blocks_per_row * elements).reshape(decoded.shape)
+                np.testing.assert_array_equal(decoded, expected)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ enum class DType : std::uint16_t {
   kTQ1_0 = 290,
   kTQ2_0 = 291,
   kMXFP4 = 295,
+  kNVFP4 = 296,
+  kQ1_0 = 297,
+  kQ2_0 = 298,
 };
 
 enum class DTypeKind : std::uint8_t { kBool, kUnsigned, kSigned, kFloat, kComplex, kQuantized };
