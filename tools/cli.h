@@ -36,6 +36,8 @@ using Outcome = Result<int>;
 struct Invocation {
   const FormatRegistry& registry;
   std::optional<Outcome> outcome;  // set by the command that ran
+  unsigned threads = 0;            // --threads: for the library's bulk work; 0 = online CPUs
+  bool quiet = false;              // --quiet: no progress line
 };
 
 // Each adds its subcommand (options, help, example) to `app`. When CLI11
@@ -54,10 +56,10 @@ struct OpenedModel {
   std::unique_ptr<Model> model;
 };
 
-// Detects the format of `path` by its content and opens it; `key` is passed as
-// OpenOptions::key. Errors name the file.
+// Detects the format of `path` by its content and opens it; `key` and
+// `threads` are passed as OpenOptions. Errors name the file.
 Result<OpenedModel> open_model(const FormatRegistry& registry, const std::filesystem::path& path,
-                               const std::string& key);
+                               const std::string& key, unsigned threads);
 
 // Adds an option that may be repeated, taking one value each time it appears
 // (so it never swallows the positional arguments after it).

@@ -10,10 +10,11 @@
 namespace owf::cli {
 
 Result<OpenedModel> open_model(const FormatRegistry& registry, const std::filesystem::path& path,
-                               const std::string& key) {
+                               const std::string& key, unsigned threads) {
   OWF_ASSIGN_OR_RETURN(const Format* format, registry.detect(path));
   OpenOptions options;
   options.key = key;
+  options.threads = threads;
   OWF_ASSIGN_OR_RETURN(auto model, format->open(path, options));
   return OpenedModel{format, std::move(model)};
 }

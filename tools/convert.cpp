@@ -1,7 +1,6 @@
 // owf convert: reads any format, writes the format OUT's extension names,
 // streaming tensors through a TransformedModel (filter, rename, cast) and
 // recording provenance in the output's metadata.
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -20,6 +19,7 @@
 #include "owf/container.h"
 #include "owf/digest.h"
 #include "owf/metadata.h"
+#include "progress.h"
 #include "transform.h"
 
 namespace owf::cli {
@@ -45,9 +45,6 @@ struct ConvertOptions {
   std::string max_shard_size;
   bool force = false;
 };
-
-// Jobs smaller than this finish before a progress bar would help.
-constexpr std::uint64_t kProgressThreshold = 256ull << 20;
 
 Result<TransformOptions> transform_options(const ConvertOptions& options) {
   TransformOptions transform;
@@ -182,6 +179,12 @@ class SourceDigests {
   std::mutex mutex_;
 };
 
+// The content digest of a conversion's input: recorded in an .owf header, else computed.
+Result<Digest> input_content_digest(const Model& input, unsigned threads) {
+  if (const auto* reader = dynamic_cast<const Reader*>(&input)) return reader->recorded_digest();
+  return content_digest(input, threads);
+}
+
 // The metadata text of the output, given the input's content digest.
 using MetadataForDigest = std::function<Result<std::string>(const Digest& input_digest)>;
 
@@ -217,47 +220,10 @@ Status write_owf_streaming(const TransformedModel& view, const Model& source, co
   return writer.finish(metadata);
 }
 
-// A progress bar on stderr, drawn only when stderr is a terminal and the job
-// is large; ends its line on destruction so an error message starts afresh.
-class ProgressBar {
- public:
-  // `total`: the decoded bytes to be written (streaming writers do not know it).
-  explicit ProgressBar(std::uint64_t total)
-      : total_(total), enabled_(total >= kProgressThreshold && isatty(STDERR_FILENO) == 1) {}
-  ProgressBar(const ProgressBar&) = delete;
-  ProgressBar& operator=(const ProgressBar&) = delete;
-  ~ProgressBar() {
-    if (drawn_) std::fputc('\n', stderr);
-  }
-
-  // The callback for WriteOptions::progress (empty when disabled).
-  std::function<void(std::uint64_t, std::uint64_t)> callback() {
-    if (!enabled_) return {};
-    return [this](std::uint64_t done, std::uint64_t) { draw(done); };
-  }
-
- private:
-  void draw(std::uint64_t done) {
-    constexpr int kWidth = 40;
-    const int percent = static_cast<int>(std::min(done, total_) * 100 / total_);
-    if (percent == last_percent_) return;
-    last_percent_ = percent;
-    const int filled = percent * kWidth / 100;
-    std::fprintf(stderr, "\r[%s%s] %3d%% of %s", std::string(filled, '#').c_str(),
-                 std::string(kWidth - filled, ' ').c_str(), percent, human_bytes(total_).c_str());
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
-  std::uint64_t total_;
-  bool enabled_;
-  bool drawn_ = false;
-  int last_percent_ = -1;
-};
-
-Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_output) {
+Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_output, unsigned threads) {
   WriteOptions write;
   write.overwrite = options.force;
+  write.threads = threads;
   if (!owf_output && (options.compress || options.alignment != 0)) {
     return Status::invalid_argument(options.output + ": --compress and --align apply to .owf output only");
   }
@@ -307,10 +273,11 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
     return Status::invalid_argument(options.output + ": already exists (use --force to replace it)");
   }
   OWF_ASSIGN_OR_RETURN(const TransformOptions transform, transform_options(options));
-  OWF_ASSIGN_OR_RETURN(WriteOptions write, write_options(options, owf_output));
+  OWF_ASSIGN_OR_RETURN(WriteOptions write, write_options(options, owf_output, invocation.threads));
   OWF_ASSIGN_OR_RETURN(const auto time, source_date());
 
-  OWF_ASSIGN_OR_RETURN(const OpenedModel input, open_model(invocation.registry, options.input, options.key));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel input,
+                       open_model(invocation.registry, options.input, options.key, invocation.threads));
   auto created = TransformedModel::create(*input.model, transform);
   if (!created.ok()) return created.status().with_context(options.input);
   const std::unique_ptr<TransformedModel> view = std::move(created).value();
@@ -325,15 +292,16 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
     return text;
   };
 
-  ProgressBar progress(view->total_bytes());
-  write.progress = progress.callback();
+  ProgressLine progress(invocation.quiet, "converting", view->total_bytes());
+  if (progress.enabled()) write.progress = [&progress](std::uint64_t done, std::uint64_t) { progress.set(done); };
   if (owf_output) {
     OWF_RETURN_IF_ERROR(write_owf_streaming(*view, *input.model, options.output, write, metadata_for));
     return kExitOk;
   }
   // Other formats take the metadata before the tensors, so the input's digest
-  // needs a pass of its own.
-  OWF_ASSIGN_OR_RETURN(const Digest input_digest, content_digest(*input.model));
+  // needs a pass of its own, except from an .owf file, whose header records it
+  // (under the header checksum; `owf verify` checks it against the tensors).
+  OWF_ASSIGN_OR_RETURN(const Digest input_digest, input_content_digest(*input.model, invocation.threads));
   OWF_ASSIGN_OR_RETURN(const std::string metadata, metadata_for(input_digest));
   OWF_RETURN_IF_ERROR(format->write(*view, metadata, options.output, write));
   return kExitOk;
@@ -371,8 +339,9 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
                         "KEY=JSON metadata value; dotted KEY for nesting (repeatable)");
   command->add_option("--license", options->license, "Set the metadata license (SPDX expression)")->type_name("SPDX");
   command->add_option("--architecture", options->architecture, "Set the metadata architecture")->type_name("NAME");
-  CLI::Option* compress = command->add_flag("--compress", options->compress, "Compress tensors (zstd-chunked; .owf)");
-  command->add_option("--compress-level", options->compress_level, "zstd level (default 3)")
+  CLI::Option* compress = command->add_flag(
+      "--compress", options->compress, "Compress tensors (zstd-chunked, each byte lane compressed or stored; .owf)");
+  command->add_option("--compress-level", options->compress_level, "zstd level (default 1, which suits weights best)")
       ->check(CLI::Range(1, 22))
       ->needs(compress);
   command->add_option("--chunk-size", options->chunk_size, "Decoded bytes per compressed chunk, e.g. 1MiB")

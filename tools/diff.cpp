@@ -9,12 +9,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "cli.h"
 #include "json_util.h"
 #include "owf/digest.h"
 #include "owf/numeric.h"
+#include "owf/text.h"
+#include "owf/threads.h"
+#include "progress.h"
 #include "values.h"
 
 namespace owf::cli {
@@ -37,6 +43,9 @@ struct DiffOptions {
 struct Tolerance {
   double rtol = 0;
   double atol = 0;
+  // Same dtype and no --atol/--rtol: every change of an element's bits counts,
+  // except that NaN equals NaN (unless --nan-unequal).
+  bool exact = false;
 };
 
 // torch.testing.assert_close's defaults; integers and everything else exact.
@@ -50,11 +59,13 @@ Tolerance default_tolerance(DType dtype) {
   }
 }
 
-// The looser default of the pair (the less precise dtype's), unless overridden.
+// Exact for equal dtypes; for a dtype change the looser default of the pair
+// (the less precise dtype's). --atol and --rtol override either.
 Tolerance tolerance_for(DType a, DType b, const DiffOptions& options) {
-  const Tolerance ta = default_tolerance(a);
-  const Tolerance tb = default_tolerance(b);
-  return {options.rtol.value_or(std::max(ta.rtol, tb.rtol)), options.atol.value_or(std::max(ta.atol, tb.atol))};
+  if (a == b && !options.atol && !options.rtol) return {0, 0, true};
+  const Tolerance ta = a == b ? Tolerance{} : default_tolerance(a);
+  const Tolerance tb = a == b ? Tolerance{} : default_tolerance(b);
+  return {options.rtol.value_or(std::max(ta.rtol, tb.rtol)), options.atol.value_or(std::max(ta.atol, tb.atol)), false};
 }
 
 // Values are compared when both dtypes decode to real numbers; complex tensors
@@ -89,6 +100,7 @@ struct TensorComparison {
   double dot = 0;
   double norm_a = 0;
   double norm_b = 0;
+  std::optional<ElementDifference> first_difference;  // like cmp's "differ: byte N"
   std::vector<ElementDifference> listed;
 
   double mismatched_percent() const {
@@ -104,7 +116,8 @@ struct TensorComparison {
     return shape_changed || (dtype_changed && strict_dtype) || mismatched > 0 || !not_compared.empty();
   }
 
-  void add(std::uint64_t index, double a, double b, const DiffOptions& options) {
+  // `same_bits`: whether the two elements are stored alike, for exact comparison.
+  void add(std::uint64_t index, double a, double b, bool same_bits, const DiffOptions& options) {
     const bool a_nan = std::isnan(a);
     const bool b_nan = std::isnan(b);
     bool equal;
@@ -113,7 +126,7 @@ struct TensorComparison {
     } else {
       const double abs_diff = a == b ? 0.0 : std::fabs(a - b);  // a == b also for equal infinities
       const double rel_diff = abs_diff == 0 ? 0.0 : abs_diff / std::fabs(b);
-      equal = abs_diff <= tolerance.atol + tolerance.rtol * std::fabs(b);
+      equal = tolerance.exact ? same_bits : abs_diff <= tolerance.atol + tolerance.rtol * std::fabs(b);
       if (abs_diff > max_abs) {
         max_abs = abs_diff;
         max_abs_index = index;
@@ -131,7 +144,7 @@ struct TensorComparison {
       }
     }
     if (!equal) {
-      ++mismatched;
+      if (mismatched++ == 0) first_difference = ElementDifference{index, a, b};
       if (listed.size() < options.show) listed.push_back({index, a, b});
     }
   }
@@ -142,9 +155,17 @@ struct MetadataDifference {
   std::optional<Json> a;  // absent: only in B
   std::optional<Json> b;  // absent: only in A
 
-  // Provenance records how a file was made, not what it holds, and every
-  // conversion changes it: it is listed but does not make two models differ.
-  bool counts() const { return !path.starts_with("/provenance"); }
+  // The user's keys count. Provenance (how the file was made: every
+  // conversion changes it), the sections owf keeps for the formats it converts
+  // from and the "format" entry the safetensors writer adds for transformers
+  // are listed but do not make two models differ.
+  bool counts() const {
+    static constexpr std::string_view kCarried[] = {"/provenance", "/gguf", "/safetensors", "/pytorch",
+                                                    "/onnx",       "/hf",   "/format"};
+    return std::none_of(std::begin(kCarried), std::end(kCarried), [this](std::string_view root) {
+      return path == root || (path.starts_with(root) && path[root.size()] == '/');
+    });
+  }
 };
 
 struct DiffReport {
@@ -175,42 +196,80 @@ Result<Digest> data_digest(const Model& model, std::size_t index) {
   return digester.finish();
 }
 
-Status compare_values(const Model& a, const Model& b, const DiffOptions& options, TensorComparison& comparison) {
+// Reads bytes [begin, end) of both tensors in pieces and calls visit(offset,
+// piece of A, piece of B) until it returns false or the end is reached.
+Status for_each_piece_pair(
+    const Model& a, std::size_t index_a, const Model& b, std::size_t index_b, std::uint64_t size,
+    const std::function<bool(std::uint64_t, std::span<const std::byte>, std::span<const std::byte>)>& visit) {
+  std::vector<std::byte> piece_a, piece_b;
+  for (std::uint64_t offset = 0; offset < size; offset += kChunkBytes) {
+    piece_a.resize(std::min(kChunkBytes, size - offset));
+    piece_b.resize(piece_a.size());
+    OWF_RETURN_IF_ERROR(a.read(index_a, offset, piece_a));
+    OWF_RETURN_IF_ERROR(b.read(index_b, offset, piece_b));
+    if (!visit(offset, piece_a, piece_b)) break;
+  }
+  return {};
+}
+
+// Counts the bytes of A compared so far; called from several threads.
+using DiffProgress = std::function<void(std::uint64_t bytes)>;
+
+// Whether tensors of the same dtype and shape hold the same bytes: the cheap
+// test that settles most comparisons (equal bytes are equal values). Sets
+// `compared` to the bytes it got through, all of them when they are equal.
+Result<bool> same_bytes(const Model& a, std::size_t index_a, const Model& b, std::size_t index_b,
+                        const DiffProgress& progress, std::uint64_t& compared) {
+  bool same = true;
+  OWF_RETURN_IF_ERROR(for_each_piece_pair(a, index_a, b, index_b, a.tensors()[index_a].byte_size,
+                                          [&](std::uint64_t offset, auto piece_a, auto piece_b) {
+                                            same = std::memcmp(piece_a.data(), piece_b.data(), piece_a.size()) == 0;
+                                            compared = offset + piece_a.size();
+                                            progress(piece_a.size());
+                                            return same;
+                                          }));
+  return same;
+}
+
+// Compares element values with statistics; `counted` bytes of A were already
+// counted as progress (by same_bytes).
+Status compare_values(const Model& a, const Model& b, const DiffOptions& options, const DiffProgress& progress,
+                      std::uint64_t counted, TensorComparison& comparison) {
   const TensorInfo& info_a = a.tensors()[comparison.index_a];
   const TensorInfo& info_b = b.tensors()[comparison.index_b];
-  ElementReader reader_a(a, comparison.index_a);
-  ElementReader reader_b(b, comparison.index_b);
-  std::vector<double> values_a;
-  std::vector<double> values_b;
+  // Plain dtypes compare stored elements bit for bit; packed and block ones
+  // (whose bytes are not one per element) compare their decoded values' bits.
+  const std::uint32_t width = info_a.dtype == info_b.dtype ? dtype_info(info_a.dtype).element_bytes() : 0;
+  std::vector<std::byte> bytes_a, bytes_b;
+  std::vector<double> values_a, values_b;
   comparison.values_compared = true;
+  const auto fetch = [](const Model& model, std::size_t index, std::uint64_t first, std::uint64_t count,
+                        std::vector<std::byte>& bytes, std::vector<double>& values) -> Status {
+    const TensorInfo& info = model.tensors()[index];
+    const ByteRange range = element_bytes(info, first, count);
+    bytes.resize(range.end - range.begin);
+    values.resize(count);
+    OWF_RETURN_IF_ERROR(model.read(index, range.begin, bytes));
+    return decode_to_f64(info.dtype, bytes, values).with_context("tensor " + quote(info.name));
+  };
   return for_each_run(0, comparison.elements, common_block(info_a.dtype, info_b.dtype),
                       [&](std::uint64_t first, std::uint64_t count) -> Status {
-                        values_a.resize(count);
-                        values_b.resize(count);
-                        OWF_RETURN_IF_ERROR(reader_a.read(first, values_a));
-                        OWF_RETURN_IF_ERROR(reader_b.read(first, values_b));
+                        OWF_RETURN_IF_ERROR(fetch(a, comparison.index_a, first, count, bytes_a, values_a));
+                        OWF_RETURN_IF_ERROR(fetch(b, comparison.index_b, first, count, bytes_b, values_b));
+                        const std::uint64_t end = element_bytes(info_a, first, count).end;
+                        if (end > counted) progress(end - std::exchange(counted, end));
                         for (std::uint64_t k = 0; k < count; ++k) {
-                          comparison.add(first + k, values_a[k], values_b[k], options);
+                          const bool same_bits = width != 0
+                                                     ? std::memcmp(&bytes_a[k * width], &bytes_b[k * width], width) == 0
+                                                     : std::memcmp(&values_a[k], &values_b[k], sizeof(double)) == 0;
+                          comparison.add(first + k, values_a[k], values_b[k], same_bits, options);
                         }
                         return {};
                       });
 }
 
-Status compare_bytes(const Model& a, const Model& b, TensorComparison& comparison) {
-  std::vector<std::byte> piece_b;
-  comparison.bytes_compared = true;
-  return for_each_piece(a, comparison.index_a, [&](std::uint64_t offset, std::span<const std::byte> piece_a) {
-    piece_b.resize(piece_a.size());
-    OWF_RETURN_IF_ERROR(b.read(comparison.index_b, offset, piece_b));
-    if (comparison.mismatched == 0 && std::memcmp(piece_a.data(), piece_b.data(), piece_a.size()) != 0) {
-      comparison.mismatched = 1;
-    }
-    return Status();
-  });
-}
-
 Result<TensorComparison> compare_tensor(const Model& a, std::size_t index_a, const Model& b, std::size_t index_b,
-                                        const DiffOptions& options) {
+                                        const DiffOptions& options, const DiffProgress& progress) {
   const TensorInfo& info_a = a.tensors()[index_a];
   const TensorInfo& info_b = b.tensors()[index_b];
   TensorComparison comparison;
@@ -221,10 +280,19 @@ Result<TensorComparison> compare_tensor(const Model& a, std::size_t index_a, con
   comparison.tolerance = tolerance_for(info_a.dtype, info_b.dtype, options);
   comparison.elements = element_count_of(info_a);
   if (comparison.shape_changed) return comparison;  // values of different shapes do not correspond
-  if (values_comparable(info_a.dtype) && values_comparable(info_b.dtype)) {
-    OWF_RETURN_IF_ERROR(compare_values(a, b, options, comparison));
-  } else if (!comparison.dtype_changed) {
-    OWF_RETURN_IF_ERROR(compare_bytes(a, b, comparison));
+  const bool values = values_comparable(info_a.dtype) && values_comparable(info_b.dtype);
+  std::uint64_t counted = 0;
+  // Equal bytes settle it, unless equal NaNs are to count as different.
+  if (!comparison.dtype_changed && !(values && options.nan_unequal)) {
+    OWF_ASSIGN_OR_RETURN(const bool same, same_bytes(a, index_a, b, index_b, progress, counted));
+    comparison.values_compared = values && same;
+    comparison.bytes_compared = !values;
+    comparison.mismatched = same ? 0 : 1;
+    if (same || !values) return comparison;
+    comparison.mismatched = 0;
+  }
+  if (values) {
+    OWF_RETURN_IF_ERROR(compare_values(a, b, options, progress, counted, comparison));
   } else {
     comparison.not_compared = "values of " + std::string(dtype_info(info_a.dtype).name) + " and " +
                               std::string(dtype_info(info_b.dtype).name) + " cannot be compared";
@@ -278,19 +346,39 @@ void diff_json(const Json& a, const Json& b, const std::string& path, std::vecto
   }
 }
 
-Result<DiffReport> build_report(const Model& a, const Model& b, const DiffOptions& options) {
+// Name -> index, so that matching tensors by name stays linear in their count.
+std::unordered_map<std::string_view, std::size_t> index_by_name(const Model& model) {
+  std::unordered_map<std::string_view, std::size_t> index;
+  index.reserve(model.tensors().size());
+  for (std::size_t i = 0; i < model.tensors().size(); ++i) index.emplace(model.tensors()[i].name, i);
+  return index;
+}
+
+Result<DiffReport> build_report(const Invocation& invocation, const Model& a, const Model& b,
+                                const DiffOptions& options) {
   DiffReport report;
+  const auto in_a = index_by_name(a), in_b = index_by_name(b);
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
   for (std::size_t i = 0; i < a.tensors().size(); ++i) {
-    if (const auto j = b.find(a.tensors()[i].name)) {
-      OWF_ASSIGN_OR_RETURN(auto comparison, compare_tensor(a, i, b, *j, options));
-      report.common.push_back(std::move(comparison));
+    if (const auto j = in_b.find(a.tensors()[i].name); j != in_b.end()) {
+      pairs.emplace_back(i, j->second);
     } else {
       report.only_in_a.push_back(i);
     }
   }
   for (std::size_t j = 0; j < b.tensors().size(); ++j) {
-    if (!a.find(b.tensors()[j].name)) report.only_in_b.push_back(j);
+    if (!in_a.contains(b.tensors()[j].name)) report.only_in_b.push_back(j);
   }
+  // Tensors are compared on several threads, each into its own slot.
+  std::uint64_t total = 0;
+  for (const auto& pair : pairs) total += a.tensors()[pair.first].byte_size;
+  ProgressLine progress(invocation.quiet || options.quiet, "comparing", total);
+  const DiffProgress count = [&progress](std::uint64_t bytes) { progress.add(bytes); };
+  report.common.resize(pairs.size());
+  OWF_RETURN_IF_ERROR(parallel_for(pairs.size(), invocation.threads, [&](std::size_t k, unsigned) -> Status {
+    OWF_ASSIGN_OR_RETURN(report.common[k], compare_tensor(a, pairs[k].first, b, pairs[k].second, options, count));
+    return {};
+  }));
   // A tensor on each side with the same data is a rename.
   std::multimap<Digest, std::size_t> b_by_data;
   for (const std::size_t j : report.only_in_b) {
@@ -298,20 +386,19 @@ Result<DiffReport> build_report(const Model& a, const Model& b, const DiffOption
     b_by_data.emplace(digest, j);
   }
   std::vector<std::size_t> unmatched_a;
+  std::unordered_set<std::size_t> renamed_b;
   for (const std::size_t i : report.only_in_a) {
     OWF_ASSIGN_OR_RETURN(const Digest digest, data_digest(a, i));
     if (const auto match = b_by_data.find(digest); match != b_by_data.end()) {
       report.renamed.emplace_back(i, match->second);
+      renamed_b.insert(match->second);
       b_by_data.erase(match);
     } else {
       unmatched_a.push_back(i);
     }
   }
   report.only_in_a = std::move(unmatched_a);
-  std::erase_if(report.only_in_b, [&report](std::size_t j) {
-    return std::any_of(report.renamed.begin(), report.renamed.end(),
-                       [j](const auto& pair) { return pair.second == j; });
-  });
+  std::erase_if(report.only_in_b, [&renamed_b](std::size_t j) { return renamed_b.contains(j); });
   if (!options.ignore_metadata) {
     OWF_ASSIGN_OR_RETURN(const Json metadata_a, parse_metadata(a.metadata(), options.a));
     OWF_ASSIGN_OR_RETURN(const Json metadata_b, parse_metadata(b.metadata(), options.b));
@@ -353,17 +440,27 @@ std::string render_text(const Model& a, const Model& b, const DiffReport& report
     if (!c.not_compared.empty()) out += "tensor " + name + ": " + c.not_compared + "\n";
     if (c.bytes_compared && c.mismatched > 0) out += "tensor " + name + ": bytes differ\n";
     if (!c.values_compared || (c.mismatched == 0 && !c.dtype_changed)) continue;
+    const std::string tolerance = c.tolerance.exact
+                                      ? std::string("exact")
+                                      : "rtol " + number(c.tolerance.rtol) + ", atol " + number(c.tolerance.atol);
+    const std::string first = c.first_difference
+                                  ? "first at " + std::to_string(c.first_difference->index) + " " +
+                                        format_dims(unflatten_index(c.first_difference->index, info_a.shape)) + " (" +
+                                        number(c.first_difference->a) + " vs " + number(c.first_difference->b) + "); "
+                                  : std::string();
     out += "tensor " + name + ": " + std::to_string(c.mismatched) + " of " + std::to_string(c.elements) +
-           " elements differ (" + format_number(c.mismatched_percent(), 4) + "%, rtol " + number(c.tolerance.rtol) +
-           ", atol " + number(c.tolerance.atol) + "); max abs diff " + number(c.max_abs) + " " +
-           at_index(c.max_abs_index, info_a) + "; max rel diff " + number(c.max_rel) + " " +
-           at_index(c.max_rel_index, info_a) + "; rmse " + number(c.rmse()) + "; cosine " + number(c.cosine()) + "\n";
+           " elements differ (" + format_number(c.mismatched_percent(), 4) + "%, " + tolerance + "); " + first +
+           "max abs diff " + number(c.max_abs) + " " + at_index(c.max_abs_index, info_a) + "; max rel diff " +
+           number(c.max_rel) + " " + at_index(c.max_rel_index, info_a) + "; rmse " + number(c.rmse()) + "; cosine " +
+           number(c.cosine()) + "\n";
     for (const auto& d : c.listed) {
       out += "  " + at_index(d.index, info_a) + ": " + number(d.a) + " vs " + number(d.b) + "\n";
     }
   }
   for (const auto& m : report.metadata) {
-    const std::string note = m.counts() ? "" : " (provenance: not counted)";
+    const std::string note = m.counts()                          ? ""
+                             : m.path.starts_with("/provenance") ? " (provenance: not counted)"
+                                                                 : " (carried from a source format: not counted)";
     if (!m.b) {
       out += "metadata " + m.path + note + ": only in A: " + dump_json(*m.a, -1) + "\n";
     } else if (!m.a) {
@@ -408,7 +505,14 @@ Json comparison_json(const Model& a, const Model& b, const TensorComparison& c, 
     element["b"] = d.b;
     listed.push_back(std::move(element));
   }
-  entry.update({{"rtol", c.tolerance.rtol},
+  if (c.first_difference) {
+    Json first = index_json(c.first_difference->index, info_a);
+    first["a"] = c.first_difference->a;
+    first["b"] = c.first_difference->b;
+    entry["first_difference"] = std::move(first);
+  }
+  entry.update({{"exact", c.tolerance.exact},
+                {"rtol", c.tolerance.rtol},
                 {"atol", c.tolerance.atol},
                 {"elements", c.elements},
                 {"mismatched", c.mismatched},
@@ -453,9 +557,11 @@ std::string render_json(const Model& a, const Model& b, const DiffReport& report
 }
 
 Outcome run_diff(const Invocation& invocation, const DiffOptions& options) {
-  OWF_ASSIGN_OR_RETURN(const OpenedModel a, open_model(invocation.registry, options.a, options.key));
-  OWF_ASSIGN_OR_RETURN(const OpenedModel b, open_model(invocation.registry, options.b, options.key));
-  OWF_ASSIGN_OR_RETURN(const DiffReport report, build_report(*a.model, *b.model, options));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel a,
+                       open_model(invocation.registry, options.a, options.key, invocation.threads));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel b,
+                       open_model(invocation.registry, options.b, options.key, invocation.threads));
+  OWF_ASSIGN_OR_RETURN(const DiffReport report, build_report(invocation, *a.model, *b.model, options));
   if (!options.quiet) {
     const std::string text = options.json ? render_json(*a.model, *b.model, report, options)
                                           : render_text(*a.model, *b.model, report, options);
@@ -471,13 +577,15 @@ void add_diff_command(CLI::App& app, Invocation& invocation) {
   CLI::App* command = app.add_subcommand(
       "diff",
       "Compare the tensors and metadata of two models (any formats); exit 0 equal, 1 different, 2 error. "
-      "Provenance differences are listed but not counted: every conversion changes them.");
+      "Tensors of the same dtype compare exactly (NaN equals NaN); a dtype change compares within "
+      "torch.testing.assert_close's tolerances. Differences in provenance, in the sections carried from other "
+      "formats (gguf, safetensors, pytorch, onnx, hf) and in 'format' are listed but not counted.");
   command->add_option("A", options->a, "First model file")->required();
   command->add_option("B", options->b, "Second model file")->required();
   command->add_option("--atol", options->atol,
-                      "Absolute tolerance: equal when |a-b| <= atol + rtol*|b| (default per dtype as "
-                      "torch.testing.assert_close, from the less precise dtype; integers exact)");
-  command->add_option("--rtol", options->rtol, "Relative tolerance (default per dtype, see --atol)");
+                      "Absolute tolerance: equal when |a-b| <= atol + rtol*|b|. Default: exact when the dtypes are "
+                      "equal; else per dtype as torch.testing.assert_close, from the less precise dtype");
+  command->add_option("--rtol", options->rtol, "Relative tolerance (default: see --atol)");
   command->add_flag("--strict-dtype", options->strict_dtype, "Count a dtype change as a difference");
   command->add_flag("--nan-unequal", options->nan_unequal, "NaN differs from NaN (by default they are equal)");
   command->add_option("-n", options->show, "List the first N differing elements of each tensor")->type_name("N");

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "owf/digest.h"
+#include "progress.h"
 
 namespace owf::cli {
 namespace {
@@ -20,16 +21,16 @@ struct HashOptions {
 // Lines "sha256:<hex>  <name>" for each tensor, sorted by name as the content
 // digest sorts them (so files in different formats list them alike), then the
 // file's line; the file's digest is combined from the tensor digests.
-Result<std::string> hash_lines(const Model& model, const std::string& file, bool per_tensor) {
-  if (!per_tensor) {
-    OWF_ASSIGN_OR_RETURN(const Digest digest, content_digest(model));
-    return "sha256:" + to_hex(digest) + "  " + file + "\n";
-  }
+Result<std::string> hash_lines(const Invocation& invocation, const Model& model, const std::string& file,
+                               bool per_tensor) {
+  ProgressLine progress(invocation.quiet, "hashing", model.total_bytes());
+  const DigestProgress count = [&progress](std::uint64_t bytes) { progress.add(bytes); };
+  OWF_ASSIGN_OR_RETURN(const std::vector<Digest> tensor_digests,
+                       owf::tensor_digests(model, invocation.threads, progress.enabled() ? count : DigestProgress()));
   std::vector<std::pair<std::string, Digest>> digests;
-  for (std::size_t i = 0; i < model.tensors().size(); ++i) {
-    OWF_ASSIGN_OR_RETURN(const Digest digest, tensor_digest(model, i));
-    digests.emplace_back(model.tensors()[i].name, digest);
-  }
+  for (std::size_t i = 0; i < tensor_digests.size(); ++i)
+    digests.emplace_back(model.tensors()[i].name, tensor_digests[i]);
+  if (!per_tensor) return "sha256:" + to_hex(combine_digests(std::move(digests))) + "  " + file + "\n";
   std::sort(digests.begin(), digests.end());
   std::string lines;
   for (const auto& [name, digest] : digests) lines += "sha256:" + to_hex(digest) + "  " + name + "\n";
@@ -38,8 +39,9 @@ Result<std::string> hash_lines(const Model& model, const std::string& file, bool
 
 Outcome run_hash(const Invocation& invocation, const HashOptions& options) {
   for (const auto& file : options.files) {
-    OWF_ASSIGN_OR_RETURN(const OpenedModel opened, open_model(invocation.registry, file, options.key));
-    OWF_ASSIGN_OR_RETURN(const std::string lines, hash_lines(*opened.model, file, options.tensors));
+    OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
+                         open_model(invocation.registry, file, options.key, invocation.threads));
+    OWF_ASSIGN_OR_RETURN(const std::string lines, hash_lines(invocation, *opened.model, file, options.tensors));
     std::fputs(lines.c_str(), stdout);
   }
   return kExitOk;

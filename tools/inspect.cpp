@@ -13,6 +13,8 @@
 #include "cli.h"
 #include "json_util.h"
 #include "owf/numeric.h"
+#include "owf/threads.h"
+#include "progress.h"
 #include "table.h"
 #include "values.h"
 
@@ -55,7 +57,7 @@ struct TensorStats {
   double std_dev() const { return std::sqrt(sum_squared_deviations / static_cast<double>(finite)); }
 };
 
-Result<TensorStats> compute_stats(const Model& model, std::size_t index) {
+Result<TensorStats> compute_stats(const Model& model, std::size_t index, ProgressLine& progress) {
   const TensorInfo& info = model.tensors()[index];
   ElementReader reader(model, index);
   std::vector<double> values;
@@ -65,6 +67,8 @@ Result<TensorStats> compute_stats(const Model& model, std::size_t index) {
                                      values.resize(count);
                                      OWF_RETURN_IF_ERROR(reader.read(first, values));
                                      for (const double value : values) stats.add(value);
+                                     const ByteRange bytes = element_bytes(info, first, count);
+                                     progress.add(bytes.end - bytes.begin);
                                      return {};
                                    }));
   return stats;
@@ -89,7 +93,7 @@ struct Report {
   std::map<std::uint16_t, std::uint64_t> bytes_per_dtype;  // by dtype id, for a stable order
 };
 
-Result<Report> build_report(const OpenedModel& opened, const InspectOptions& options) {
+Result<Report> build_report(const Invocation& invocation, const OpenedModel& opened, const InspectOptions& options) {
   const Model& model = *opened.model;
   Report report;
   report.format_name = opened.format->name();
@@ -107,15 +111,23 @@ Result<Report> build_report(const OpenedModel& opened, const InspectOptions& opt
       if (!*shown) continue;
     }
     TensorReport tensor{i, element_count_of(info), std::nullopt};
-    if (options.stats && can_decode(info.dtype)) {
-      OWF_ASSIGN_OR_RETURN(tensor.stats, compute_stats(model, i));
-    }
     report.parameters += tensor.parameters;
     report.bytes += info.byte_size;
     report.stored_bytes += model.stored_size(i);
     report.bytes_per_dtype[static_cast<std::uint16_t>(info.dtype)] += info.byte_size;
     report.tensors.push_back(std::move(tensor));
   }
+  if (!options.stats) return report;
+  // Statistics of several tensors at once, each into its own report.
+  std::uint64_t total = 0;
+  for (const TensorReport& tensor : report.tensors) total += model.tensors()[tensor.index].byte_size;
+  ProgressLine progress(invocation.quiet, "reading", total);
+  OWF_RETURN_IF_ERROR(parallel_for(report.tensors.size(), invocation.threads, [&](std::size_t k, unsigned) -> Status {
+    TensorReport& tensor = report.tensors[k];
+    if (!can_decode(model.tensors()[tensor.index].dtype)) return {};
+    OWF_ASSIGN_OR_RETURN(tensor.stats, compute_stats(model, tensor.index, progress));
+    return {};
+  }));
   return report;
 }
 
@@ -245,8 +257,9 @@ std::string render_text(const Model& model, const Report& report, const InspectO
 }
 
 Outcome run_inspect(const Invocation& invocation, const InspectOptions& options) {
-  OWF_ASSIGN_OR_RETURN(const OpenedModel opened, open_model(invocation.registry, options.file, options.key));
-  OWF_ASSIGN_OR_RETURN(const Report report, build_report(opened, options));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
+                       open_model(invocation.registry, options.file, options.key, invocation.threads));
+  OWF_ASSIGN_OR_RETURN(const Report report, build_report(invocation, opened, options));
   const std::string text =
       options.json ? render_json(*opened.model, report, options) : render_text(*opened.model, report, options);
   std::fputs(text.c_str(), stdout);

@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
     CLI::App app("Inspect, convert, compare and verify model weight files.", "owf");
     app.set_version_flag("--version", "owf " + std::string(owf::library_version()));
     app.require_subcommand(1);
+    app.fallthrough();  // the options below may also follow the command's name
+    app.add_option("--threads", invocation.threads,
+                   "Threads for compression, decompression, digests and comparisons (default: online CPUs); "
+                   "the output is the same for any count")
+        ->check(CLI::Range(1u, 1024u))
+        ->type_name("N");
+    app.add_flag("--quiet", invocation.quiet, "No progress line (it is shown only on a terminal anyway)");
     app.footer("Formats (detected by content when reading): " + format_names(registry) +
                "\nRun 'owf COMMAND --help' for a command's options and an example.");
     add_inspect_command(app, invocation);

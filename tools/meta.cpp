@@ -23,7 +23,8 @@ struct MetaOptions {
 };
 
 Result<Json> read_metadata(const Invocation& invocation, const MetaOptions& options) {
-  OWF_ASSIGN_OR_RETURN(const OpenedModel opened, open_model(invocation.registry, options.file, options.key));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
+                       open_model(invocation.registry, options.file, options.key, invocation.threads));
   return parse_metadata(opened.model->metadata(), options.file);
 }
 

@@ -16,7 +16,8 @@ struct VerifyOptions {
 
 Outcome run_verify(const Invocation& invocation, const VerifyOptions& options) {
   // A file that does not open is unreadable: that is an error (exit 2), not a finding.
-  OWF_ASSIGN_OR_RETURN(const OpenedModel opened, open_model(invocation.registry, options.file, options.key));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
+                       open_model(invocation.registry, options.file, options.key, invocation.threads));
   std::vector<Problem> problems;
   opened.model->verify(problems);
   for (const auto& problem : problems) std::printf("%s\n", problem.message.c_str());

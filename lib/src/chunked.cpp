@@ -1,33 +1,15 @@
-// zstd-chunked encoding: the only file of the library that includes zstd.
+// The zstd-chunked encoding: its chunk table, and the frames of filters 0 and 1.
 #include "chunked.h"
 
 #include <zstd.h>
 
 #include <string>
 
+#include "lanes.h"
 #include "owf/bytes.h"
 #include "owf/checked.h"
 
 namespace owf::detail {
-namespace {
-
-// byte-group: byte k of element j moves to k * elements + j.
-void group_bytes(std::span<const std::byte> original, std::uint32_t width, std::span<std::byte> grouped) {
-  const std::size_t elements = original.size() / width;
-  for (std::size_t j = 0; j < elements; ++j) {
-    for (std::uint32_t k = 0; k < width; ++k) grouped[k * elements + j] = original[j * width + k];
-  }
-}
-
-void ungroup_bytes(std::span<const std::byte> grouped, std::uint32_t width, std::span<std::byte> original) {
-  const std::size_t elements = grouped.size() / width;
-  for (std::uint32_t k = 0; k < width; ++k) {
-    for (std::size_t j = 0; j < elements; ++j) original[j * width + k] = grouped[k * elements + j];
-  }
-}
-
-}  // namespace
-
 std::uint32_t byte_group_width(DType dtype) {
   const std::uint32_t width = dtype_info(dtype).element_bytes();
   return width >= 2 ? width : 0;
@@ -50,20 +32,21 @@ Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uin
                               std::to_string(kMaxChunkSize));
   }
   OWF_ASSIGN_OR_RETURN(const std::uint8_t filter, cursor.u8("chunk filter"));
-  if (filter > static_cast<std::uint8_t>(ChunkFilter::kByteGroup)) {
+  if (filter > static_cast<std::uint8_t>(ChunkFilter::kLanes)) {
     return Status::corruption("unknown chunk filter " + std::to_string(filter) + at(4));
   }
   table.filter = static_cast<ChunkFilter>(filter);
-  if (table.filter == ChunkFilter::kByteGroup) {
+  if (table.filter != ChunkFilter::kNone) {
+    const std::string name = table.filter == ChunkFilter::kByteGroup ? "byte-group" : "lanes";
     const std::uint32_t width = byte_group_width(dtype);
     if (width == 0) {
-      return Status::corruption("byte-group filter" + at(4) + " is not allowed for dtype " +
+      return Status::corruption(name + " filter" + at(4) + " is not allowed for dtype " +
                                 std::string(dtype_info(dtype).name));
     }
     if (table.chunk_size % width != 0) {
       return Status::corruption("chunk size " + std::to_string(table.chunk_size) + at(0) +
-                                " is not a multiple of the element size " + std::to_string(width) +
-                                " that byte-group needs");
+                                " is not a multiple of the element size " + std::to_string(width) + " that " + name +
+                                " needs");
     }
   }
   OWF_ASSIGN_OR_RETURN(const auto reserved, cursor.bytes(3, "chunk header"));
@@ -142,8 +125,13 @@ Result<ChunkEncoder> ChunkEncoder::create(int level) {
   return ChunkEncoder(std::move(impl));
 }
 
-Result<std::span<const std::byte>> ChunkEncoder::encode(std::span<const std::byte> chunk, std::uint32_t group_width) {
+Result<std::span<const std::byte>> ChunkEncoder::encode(std::span<const std::byte> chunk, ChunkFilter filter,
+                                                        std::uint32_t group_width) {
   Impl& s = *impl_;
+  if (filter == ChunkFilter::kLanes) {
+    OWF_RETURN_IF_ERROR(encode_lanes(s.context, s.level, chunk, group_width, s.grouped, s.frame));
+    return std::span<const std::byte>(s.frame);
+  }
   std::span<const std::byte> input = chunk;
   if (group_width != 0) {
     s.grouped.resize(chunk.size());
@@ -171,35 +159,15 @@ ChunkDecoder::ChunkDecoder(ChunkDecoder&&) noexcept = default;
 ChunkDecoder& ChunkDecoder::operator=(ChunkDecoder&&) noexcept = default;
 ChunkDecoder::~ChunkDecoder() = default;
 
-Status ChunkDecoder::decode(std::span<const std::byte> frame, std::uint32_t group_width, std::span<std::byte> dst) {
+Status ChunkDecoder::decode(std::span<const std::byte> chunk, ChunkFilter filter, std::uint32_t group_width,
+                            std::span<std::byte> dst) {
   Impl& s = *impl_;
   if (s.context == nullptr) return Status::io_error("cannot allocate a zstd decompression context");
-  // Exactly one frame: ZSTD_decompress would also accept several concatenated ones.
-  const std::size_t frame_size = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
-  if (ZSTD_isError(frame_size)) {
-    return Status::corruption(std::string("not a Zstandard frame (") + ZSTD_getErrorName(frame_size) + ")");
-  }
-  if (frame_size != frame.size()) {
-    return Status::corruption(std::to_string(frame.size()) + " bytes hold more than one frame of " +
-                              std::to_string(frame_size));
-  }
-  std::span<std::byte> target = dst;
-  if (group_width != 0) {
-    s.grouped.resize(dst.size());
-    target = s.grouped;
-  }
-  // Decompressing straight into a buffer of the expected size bounds memory:
-  // a frame that claims more fails with "destination buffer too small".
-  const std::size_t size = ZSTD_decompressDCtx(s.context, target.data(), target.size(), frame.data(), frame.size());
-  if (ZSTD_isError(size)) {
-    return Status::corruption("frame does not decompress to " + std::to_string(dst.size()) + " bytes (" +
-                              ZSTD_getErrorName(size) + ")");
-  }
-  if (size != dst.size()) {
-    return Status::corruption("frame decompresses to " + std::to_string(size) + " bytes, expected " +
-                              std::to_string(dst.size()));
-  }
-  if (group_width != 0) ungroup_bytes(s.grouped, group_width, dst);
+  if (filter == ChunkFilter::kLanes) return decode_lanes(s.context, chunk, group_width, s.grouped, dst);
+  if (group_width == 0) return decode_one_frame(s.context, chunk, dst);
+  s.grouped.resize(dst.size());
+  OWF_RETURN_IF_ERROR(decode_one_frame(s.context, chunk, s.grouped));
+  ungroup_bytes(s.grouped, group_width, dst);
   return {};
 }
 

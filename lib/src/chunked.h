@@ -1,6 +1,7 @@
 // The zstd-chunked encoding (spec/owf-v1.md §6.2): stored bytes are a 16-byte
-// chunk header, a table of compressed chunk lengths, then one Zstandard frame
-// per chunk. Internal to the library; only chunked.cpp includes zstd.
+// chunk header, a table of compressed chunk lengths, then the chunks: one
+// Zstandard frame each (filters 0 and 1) or lanes (filter 2, lanes.h).
+// Internal to the library; only chunked.cpp and lanes.cpp include zstd.
 #pragma once
 
 #include <cstddef>
@@ -18,10 +19,10 @@ namespace owf::detail {
 inline constexpr std::uint32_t kMaxChunkSize = 64u << 20;
 inline constexpr std::uint64_t kChunkHeaderSize = 16;  // chunk_size, filter, reserved, chunk_count
 
-enum class ChunkFilter : std::uint8_t { kNone = 0, kByteGroup = 1 };
+enum class ChunkFilter : std::uint8_t { kNone = 0, kByteGroup = 1, kLanes = 2 };
 
-// Element width the byte-group filter groups by for this dtype: the element
-// size of plain dtypes of 2 bytes or more, else 0 (the filter is not allowed).
+// Element width the byte-group and lanes filters group by for this dtype: the
+// element size of plain dtypes of 2 bytes or more, else 0 (neither is allowed).
 std::uint32_t byte_group_width(DType dtype);
 
 // The chunk header and table of one compressed tensor, checked.
@@ -48,9 +49,9 @@ struct ChunkTable {
 Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
                                      std::uint64_t decoded_size);
 
-// Width to undo byte-group with for a tensor of `dtype` stored with `filter`.
+// Width to undo byte-group or lanes with for a tensor of `dtype` stored with `filter`.
 inline std::uint32_t group_width_of(ChunkFilter filter, DType dtype) {
-  return filter == ChunkFilter::kByteGroup ? byte_group_width(dtype) : 0;
+  return filter == ChunkFilter::kNone ? 0 : byte_group_width(dtype);
 }
 
 // The 16-byte chunk header followed by the table, as the writer stores it.
@@ -66,9 +67,10 @@ class ChunkEncoder {
   ChunkEncoder& operator=(ChunkEncoder&&) noexcept;
   ~ChunkEncoder();
 
-  // Applies the byte-group filter (unless `group_width` is 0) and compresses
-  // one chunk into one frame; the result stays valid until the next call.
-  Result<std::span<const std::byte>> encode(std::span<const std::byte> chunk, std::uint32_t group_width);
+  // Encodes one chunk with `filter`, grouping by `group_width` (0 for kNone);
+  // the result stays valid until the next call.
+  Result<std::span<const std::byte>> encode(std::span<const std::byte> chunk, ChunkFilter filter,
+                                            std::uint32_t group_width);
 
  private:
   struct Impl;
@@ -76,7 +78,7 @@ class ChunkEncoder {
   std::unique_ptr<Impl> impl_;
 };
 
-// Decompresses single frames. Not thread-safe; cheap enough to make per read.
+// Decodes single chunks. Not thread-safe; cheap enough to make per read.
 class ChunkDecoder {
  public:
   ChunkDecoder();
@@ -84,9 +86,11 @@ class ChunkDecoder {
   ChunkDecoder& operator=(ChunkDecoder&&) noexcept;
   ~ChunkDecoder();
 
-  // Decodes `frame`, which must be exactly one Zstandard frame of exactly
-  // dst.size() bytes, and undoes the byte-group filter unless `group_width` is 0.
-  Status decode(std::span<const std::byte> frame, std::uint32_t group_width, std::span<std::byte> dst);
+  // Decodes one stored chunk of exactly dst.size() bytes: for filters 0 and 1
+  // exactly one Zstandard frame, then byte-group undone by `group_width`
+  // (0 for kNone); for filter 2 the lanes of lanes.h.
+  Status decode(std::span<const std::byte> chunk, ChunkFilter filter, std::uint32_t group_width,
+                std::span<std::byte> dst);
 
  private:
   struct Impl;

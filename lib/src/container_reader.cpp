@@ -13,6 +13,7 @@
 #include "owf/container.h"
 #include "owf/metadata.h"
 #include "owf/text.h"
+#include "owf/threads.h"
 #include "text.h"
 
 namespace owf {
@@ -46,14 +47,13 @@ Status for_each_piece(const MappedFile& file, std::uint64_t begin, std::uint64_t
   return {};
 }
 
-// Decodes chunk `chunk` of a compressed tensor into dst (its whole decoded length).
+// Decodes chunk `chunk` of a compressed tensor into dst (its whole decoded
+// length), straight from the map: open() checked that the chunks lie in the file.
 Status decode_chunk(const MappedFile& file, const StoredTensor& stored, const ChunkTable& table, DType dtype,
-                    std::uint64_t chunk, detail::ChunkDecoder& decoder, std::vector<std::byte>& frame,
-                    std::span<std::byte> dst) {
+                    std::uint64_t chunk, detail::ChunkDecoder& decoder, std::span<std::byte> dst) {
   const std::uint64_t begin = table.frame_begin(chunk);
-  frame.resize(table.frame_ends[chunk] - begin);
-  OWF_RETURN_IF_ERROR(file.read_at(stored.offset + begin, frame));
-  const Status status = decoder.decode(frame, detail::group_width_of(table.filter, dtype), dst);
+  const auto frame = file.bytes().subspan(stored.offset + begin, table.frame_ends[chunk] - begin);
+  const Status status = decoder.decode(frame, table.filter, detail::group_width_of(table.filter, dtype), dst);
   return status.with_context("chunk " + std::to_string(chunk) + " at offset " + std::to_string(stored.offset + begin));
 }
 
@@ -77,10 +77,9 @@ Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const 
   }
   if (table == nullptr) return {};
   detail::ChunkDecoder decoder;
-  std::vector<std::byte> frame;
   for (std::uint64_t chunk = 0; chunk < table->chunk_count(); ++chunk) {
     buffer.resize(table->chunk_length(chunk));
-    OWF_RETURN_IF_ERROR(decode_chunk(file, stored, *table, info.dtype, chunk, decoder, frame, buffer));
+    OWF_RETURN_IF_ERROR(decode_chunk(file, stored, *table, info.dtype, chunk, decoder, buffer));
     if (digester != nullptr) digester->update(buffer);
   }
   return {};
@@ -107,11 +106,12 @@ std::uint64_t expected_header_offset(std::uint32_t alignment, const std::vector<
 
 }  // namespace
 
-Reader::Reader(MappedFile file) : file_(std::move(file)), display_name_(file_.path().string()) {}
+Reader::Reader(MappedFile file, unsigned threads)
+    : file_(std::move(file)), threads_(threads), display_name_(file_.path().string()) {}
 
-Result<std::unique_ptr<Reader>> Reader::open(const std::filesystem::path& path) {
+Result<std::unique_ptr<Reader>> Reader::open(const std::filesystem::path& path, unsigned threads) {
   OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-  std::unique_ptr<Reader> reader(new Reader(std::move(file)));
+  std::unique_ptr<Reader> reader(new Reader(std::move(file), threads));
   OWF_RETURN_IF_ERROR(reader->parse());
   return reader;
 }
@@ -308,25 +308,31 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
   if (dst.empty()) return {};
   if (stored.encoding == Encoding::kRaw) return file_.read_at(stored.offset + offset, dst);
 
-  // Decode only the chunks the range touches; whole chunks go straight into dst.
+  // Decode only the chunks the range touches, on several threads when there
+  // are several; whole chunks go straight into dst.
   const ChunkTable& table = *chunk_indexes_[index];
-  detail::ChunkDecoder decoder;
-  std::vector<std::byte> frame, partial;
-  for (std::uint64_t chunk = offset / table.chunk_size; chunk * table.chunk_size < end; ++chunk) {
+  const std::uint64_t first = offset / table.chunk_size;
+  const std::uint64_t count = (end - 1) / table.chunk_size + 1 - first;
+  const unsigned threads = static_cast<unsigned>(std::min<std::uint64_t>(resolve_threads(threads_), count));
+  std::vector<detail::ChunkDecoder> decoders(threads);
+  std::vector<std::vector<std::byte>> partials(threads);
+  const Status status = parallel_for(count, threads, [&](std::size_t i, unsigned worker) {
+    const std::uint64_t chunk = first + i;
     const std::uint64_t chunk_start = chunk * table.chunk_size;
     const std::uint64_t chunk_length = table.chunk_length(chunk);
     const std::uint64_t from = std::max(offset, chunk_start), to = std::min(end, chunk_start + chunk_length);
     const auto target = dst.subspan(from - offset, to - from);
-    const bool whole = from == chunk_start && to == chunk_start + chunk_length;
-    if (!whole) partial.resize(chunk_length);
-    const Status status =
-        decode_chunk(file_, stored, table, info.dtype, chunk, decoder, frame, whole ? target : std::span(partial));
-    if (!status.ok()) return status.with_context(display_name_ + ": tensor " + quote(info.name));
     chunks_decoded_.fetch_add(1, std::memory_order_relaxed);
-    if (!whole)
-      std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
-  }
-  return {};
+    if (from == chunk_start && to == chunk_start + chunk_length) {
+      return decode_chunk(file_, stored, table, info.dtype, chunk, decoders[worker], target);
+    }
+    std::vector<std::byte>& partial = partials[worker];
+    partial.resize(chunk_length);
+    OWF_RETURN_IF_ERROR(decode_chunk(file_, stored, table, info.dtype, chunk, decoders[worker], partial));
+    std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
+    return Status();
+  });
+  return status.with_context(display_name_ + ": tensor " + quote(info.name));
 }
 
 std::optional<std::span<const std::byte>> Reader::view(std::size_t index) const {
@@ -336,7 +342,12 @@ std::optional<std::span<const std::byte>> Reader::view(std::size_t index) const 
 
 std::string Reader::encoding(std::size_t index) const {
   if (stored_[index].encoding == Encoding::kRaw) return "raw";
-  return chunk_indexes_[index]->filter == detail::ChunkFilter::kByteGroup ? "zstd+bytegroup" : "zstd";
+  switch (chunk_indexes_[index]->filter) {
+    case detail::ChunkFilter::kNone: return "zstd";
+    case detail::ChunkFilter::kByteGroup: return "zstd+bytegroup";
+    case detail::ChunkFilter::kLanes: return "zstd+lanes";
+  }
+  return "zstd";
 }
 
 std::uint64_t Reader::stored_size(std::size_t index) const { return stored_[index].stored_size; }
@@ -351,16 +362,24 @@ Status Reader::verify_tensor(std::size_t index) const {
 }
 
 void Reader::verify(std::vector<Problem>& problems) const {
+  // Tensors are checked on several threads, each into its own slot; problems
+  // are then reported in tensor order, whatever the thread count.
+  std::vector<Status> statuses(tensors_.size());
+  std::vector<Digest> tensor_digests(tensors_.size());
+  (void)parallel_for(tensors_.size(), threads_, [&](std::size_t i, unsigned) {
+    TensorDigester digester(tensors_[i]);
+    statuses[i] = check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), &digester);
+    if (statuses[i].ok()) tensor_digests[i] = digester.finish();
+    return Status();
+  });
   std::vector<std::pair<std::string, Digest>> digests;
   bool all_read = true;
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
-    TensorDigester digester(tensors_[i]);
-    const Status status = check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), &digester);
-    if (!status.ok()) {
-      problems.push_back({display_name_ + ": tensor " + quote(tensors_[i].name) + ": " + status.message()});
+    if (!statuses[i].ok()) {
+      problems.push_back({display_name_ + ": tensor " + quote(tensors_[i].name) + ": " + statuses[i].message()});
       all_read = false;
     } else {
-      digests.emplace_back(tensors_[i].name, digester.finish());
+      digests.emplace_back(tensors_[i].name, tensor_digests[i]);
     }
   }
 

@@ -21,6 +21,7 @@
 #include "owf/container.h"
 #include "owf/metadata.h"
 #include "owf/text.h"
+#include "owf/threads.h"
 
 namespace owf {
 
@@ -208,8 +209,14 @@ Status validate_write_options(const WriteOptions& options) {
 struct Writer::Impl {
   AtomicFile file;
   WriteOptions options;
-  std::optional<detail::ChunkEncoder> encoder;  // when compressing
-  std::uint64_t data_end = 0;                   // end of the last tensor's stored bytes (data_start at first)
+  // When compressing: one chunk each of the batch that is encoded in parallel.
+  struct Slot {
+    detail::ChunkEncoder encoder;
+    std::vector<std::byte> chunk;
+    std::span<const std::byte> frame;  // in the encoder, until its next use
+  };
+  std::vector<Slot> slots;
+  std::uint64_t data_end = 0;  // end of the last tensor's stored bytes (data_start at first)
   std::uint64_t tensor_count = 0;
   std::vector<std::byte> records;
   std::unordered_set<std::string> names;
@@ -285,7 +292,9 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
   const std::uint32_t chunk_size = options.compression->chunk_size;
   std::uint32_t group_width = options.compression->byte_group ? detail::byte_group_width(info.dtype) : 0;
   if (group_width != 0 && chunk_size % group_width != 0) group_width = 0;  // §6.2 forbids it; store unfiltered
-  const ChunkFilter filter = group_width != 0 ? ChunkFilter::kByteGroup : ChunkFilter::kNone;
+  const ChunkFilter filter = group_width == 0             ? ChunkFilter::kNone
+                             : options.compression->lanes ? ChunkFilter::kLanes
+                                                          : ChunkFilter::kByteGroup;
   const std::uint64_t chunk_count = info.byte_size / chunk_size + (info.byte_size % chunk_size != 0);
 
   // The table precedes the frames but is known only after them: leave room, patch it at the end.
@@ -294,19 +303,31 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
   const auto frames_start = table_size ? checked_add(offset, detail::kChunkHeaderSize + *table_size) : std::nullopt;
   if (!frames_start) return Status::invalid_argument(where() + ": file offsets overflow");
   std::uint64_t frame_at = *frames_start;
-  {
-    const BackgroundWorker::WaitOnExit finish_hashing{hasher};
-    std::size_t which = 0;
-    for (std::uint64_t done = 0; done < info.byte_size; which ^= 1) {
-      const auto chunk = buffers[which].at(0, std::min<std::uint64_t>(chunk_size, info.byte_size - done));
-      OWF_RETURN_IF_ERROR(source(done, chunk));
-      hasher.submit([&digester, chunk] { digester.update(chunk); });  // hashes while this thread compresses
-      OWF_ASSIGN_OR_RETURN(const auto frame, encoder->encode(chunk, group_width));
-      OWF_RETURN_IF_ERROR(file.write_at(frame_at, frame));
-      frame_lengths.push_back(frame.size());
-      frame_at += frame.size();
-      done += chunk.size();
-      report_progress(chunk.size());
+  // Batches of chunks are read in order, then encoded on every thread while one
+  // of the jobs feeds the batch to the digest; frames are written in order, so
+  // the output is the same whatever the thread count.
+  for (std::uint64_t done = 0; done < info.byte_size;) {
+    const std::size_t batch = std::min<std::uint64_t>(slots.size(), chunk_count - frame_lengths.size());
+    for (std::size_t i = 0; i < batch; ++i) {
+      const std::uint64_t at = done + i * std::uint64_t{chunk_size};
+      slots[i].chunk.resize(std::min<std::uint64_t>(chunk_size, info.byte_size - at));
+      OWF_RETURN_IF_ERROR(source(at, slots[i].chunk));
+    }
+    OWF_RETURN_IF_ERROR(parallel_for(1 + batch, options.threads, [&](std::size_t job, unsigned) -> Status {
+      if (job == 0) {  // the longest job starts first
+        for (std::size_t k = 0; k < batch; ++k) digester.update(slots[k].chunk);
+        return {};
+      }
+      Slot& slot = slots[job - 1];
+      OWF_ASSIGN_OR_RETURN(slot.frame, slot.encoder.encode(slot.chunk, filter, group_width));
+      return {};
+    }));
+    for (std::size_t i = 0; i < batch; ++i) {
+      OWF_RETURN_IF_ERROR(file.write_at(frame_at, slots[i].frame));
+      frame_lengths.push_back(slots[i].frame.size());
+      frame_at += slots[i].frame.size();
+      done += slots[i].chunk.size();
+      report_progress(slots[i].chunk.size());
     }
   }
   OWF_RETURN_IF_ERROR(file.write_at(offset, detail::encode_chunk_table(chunk_size, filter, frame_lengths)));
@@ -334,11 +355,14 @@ Writer::~Writer() = default;
 
 Result<Writer> Writer::create(const std::filesystem::path& target, const WriteOptions& options) {
   if (Status status = validate_write_options(options); !status.ok()) return status.with_context(target.string());
-  std::optional<detail::ChunkEncoder> encoder;
+  std::vector<Impl::Slot> slots;
   if (options.compression) {
-    auto created = detail::ChunkEncoder::create(options.compression->level);
-    if (!created.ok()) return created.status().with_context(target.string());
-    encoder.emplace(std::move(created).value());
+    // Twice as many chunks as threads per batch: one slow chunk leaves the other threads work.
+    for (unsigned i = 0; i < 2 * resolve_threads(options.threads); ++i) {
+      auto created = detail::ChunkEncoder::create(options.compression->level);
+      if (!created.ok()) return created.status().with_context(target.string());
+      slots.push_back({std::move(created).value(), {}, {}});
+    }
   }
   OWF_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(target, options.overwrite));
   std::unique_ptr<Impl> impl;
@@ -347,7 +371,7 @@ Result<Writer> Writer::create(const std::filesystem::path& target, const WriteOp
   } catch (const std::system_error& error) {  // the hashing thread could not start
     return Status::io_error(target.string() + ": cannot start a thread: " + error.what());
   }
-  impl->encoder = std::move(encoder);
+  impl->slots = std::move(slots);
   impl->data_end = *checked_align_up(detail::kPreambleSize, options.alignment);  // data_start
   return Writer(std::move(impl));
 }

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "owf/bytes.h"
+#include "owf/threads.h"
 #include "text.h"
 
 namespace owf {
@@ -99,7 +100,9 @@ Digest combine_digests(std::vector<std::pair<std::string, Digest>> tensor_digest
   return sha.finish();
 }
 
-Result<Digest> tensor_digest(const Model& model, std::size_t index) {
+namespace {
+
+Result<Digest> digest_with_progress(const Model& model, std::size_t index, const DigestProgress& progress) {
   const TensorInfo& info = model.tensors()[index];
   TensorDigester digester(info);
   // Through read(), not view(): touching a whole mmapped tensor would add it to the resident set.
@@ -109,18 +112,30 @@ Result<Digest> tensor_digest(const Model& model, std::size_t index) {
     OWF_RETURN_IF_ERROR(model.read(index, offset, piece));
     digester.update(piece);
     offset += piece.size();
+    if (progress) progress(piece.size());
   }
   return digester.finish();
 }
 
-Result<Digest> content_digest(const Model& model) {
-  std::vector<std::pair<std::string, Digest>> digests;
-  digests.reserve(model.tensors().size());
-  for (std::size_t i = 0; i < model.tensors().size(); ++i) {
-    OWF_ASSIGN_OR_RETURN(const Digest digest, tensor_digest(model, i));
-    digests.emplace_back(model.tensors()[i].name, digest);
-  }
-  return combine_digests(std::move(digests));
+}  // namespace
+
+Result<Digest> tensor_digest(const Model& model, std::size_t index) { return digest_with_progress(model, index, {}); }
+
+Result<std::vector<Digest>> tensor_digests(const Model& model, unsigned threads, const DigestProgress& progress) {
+  std::vector<Digest> digests(model.tensors().size());
+  OWF_RETURN_IF_ERROR(parallel_for(digests.size(), threads, [&](std::size_t i, unsigned) -> Status {
+    OWF_ASSIGN_OR_RETURN(digests[i], digest_with_progress(model, i, progress));
+    return {};
+  }));
+  return digests;
+}
+
+Result<Digest> content_digest(const Model& model, unsigned threads) {
+  OWF_ASSIGN_OR_RETURN(const std::vector<Digest> digests, tensor_digests(model, threads));
+  std::vector<std::pair<std::string, Digest>> named;
+  named.reserve(digests.size());
+  for (std::size_t i = 0; i < digests.size(); ++i) named.emplace_back(model.tensors()[i].name, digests[i]);
+  return combine_digests(std::move(named));
 }
 
 }  // namespace owf

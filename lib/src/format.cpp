@@ -25,8 +25,8 @@ class OwfFormat final : public Format {
         head.size() >= detail::kMagic.size() && std::equal(detail::kMagic.begin(), detail::kMagic.end(), head.begin());
     return magic ? Confidence::kCertain : Confidence::kNone;
   }
-  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
-    OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(path));
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const override {
+    OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(path, options.threads));
     return std::unique_ptr<Model>(std::move(reader));
   }
   Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,

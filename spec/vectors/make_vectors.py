@@ -87,19 +87,46 @@ def content_digest(tensors):
 
 # ---- encodings (section 6)
 
-def zstd_chunked(data, dtype, chunk_size, level, byte_group):
+def entropy_bits(lane):
+    """Order-0 entropy of the bytes, in bits: the sum over byte values, in value order."""
+    bits = 0.0
+    for value in range(256):
+        count = float(lane.count(value))
+        if count > 0:
+            bits -= count * math.log2(count / len(lane))
+    return bits
+
+
+def lanes_chunk(lanes, level):
+    """Section 6.3 as owf writes it: a lane is compressed when its entropy is below 97.5% of
+    8 bits per byte and the frame saves at least 1/64 of it; otherwise it is stored."""
+    stored = []
+    for lane in lanes:
+        m = len(lane)
+        frame = zstandard.ZstdCompressor(level=level).compress(lane) if entropy_bits(lane) < 0.975 * 8 * m else None
+        stored.append(frame if frame is not None and len(frame) < m - m // 64 else lane)
+    return b"".join(le32(len(s)) for s in stored) + b"".join(stored)
+
+
+def zstd_chunked(data, dtype, chunk_size, level, byte_group, lanes=False):
     width = group_width(dtype) if byte_group else 0
     if width and chunk_size % width:
         width = 0
+    filter_id = 0 if not width else 2 if lanes else 1
     frames = []
     for start in range(0, len(data), chunk_size):
         chunk = data[start:start + chunk_size]
         if width:
             m = len(chunk) // width
-            chunk = bytes(chunk[j * width + k] for k in range(width) for j in range(m))
+            grouped = [bytes(chunk[j * width + k] for j in range(m)) for k in range(width)]
+            if filter_id == 2:
+                frames.append(lanes_chunk(grouped, level))
+                continue
+            chunk = b"".join(grouped)
         frames.append(zstandard.ZstdCompressor(level=level).compress(chunk))
-    header = le32(chunk_size) + bytes([1 if width else 0, 0, 0, 0]) + le64(len(frames))
-    return header + b"".join(le64(len(f)) for f in frames) + b"".join(frames), "zstd+bytegroup" if width else "zstd"
+    header = le32(chunk_size) + bytes([filter_id, 0, 0, 0]) + le64(len(frames))
+    encoding = ["zstd", "zstd+bytegroup", "zstd+lanes"][filter_id]
+    return header + b"".join(le64(len(f)) for f in frames) + b"".join(frames), encoding
 
 
 class Tensor:
@@ -125,7 +152,8 @@ def pattern(size, seed):
 def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, major=1, minor=0,
           header_extra=b"", digest=None, preamble=None):
     """Lays out an .owf file as section 2 describes and returns (bytes, encodings).
-    `compression` is None or (level, chunk_size, byte_group); empty tensors stay raw, as owf writes them.
+    `compression` is None or (level, chunk_size, byte_group[, lanes]); empty tensors stay raw, as owf
+    writes them.
     `preamble` overrides preamble fields by name after everything is computed."""
     data_start = align_up(64, alignment)
     body = bytearray(data_start)
@@ -133,7 +161,7 @@ def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, m
     for t in tensors:
         o = t.overrides
         if compression and t.data:
-            stored, encoding = zstd_chunked(t.data, t.dtype, compression[1], compression[0], compression[2])
+            stored, encoding = zstd_chunked(t.data, t.dtype, compression[1], compression[0], *compression[2:])
         else:
             stored, encoding = t.data, "raw"
         stored = o.get("stored", stored)
@@ -187,6 +215,18 @@ def floats(count, scale=1.0, fmt="<f"):
     return b"".join(struct.pack(fmt, scale * math.sin(i * 0.05) + 0.001 * (i % 13)) for i in range(count))
 
 
+def lane_weights(count, width):
+    """Elements whose top byte takes a few values (like exponents of trained weights) and whose
+    other bytes are noise (like mantissas): the high lane compresses, the low lanes do not."""
+    state, out = 12345, bytearray()
+    for i in range(count):
+        for k in range(width - 1):
+            state = (state * 1103515245 + 12345) % 2**32
+            out.append(state >> 24)
+        out.append(0x3C + (i * 7 // 3) % 3 if width == 2 else 0xBC + (i % 5) // 4)
+    return bytes(out)
+
+
 def valid_vectors():
     q8_block = le16(0x3C00) + bytes((i * 7 - 100) & 0xFF for i in range(32))  # d = 1.0 (f16), then 32 int8
     yield "empty_model", dict(tensors=[])
@@ -226,6 +266,13 @@ def valid_vectors():
     yield "zstd_plain_level1", dict(compression=(1, 300, False), tensors=[
         Tensor("w", "f64", [100], floats(100, fmt="<d")),
         Tensor("one.chunk", "i32", [10]),
+    ])
+    # Trained-like bf16 and f32: compressible high bytes, noisy low bytes that are stored.
+    yield "zstd_lanes", dict(compression=(1, 2048, True, True), tensors=[
+        Tensor("weights.bf16", "bf16", [1500], lane_weights(1500, 2)),   # 3000 bytes: 2 chunks, lanes 0 stored
+        Tensor("weights.f32", "f32", [600], lane_weights(600, 4)),       # 2400 bytes: lanes 0 and 1 stored
+        Tensor("bytes.u8", "u8", [600]),                                  # no lanes for 1-byte elements
+        Tensor("ramp.i16", "i16", [700], struct.pack("<700h", *range(-350, 350))),  # both lanes compress
     ])
     yield "rich_metadata", dict(tensors=[Tensor("x", "f32", [2], floats(2))], metadata=json.dumps({
         "architecture": "llama",
@@ -272,7 +319,8 @@ def write_valid(folder):
         compression = spec.get("compression")
         options = {"alignment": spec.get("alignment", 64), "header_slack": spec.get("slack", 4096),
                    "compression": None if compression is None else
-                   {"level": compression[0], "chunk_size": compression[1], "byte_group": compression[2]}}
+                   {"level": compression[0], "chunk_size": compression[1], "byte_group": compression[2],
+                    "lanes": compression[3] if len(compression) > 3 else False}}
         (folder / f"{name}.owf").write_bytes(data)
         meta = spec.get("metadata", b"{}")
         (folder / f"{name}.json").write_text(
@@ -380,6 +428,20 @@ def invalid_vectors():
                                             encoding_id=1)])[0], "open", "is not allowed for dtype u8"
     yield "unknown_filter", build([Tensor("z", "u8", [16], stored=table(16, 9, 1, [len(frame)]) + frame,
                                           encoding_id=1)])[0], "open", "unknown chunk filter 9 at offset 68"
+    # lanes chunks (section 6.3): the table is checked at open, the lanes when decoded.
+    yield "lanes_on_u8", build([Tensor("z", "u8", [16], stored=table(16, 2, 1, [len(frame)]) + frame,
+                                       encoding_id=1)])[0], "open", "lanes filter at offset 68 is not allowed for dtype u8"
+    raw_lanes = le32(8) + le32(8) + bytes(range(16))
+    lanes_table = lambda body: table(16, 2, 1, [len(body)]) + body
+    yield "lane_too_long", build([Tensor("z", "u16", [8], stored=lanes_table(le32(9) + le32(7) + bytes(range(16))),
+                                         encoding_id=1)])[0], "verify", "lane 0 of 9 bytes is longer than its 8 decoded bytes"
+    yield "lanes_short", build([Tensor("z", "u16", [8], stored=lanes_table(raw_lanes[:-1]),
+                                       encoding_id=1)])[0], "verify", "lane 1 of 8 bytes at chunk offset 16 runs past"
+    yield "lanes_trailing", build([Tensor("z", "u16", [8], stored=lanes_table(raw_lanes + b"x"),
+                                          encoding_id=1)])[0], "verify", "lanes end at chunk offset 24 of the chunk's 25"
+    lane_frame = zstandard.ZstdCompressor(level=1).compress(bytes(7))
+    yield "lane_frame_short", build([Tensor("z", "u16", [8], stored=lanes_table(
+        le32(len(lane_frame)) + le32(8) + lane_frame + bytes(8)), encoding_id=1)])[0], "verify", "lane 0 of"
     # Only verify() can find these: the structure is sound.
     yield "tensor_checksum", patch(good, 66, b"\x7f"), "verify", "tensor 'first': checksum mismatch"
     yield "nonzero_padding", patch(good, 88, b"\x01"), "verify", \

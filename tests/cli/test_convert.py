@@ -42,6 +42,29 @@ class ConvertTest(OwfTestCase):
         self.assertEqual((self.tmp / "a.owf").read_bytes(), (self.tmp / "b.owf").read_bytes())
         self.assertNotIn("time", self.provenance(self.tmp / "a.owf")["conversions"][-1])
 
+    def test_output_is_the_same_for_any_thread_count(self):
+        big = self.tmp / "big.safetensors"
+        rng = numpy.random.default_rng(5)
+        tensors = {f"w{i}": (rng.standard_normal(300000) * 0.02).astype(numpy.float32) for i in range(3)}
+        write_safetensors(big, tensors)
+        outputs = {}
+        for threads in ("1", "2", "5"):
+            out = self.tmp / f"t{threads}.owf"
+            run_owf("--threads", threads, "convert", big, out, "--compress", "--chunk-size", "64KiB", check=0)
+            outputs[threads] = out.read_bytes()
+            back = self.tmp / f"t{threads}.safetensors"
+            run_owf("convert", "--threads", threads, out, back, check=0)  # the flag may follow the command
+            self.assertEqual(read_safetensors(back)[0].keys(), tensors.keys())
+            for name, values in read_safetensors(back)[0].items():
+                numpy.testing.assert_array_equal(values, tensors[name])
+            hashes = run_owf("hash", "--tensors", "--threads", threads, out, check=0).stdout
+            self.assertIn(content_digest(tensors), hashes)
+            run_owf("verify", "--threads", threads, out, check=0)
+        self.assertEqual(outputs["1"], outputs["2"])
+        self.assertEqual(outputs["1"], outputs["5"])
+        self.assertEqual({t["encoding"] for t in self.inspect(self.tmp / "t1.owf")["tensors"]}, {"zstd+lanes"})
+        self.assertRefused(run_owf("--threads", "0", "hash", big), "--threads")
+
     def test_source_date_epoch_adds_a_time(self):
         out = self.tmp / "dated.owf"
         run_owf("convert", self.source, out, env={"SOURCE_DATE_EPOCH": "1700000000"}, check=0)

@@ -62,16 +62,32 @@ class DiffTest(OwfTestCase):
         self.assertIn("  at 1 [0, 1]: 1 vs -1", text)
         self.assertIn("  at 5 [1, 2]: 5 vs 9", text)
 
-    def test_tolerances(self):
-        close = grid() * numpy.float32(1 + 1e-7)  # within f32's default rtol of 1.3e-6
+    def test_same_dtype_compares_exactly_by_default(self):
+        close = grid() * numpy.float32(1 + 1e-7)  # within f32's assert_close rtol of 1.3e-6, but not equal
         a = self.write("a.safetensors", {"w": grid()})
         b = self.write("b.safetensors", {"w": close})
-        run_owf("diff", a, b, check=0)
+        text = run_owf("diff", a, b, check=1).stdout
+        self.assertRegex(text, r"tensor 'w': \d+ of 6 elements differ \([0-9.]+%, exact\); first at \d+ ")
+        [tensor] = self.diff_json(a, b, check=1)["tensors"]
+        self.assertTrue(tensor["exact"])
+        self.assertEqual(tensor["first_difference"]["flat"], int(numpy.flatnonzero(grid() != close)[0]))
+        run_owf("diff", "--rtol", "1.3e-6", a, b, check=0)  # --rtol/--atol override exactness
         far = grid() + numpy.float32(0.25)
         c = self.write("c.safetensors", {"w": far})
         run_owf("diff", a, c, check=1)
         run_owf("diff", "--atol", "0.3", a, c, check=0)
         run_owf("diff", "--rtol", "0.1", "--atol", "0", a, c, check=1)  # 0 vs 0.25 stays far
+
+    def test_exact_counts_signed_zero_but_not_nan_payloads(self):
+        quiet_nan = numpy.array([0x7FC00000], numpy.uint32).view(numpy.float32)[0]
+        other_nan = numpy.array([0x7FC00001], numpy.uint32).view(numpy.float32)[0]
+        a = self.write("a.safetensors", {"z": numpy.array([0.0], numpy.float32),
+                                         "n": numpy.array([quiet_nan], numpy.float32)})
+        b = self.write("b.safetensors", {"z": numpy.array([-0.0], numpy.float32),
+                                         "n": numpy.array([other_nan], numpy.float32)})
+        report = self.diff_json(a, b, check=1)
+        mismatched = {t["name"]: t["mismatched"] for t in report["tensors"]}
+        self.assertEqual(mismatched, {"z": 1, "n": 0})
 
     def test_integers_compare_exactly(self):
         a = self.write("a.safetensors", {"i": numpy.array([1, 2, 3], numpy.int32)})
@@ -138,6 +154,10 @@ class DiffTest(OwfTestCase):
         run_owf("convert", a, self.tmp / "a.owf", check=0)
         text = run_owf("diff", a, self.tmp / "a.owf", check=0).stdout
         self.assertIn("metadata /provenance (provenance: not counted): only in B", text)
+        # safetensors -> .owf -> safetensors adds the "format" entry transformers wants: listed, not counted.
+        run_owf("convert", self.tmp / "a.owf", self.tmp / "back.safetensors", check=0)
+        text = run_owf("diff", a, self.tmp / "back.safetensors", check=0).stdout
+        self.assertIn("metadata /format (carried from a source format: not counted): only in B: \"pt\"", text)
         self.assertTrue(text.splitlines()[-1].startswith("equal: 1 common tensors, 0 differ"))
         [entry] = self.diff_json(a, self.tmp / "a.owf", check=0)["metadata"]
         self.assertEqual((entry["path"], entry["counted"]), ("/provenance", False))

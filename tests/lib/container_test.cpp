@@ -72,23 +72,26 @@ TEST_CASE("raw round trip keeps every tensor, metadata and the content digest") 
   }
 }
 
-TEST_CASE("compressed round trip across chunk sizes, with and without byte-group") {
+TEST_CASE("compressed round trip across chunk sizes and filters") {
   ScratchDir dir;
   MemoryModel model = sample_model();
   model.add_pattern("many.chunks", DType::kF16, {3000}, 9);  // 6000 bytes: 94 chunks of 64
+  const std::pair<CompressionOptions, std::string> filters[] = {
+      {{3, 0, false, false}, "zstd"}, {{3, 0, true, false}, "zstd+bytegroup"}, {{1, 0, true, true}, "zstd+lanes"}};
   for (const std::uint32_t chunk_size : {16u, 64u, 1000u, 1u << 20}) {
-    for (const bool byte_group : {false, true}) {
+    for (auto [compression, encoding] : filters) {
       CAPTURE(chunk_size);
-      CAPTURE(byte_group);
-      const auto path = dir / ("z" + std::to_string(chunk_size) + (byte_group ? "g" : "") + ".owf");
+      CAPTURE(encoding);
+      const auto path = dir / ("z" + std::to_string(chunk_size) + encoding + ".owf");
       WriteOptions options;
-      options.compression = CompressionOptions{3, chunk_size, byte_group};
+      compression.chunk_size = chunk_size;
+      options.compression = compression;
       REQUIRE(write_owf(model, "{}", path, options).ok());
       const auto reader = open_owf(path);
       check_same_content(model, *reader);
       CHECK(problems_of(*reader).empty());
       const std::size_t f32 = *reader->find("embed.weight");
-      CHECK(reader->encoding(f32) == (byte_group ? "zstd+bytegroup" : "zstd"));
+      CHECK(reader->encoding(f32) == encoding);
       CHECK(reader->stored(f32).encoding == Encoding::kZstdChunked);
       CHECK_FALSE(reader->view(f32).has_value());
       CHECK(reader->encoding(*reader->find("packed.f6")) == "zstd");  // byte-group needs elements of >= 2 bytes
@@ -120,6 +123,32 @@ TEST_CASE("read() of sub-ranges decodes exactly the bytes asked for") {
   const Status past_end = reader->read(0, 9999, too_far);
   CHECK(past_end.code() == ErrorCode::kInvalidArgument);
   CHECK(past_end.message().find("exceeds its 10000 bytes") != std::string::npos);
+}
+
+TEST_CASE("the output and every read are the same whatever the thread count") {
+  ScratchDir dir;
+  MemoryModel model = sample_model();
+  model.add_pattern("big.bf16", DType::kBF16, {300000}, 10);  // 600000 bytes: 147 chunks of 4096
+  model.add_pattern("big.f32", DType::kF32, {70000}, 11);
+  std::vector<std::vector<std::byte>> files;
+  for (const unsigned threads : {1u, 2u, 3u, 8u}) {
+    CAPTURE(threads);
+    for (const bool lanes : {false, true}) {
+      WriteOptions options;
+      options.threads = threads;
+      options.compression = CompressionOptions{1, 4096, true, lanes};
+      const auto path = dir / ("t" + std::to_string(threads) + (lanes ? "l" : "") + ".owf");
+      REQUIRE(write_owf(model, "{}", path, options).ok());
+      files.push_back(read_file(path));
+      auto reader = Reader::open(path, threads);
+      REQUIRE(reader.ok());
+      check_same_content(model, **reader);
+      CHECK(problems_of(**reader).empty());
+      CHECK(*content_digest(**reader, threads) == *content_digest(model, 1));
+    }
+  }
+  for (std::size_t i = 2; i < files.size(); ++i) CHECK(files[i] == files[i % 2]);
+  CHECK(files[0] != files[1]);
 }
 
 TEST_CASE("writing the same model twice gives identical bytes") {

@@ -90,7 +90,7 @@ TEST_CASE("a compressed tensor stores the chunk header, table and frames of spec
   MemoryModel model;
   model.add_pattern("h", DType::kU16, {50}, 3);  // 100 bytes: chunks of 40, 40 and 20
   WriteOptions options;
-  options.compression = CompressionOptions{3, 40, true};
+  options.compression = CompressionOptions{3, 40, true, false};
   REQUIRE(write_owf(model, "{}", dir / "z.owf", options).ok());
   const auto file = read_file(dir / "z.owf");
   const auto reader = open_owf(dir / "z.owf");
@@ -106,6 +106,42 @@ TEST_CASE("a compressed tensor stores the chunk header, table and frames of spec
   CHECK(16 + 3 * 8 + frames == stored.stored_size);
   // The first frame begins with the Zstandard magic number 0xFD2FB528.
   CHECK(*cursor.u32("frame magic") == 0xFD2FB528u);
+}
+
+TEST_CASE("a lanes chunk stores each lane compressed or as is, as spec 6.3 says") {
+  ScratchDir dir;
+  MemoryModel model;
+  // u16 elements whose high byte is constant (compresses) and low byte noise (stored as is).
+  std::vector<std::byte> data(2 * 4096);
+  std::uint32_t state = 7;
+  for (std::size_t j = 0; j < 4096; ++j) {
+    state = state * 1103515245u + 12345u;
+    data[2 * j] = static_cast<std::byte>(state >> 24);
+    data[2 * j + 1] = std::byte{0x3F};
+  }
+  model.add("w", DType::kU16, {4096}, data);
+  WriteOptions options;
+  options.compression = CompressionOptions{1, 8192, true, true};
+  REQUIRE(write_owf(model, "{}", dir / "z.owf", options).ok());
+  const auto file = read_file(dir / "z.owf");
+  const auto reader = open_owf(dir / "z.owf");
+  CHECK(reader->encoding(0) == "zstd+lanes");
+  const StoredTensor& stored = reader->stored(0);
+  ByteCursor cursor{std::span<const std::byte>(file).subspan(stored.offset, stored.stored_size)};
+  CHECK(*cursor.u32("chunk_size") == 8192);
+  CHECK(*cursor.u8("filter") == 2);
+  CHECK(*cursor.u8("reserved") == 0);
+  CHECK(*cursor.u16("reserved") == 0);
+  CHECK(*cursor.u64("chunk_count") == 1);
+  const std::uint64_t chunk_length = *cursor.u64("chunk_length");
+  const std::uint32_t low = *cursor.u32("lane 0 length"), high = *cursor.u32("lane 1 length");
+  CHECK(low == 4096);  // noise: stored
+  CHECK(high < 100);   // one byte value: a tiny frame
+  CHECK(chunk_length == 8 + low + high);
+  const auto low_lane = *cursor.bytes(low, "lane 0");
+  for (std::size_t j = 0; j < 4096; ++j) CHECK_EQ(low_lane[j], data[2 * j]);
+  CHECK(*cursor.u32("frame magic") == 0xFD2FB528u);
+  CHECK(*read_tensor(*reader, 0) == data);
 }
 
 }  // namespace owf::test

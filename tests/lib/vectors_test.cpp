@@ -48,7 +48,8 @@ WriteOptions options_from(const nlohmann::json& json) {
   options.header_slack = json.at("header_slack");
   if (!json.at("compression").is_null()) {
     const auto& c = json.at("compression");
-    options.compression = CompressionOptions{c.at("level"), c.at("chunk_size"), c.at("byte_group")};
+    options.compression =
+        CompressionOptions{c.at("level"), c.at("chunk_size"), c.at("byte_group"), c.value("lanes", false)};
   }
   return options;
 }

@@ -86,7 +86,8 @@ struct StoredTensor {
 // checksums of tensor bytes are checked by verify() or verify_tensor().
 class Reader final : public Model {
  public:
-  static Result<std::unique_ptr<Reader>> open(const std::filesystem::path& path);
+  // Reads of many chunks decode on up to `threads` threads (0: online CPUs).
+  static Result<std::unique_ptr<Reader>> open(const std::filesystem::path& path, unsigned threads = 0);
 
   std::string format() const override;
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
@@ -107,10 +108,11 @@ class Reader final : public Model {
   std::uint64_t header_capacity() const { return header_capacity_; }
 
  private:
-  Reader(MappedFile file);
+  Reader(MappedFile file, unsigned threads);
   Status parse();
 
   MappedFile file_;
+  unsigned threads_ = 0;
   std::string display_name_;
   std::uint16_t major_ = 0;
   std::uint16_t minor_ = 0;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -44,6 +45,14 @@ Digest combine_digests(std::vector<std::pair<std::string, Digest>> tensor_digest
 
 // Reads the tensor (or every tensor) of `model` and digests it.
 Result<Digest> tensor_digest(const Model& model, std::size_t index);
-Result<Digest> content_digest(const Model& model);
+Result<Digest> content_digest(const Model& model, unsigned threads = 0);
+
+// Counts bytes as they are digested; called from several threads at once.
+using DigestProgress = std::function<void(std::uint64_t bytes)>;
+
+// The digest of every tensor, in the model's order, computed on up to
+// `threads` threads at once (0: online CPUs).
+Result<std::vector<Digest>> tensor_digests(const Model& model, unsigned threads = 0,
+                                           const DigestProgress& progress = {});
 
 }  // namespace owf

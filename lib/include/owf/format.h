@@ -23,6 +23,8 @@ struct OpenOptions {
   // Formats with nested containers (PyTorch checkpoints): the dotted key of the
   // subtree to read, e.g. "state_dict". Empty reads everything.
   std::string key;
+  // Threads a read of many compressed chunks decodes on (owf); 0 = online CPUs.
+  unsigned threads = 0;
 };
 
 // How strongly a file's first bytes (and name) point at a format.
