@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <regex>
 #include <string>
@@ -49,6 +51,16 @@ void add_diff_command(CLI::App& app, Invocation& invocation);
 void add_verify_command(CLI::App& app, Invocation& invocation);
 void add_hash_command(CLI::App& app, Invocation& invocation);
 void add_meta_command(CLI::App& app, Invocation& invocation);
+void add_sign_command(CLI::App& app, Invocation& invocation);
+
+// Reads the metadata of the .owf file `file`, lets `edit` change it and writes
+// it back (in place when the new header fits the slack; `verbose` says which on
+// stderr). Other formats are refused: their metadata cannot be edited.
+Outcome edit_owf_metadata(const FormatRegistry& registry, const std::string& file, bool verbose,
+                          const std::function<Status(nlohmann::ordered_json&)>& edit);
+
+// The whole of a small text file (a key, a signature), at most `max_bytes`.
+Result<std::string> read_small_file(const std::filesystem::path& path, std::uintmax_t max_bytes);
 
 // A model opened from a file, with the format that recognised it.
 struct OpenedModel {

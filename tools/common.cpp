@@ -3,9 +3,11 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 
 #include "cli.h"
 #include "owf/checked.h"
+#include "owf/text.h"
 
 namespace owf::cli {
 
@@ -17,6 +19,21 @@ Result<OpenedModel> open_model(const FormatRegistry& registry, const std::filesy
   options.threads = threads;
   OWF_ASSIGN_OR_RETURN(auto model, format->open(path, options));
   return OpenedModel{format, std::move(model)};
+}
+
+Result<std::string> read_small_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  std::error_code error;
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) return Status::io_error(path.string() + ": " + error.message());
+  if (size > max_bytes) {
+    return Status::invalid_argument(path.string() + ": " + std::to_string(size) + " bytes, more than the " +
+                                    std::to_string(max_bytes) + " expected of this file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size)))
+    return Status::io_error(path.string() + ": cannot read");
+  return text;
 }
 
 CLI::Option* add_repeatable_option(CLI::App& command, const std::string& name, std::vector<std::string>& values,
@@ -55,7 +72,7 @@ Result<std::vector<std::regex>> compile_regexes(const std::vector<std::string>& 
 
 Status check_regex_subject(const std::string& name) {
   if (name.size() <= kMaxRegexSubject) return {};
-  return Status::not_supported("tensor '" + name.substr(0, 32) + "...': a name of " + std::to_string(name.size()) +
+  return Status::not_supported("tensor " + quote(name.substr(0, 32)) + "...: a name of " + std::to_string(name.size()) +
                                " bytes is too long to match regular expressions against (at most " +
                                std::to_string(kMaxRegexSubject) + ")");
 }

@@ -411,7 +411,7 @@ Result<DiffReport> build_report(const Invocation& invocation, const Model& a, co
 std::string number(double value) { return format_number(value, 9); }
 
 std::string describe(const TensorInfo& info) {
-  return "'" + info.name + "' " + std::string(dtype_info(info.dtype).name) + " " + format_dims(info.shape);
+  return quote(info.name) + " " + std::string(dtype_info(info.dtype).name) + " " + format_dims(info.shape);
 }
 
 std::string at_index(std::uint64_t flat, const TensorInfo& info) {
@@ -423,13 +423,13 @@ std::string render_text(const Model& a, const Model& b, const DiffReport& report
   for (const std::size_t i : report.only_in_a) out += "only in A: " + describe(a.tensors()[i]) + "\n";
   for (const std::size_t j : report.only_in_b) out += "only in B: " + describe(b.tensors()[j]) + "\n";
   for (const auto& [i, j] : report.renamed) {
-    out += "renamed: '" + a.tensors()[i].name + "' -> '" + b.tensors()[j].name + "' (same data)\n";
+    out += "renamed: " + quote(a.tensors()[i].name) + " -> " + quote(b.tensors()[j].name) + " (same data)\n";
   }
   std::size_t differing = 0;
   for (const auto& c : report.common) {
     const TensorInfo& info_a = a.tensors()[c.index_a];
     const TensorInfo& info_b = b.tensors()[c.index_b];
-    const std::string name = "'" + info_a.name + "'";
+    const std::string name = quote(info_a.name);
     if (c.differs(options.strict_dtype)) ++differing;
     if (c.shape_changed)
       out += "shape: " + name + " " + format_dims(info_a.shape) + " -> " + format_dims(info_b.shape) + "\n";
@@ -462,11 +462,12 @@ std::string render_text(const Model& a, const Model& b, const DiffReport& report
                              : m.path.starts_with("/provenance") ? " (provenance: not counted)"
                                                                  : " (carried from a source format: not counted)";
     if (!m.b) {
-      out += "metadata " + m.path + note + ": only in A: " + dump_json(*m.a, -1) + "\n";
+      out += "metadata " + printable(m.path) + note + ": only in A: " + dump_json_for_terminal(*m.a, -1) + "\n";
     } else if (!m.a) {
-      out += "metadata " + m.path + note + ": only in B: " + dump_json(*m.b, -1) + "\n";
+      out += "metadata " + printable(m.path) + note + ": only in B: " + dump_json_for_terminal(*m.b, -1) + "\n";
     } else {
-      out += "metadata " + m.path + note + ": " + dump_json(*m.a, -1) + " -> " + dump_json(*m.b, -1) + "\n";
+      out += "metadata " + printable(m.path) + note + ": " + dump_json_for_terminal(*m.a, -1) + " -> " +
+             dump_json_for_terminal(*m.b, -1) + "\n";
     }
   }
   const bool differs = report.differs(options.strict_dtype);
@@ -553,7 +554,7 @@ std::string render_json(const Model& a, const Model& b, const DiffReport& report
                          {"tensors", tensors},
                          {"metadata_ignored", options.ignore_metadata},
                          {"metadata", metadata}};
-  return dump_json(document, 2) + "\n";
+  return dump_json_for_terminal(document, 2) + "\n";
 }
 
 Outcome run_diff(const Invocation& invocation, const DiffOptions& options) {

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "owf/digest.h"
+#include "owf/text.h"
 #include "progress.h"
 
 namespace owf::cli {
@@ -33,7 +34,7 @@ Result<std::string> hash_lines(const Invocation& invocation, const Model& model,
   if (!per_tensor) return "sha256:" + to_hex(combine_digests(std::move(digests))) + "  " + file + "\n";
   std::sort(digests.begin(), digests.end());
   std::string lines;
-  for (const auto& [name, digest] : digests) lines += "sha256:" + to_hex(digest) + "  " + name + "\n";
+  for (const auto& [name, digest] : digests) lines += "sha256:" + to_hex(digest) + "  " + printable(name) + "\n";
   return lines + "sha256:" + to_hex(combine_digests(std::move(digests))) + "  " + file + "\n";
 }
 

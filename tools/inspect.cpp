@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "json_util.h"
 #include "owf/numeric.h"
+#include "owf/text.h"
 #include "owf/threads.h"
 #include "progress.h"
 #include "table.h"
@@ -178,7 +179,7 @@ std::string render_json(const Model& model, const Report& report, const InspectO
                          {"bits_per_weight", bits_per_weight(report.bytes, report.parameters)},
                          {"metadata", report.metadata},
                          {"tensors", tensors}};
-  return dump_json(document, 2) + "\n";
+  return dump_json_for_terminal(document, 2) + "\n";
 }
 
 // Items shown of an array of plain values in the text view; GGUF vocabularies
@@ -226,7 +227,7 @@ std::string render_text(const Model& model, const Report& report, const InspectO
   }
   line("dtypes:", per_dtype.empty() ? "-" : per_dtype);
   line("bits/weight:", format_number(bits_per_weight(report.bytes, report.parameters), 6));
-  out += "metadata:\n" + dump_json(abbreviated(report.metadata), 2) + "\n";
+  out += "metadata:\n" + dump_json_for_terminal(abbreviated(report.metadata), 2) + "\n";
   if (report.tensors.empty()) return out;
 
   std::vector<std::string> header = {"name", "dtype", "shape", "parameters", "bytes", "encoding"};
@@ -234,12 +235,9 @@ std::string render_text(const Model& model, const Report& report, const InspectO
   Table table(header, /*left_aligned_columns=*/{0, 1, 2, 5});
   for (const auto& tensor : report.tensors) {
     const TensorInfo& info = model.tensors()[tensor.index];
-    std::vector<std::string> row = {info.name,
-                                    std::string(dtype_info(info.dtype).name),
-                                    format_dims(info.shape),
-                                    std::to_string(tensor.parameters),
-                                    std::to_string(info.byte_size),
-                                    model.encoding(tensor.index)};
+    std::vector<std::string> row = {printable(info.name),           std::string(dtype_info(info.dtype).name),
+                                    format_dims(info.shape),        std::to_string(tensor.parameters),
+                                    std::to_string(info.byte_size), model.encoding(tensor.index)};
     if (options.stats && tensor.stats) {
       const TensorStats& stats = *tensor.stats;
       const bool any = stats.finite > 0;

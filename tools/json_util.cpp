@@ -1,11 +1,14 @@
 #include "json_util.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <optional>
 #include <tuple>
 #include <vector>
 
 #include "owf/metadata.h"
+#include "owf/text.h"
 
 namespace owf::cli {
 namespace {
@@ -101,6 +104,41 @@ Result<Json> parse_metadata(std::string_view text, std::string_view where) {
 
 std::string dump_json(const Json& value, int indent) {
   return value.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+namespace {
+
+// The code point of a terminal control (at most three UTF-8 bytes).
+unsigned control_code_point(std::string_view sequence) {
+  const auto byte = [&sequence](std::size_t i) {
+    return static_cast<unsigned>(static_cast<unsigned char>(sequence[i]));
+  };
+  if (sequence.size() == 1) return byte(0);
+  if (sequence.size() == 2) return (byte(0) & 0x1F) << 6 | (byte(1) & 0x3F);
+  return (byte(0) & 0x0F) << 12 | (byte(1) & 0x3F) << 6 | (byte(2) & 0x3F);
+}
+
+}  // namespace
+
+std::string dump_json_for_terminal(const Json& value, int indent) {
+  const std::string text = dump_json(value, indent);  // valid UTF-8: invalid bytes were replaced
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = std::max<std::size_t>(utf8_sequence_length(text, i), 1);
+    const std::string_view sequence(text.data() + i, length);
+    // nlohmann escapes C0 controls inside strings; the ones left are the layout's newlines.
+    const bool layout = sequence.size() == 1 && sequence[0] != '\x7f';
+    if (layout || !is_terminal_control(sequence)) {
+      out.append(sequence);
+    } else {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", control_code_point(sequence));
+      out += escape;
+    }
+    i += length;
+  }
+  return out;
 }
 
 const Json* find_dotted(const Json& root, std::string_view key) {

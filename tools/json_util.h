@@ -25,6 +25,11 @@ Result<Json> parse_metadata(std::string_view text, std::string_view where);
 // indent < 0 gives the compact form.
 std::string dump_json(const Json& value, int indent);
 
+// dump_json for output a terminal shows: the terminal controls nlohmann leaves
+// raw (DEL, C1 controls, bidirectional overrides; see owf::is_terminal_control)
+// become \u escapes, which JSON reads as the same string.
+std::string dump_json_for_terminal(const Json& value, int indent);
+
 // Dotted keys: "a.b.c" addresses root["a"]["b"]["c"]. Because keys may contain
 // dots themselves (GGUF's "general.architecture"), each step takes the longest
 // run of parts that names an existing key, so "gguf.general.architecture" finds

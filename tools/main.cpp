@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     add_verify_command(app, invocation);
     add_hash_command(app, invocation);
     add_meta_command(app, invocation);
+    add_sign_command(app, invocation);
 
     try {
       app.parse(argc, argv);

@@ -1,6 +1,7 @@
 // owf meta: print metadata of any format; get one key; set or delete keys of
 // an .owf file, in place when the new header fits the reserved slack.
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +31,7 @@ Result<Json> read_metadata(const Invocation& invocation, const MetaOptions& opti
 
 Outcome run_print(const Invocation& invocation, const MetaOptions& options) {
   OWF_ASSIGN_OR_RETURN(const Json metadata, read_metadata(invocation, options));
-  std::printf("%s\n", dump_json(metadata, 2).c_str());
+  std::printf("%s\n", dump_json_for_terminal(metadata, 2).c_str());
   return kExitOk;
 }
 
@@ -40,32 +41,7 @@ Outcome run_get(const Invocation& invocation, const MetaOptions& options) {
   if (value == nullptr) {
     return Status::not_found(options.file + ": metadata key '" + options.metadata_key + "' not found");
   }
-  std::printf("%s\n", dump_json(*value, 2).c_str());
-  return kExitOk;
-}
-
-// Reads the metadata of an .owf file, lets `edit` change it, and writes it back.
-template <typename Edit>
-Outcome edit_metadata(const Invocation& invocation, const MetaOptions& options, const Edit& edit) {
-  OWF_ASSIGN_OR_RETURN(const Format* format, invocation.registry.detect(options.file));
-  if (format->name() != kOwfFormatName) {
-    return Status::not_supported(options.file + ": metadata can only be edited in .owf files, this is " +
-                                 std::string(format->name()) + " (owf convert it to .owf first)");
-  }
-  Json metadata;
-  {
-    OWF_ASSIGN_OR_RETURN(const auto reader, Reader::open(options.file));
-    OWF_ASSIGN_OR_RETURN(metadata, parse_metadata(reader->metadata(), options.file));
-  }  // unmapped before the file is rewritten
-  OWF_RETURN_IF_ERROR(edit(metadata));
-  const std::string text = dump_json(metadata, -1);
-  OWF_RETURN_IF_ERROR(validate_metadata(text, options.file));
-  bool in_place = false;
-  OWF_RETURN_IF_ERROR(replace_metadata(options.file, text, &in_place));
-  if (options.verbose) {
-    std::fprintf(stderr, "%s: metadata %s\n", options.file.c_str(),
-                 in_place ? "rewritten in place" : "did not fit the header slack; file rewritten");
-  }
+  std::printf("%s\n", dump_json_for_terminal(*value, 2).c_str());
   return kExitOk;
 }
 
@@ -75,7 +51,7 @@ Outcome run_set(const Invocation& invocation, const MetaOptions& options) {
     OWF_ASSIGN_OR_RETURN(auto assignment, parse_assignment(text, "meta set"));
     assignments.push_back(std::move(assignment));
   }
-  return edit_metadata(invocation, options, [&](Json& metadata) -> Status {
+  return edit_owf_metadata(invocation.registry, options.file, options.verbose, [&](Json& metadata) -> Status {
     for (auto& [key, value] : assignments) {
       OWF_RETURN_IF_ERROR(set_dotted(metadata, key, std::move(value)).with_context(options.file));
     }
@@ -84,7 +60,7 @@ Outcome run_set(const Invocation& invocation, const MetaOptions& options) {
 }
 
 Outcome run_delete(const Invocation& invocation, const MetaOptions& options) {
-  return edit_metadata(invocation, options, [&](Json& metadata) -> Status {
+  return edit_owf_metadata(invocation.registry, options.file, options.verbose, [&](Json& metadata) -> Status {
     for (const auto& key : options.deletions) {
       OWF_RETURN_IF_ERROR(erase_dotted(metadata, key).with_context(options.file));
     }
@@ -97,6 +73,30 @@ void add_verbose_flag(CLI::App& command, bool& verbose) {
 }
 
 }  // namespace
+
+Outcome edit_owf_metadata(const FormatRegistry& registry, const std::string& file, bool verbose,
+                          const std::function<Status(Json&)>& edit) {
+  OWF_ASSIGN_OR_RETURN(const Format* format, registry.detect(file));
+  if (format->name() != kOwfFormatName) {
+    return Status::not_supported(file + ": metadata can only be edited in .owf files, this is " +
+                                 std::string(format->name()) + " (owf convert it to .owf first)");
+  }
+  Json metadata;
+  {
+    OWF_ASSIGN_OR_RETURN(const auto reader, Reader::open(file));
+    OWF_ASSIGN_OR_RETURN(metadata, parse_metadata(reader->metadata(), file));
+  }  // unmapped before the file is rewritten
+  OWF_RETURN_IF_ERROR(edit(metadata));
+  const std::string text = dump_json(metadata, -1);
+  OWF_RETURN_IF_ERROR(validate_metadata(text, file));
+  bool in_place = false;
+  OWF_RETURN_IF_ERROR(replace_metadata(file, text, &in_place));
+  if (verbose) {
+    std::fprintf(stderr, "%s: metadata %s\n", file.c_str(),
+                 in_place ? "rewritten in place" : "did not fit the header slack; file rewritten");
+  }
+  return kExitOk;
+}
 
 void add_meta_command(CLI::App& app, Invocation& invocation) {
   auto options = std::make_shared<MetaOptions>();

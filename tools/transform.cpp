@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "owf/numeric.h"
+#include "owf/text.h"
 
 namespace owf::cli {
 namespace {
@@ -131,11 +132,11 @@ Result<std::unique_ptr<TransformedModel>> TransformedModel::create(const Model& 
     OWF_ASSIGN_OR_RETURN(const std::optional<DType> requested, requested_dtype(options, info.name));
     const DType dtype = requested && castable(info.dtype) ? cast_target(info, *requested) : info.dtype;
     auto output = make_tensor_info(name, dtype, info.shape);
-    if (!output.ok()) return output.status().with_context("tensor '" + info.name + "' renamed to '" + name + "'");
+    if (!output.ok()) return output.status().with_context("tensor " + quote(info.name) + " renamed to " + quote(name));
     const auto [previous, inserted] = source_of_name.emplace(name, info.name);
     if (!inserted) {
-      return Status::invalid_argument("--rename: tensors '" + previous->second + "' and '" + info.name +
-                                      "' would both be named '" + name + "'");
+      return Status::invalid_argument("--rename: tensors " + quote(previous->second) + " and " + quote(info.name) +
+                                      " would both be named " + quote(name));
     }
     view->changes_content_ = view->changes_content_ || name != info.name || dtype != info.dtype;
     view->infos_.push_back(std::move(output).value());
@@ -178,7 +179,7 @@ Status TransformedModel::read_cast(std::size_t index, std::uint64_t offset, std:
   const TensorInfo& output = infos_[index];
   const std::uint64_t end = offset + dst.size();
   if (end < offset || end > output.byte_size) {
-    return Status::invalid_argument("tensor '" + output.name + "': bytes " + std::to_string(offset) + ".." +
+    return Status::invalid_argument("tensor " + quote(output.name) + ": bytes " + std::to_string(offset) + ".." +
                                     std::to_string(end) + " are past its " + std::to_string(output.byte_size) +
                                     " bytes");
   }
@@ -196,7 +197,7 @@ Status TransformedModel::read_cast(std::size_t index, std::uint64_t offset, std:
     OWF_RETURN_IF_ERROR(reader.read(run_first, values, observe));
     const ByteRange range = element_bytes(output, run_first, count);
     encoded.resize(range.end - range.begin);
-    OWF_RETURN_IF_ERROR(encode_from_f32(output.dtype, values, encoded).with_context("tensor '" + output.name + "'"));
+    OWF_RETURN_IF_ERROR(encode_from_f32(output.dtype, values, encoded).with_context("tensor " + quote(output.name)));
     const std::uint64_t copy_begin = std::max(range.begin, offset);
     const std::uint64_t copy_end = std::min(range.end, end);
     if (copy_begin < copy_end) {

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "owf/numeric.h"
+#include "owf/text.h"
 
 namespace owf::cli {
 
@@ -57,13 +58,13 @@ Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std
 Status ElementReader::read(std::uint64_t first, std::span<double> out) {
   OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size(), nullptr));
   return decode_to_f64(model_.tensors()[index_].dtype, bytes, out)
-      .with_context("tensor '" + model_.tensors()[index_].name + "'");
+      .with_context("tensor " + quote(model_.tensors()[index_].name));
 }
 
 Status ElementReader::read(std::uint64_t first, std::span<float> out, const ByteObserver* observe) {
   OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size(), observe));
   return decode_to_f32(model_.tensors()[index_].dtype, bytes, out)
-      .with_context("tensor '" + model_.tensors()[index_].name + "'");
+      .with_context("tensor " + quote(model_.tensors()[index_].name));
 }
 
 }  // namespace owf::cli

@@ -170,6 +170,7 @@ Result<ParsedFile> parse_gguf(std::span<const std::byte> bytes) {
   OWF_ASSIGN_OR_RETURN(parsed.layout.alignment, alignment_of(parsed.layout.kvs));
 
   OWF_RETURN_IF_ERROR(check_count(tensor_count, kMinTensorInfoBytes, cursor, "tensor count", tensor_count_at));
+  OWF_RETURN_IF_ERROR(check_tensor_count(tensor_count, "tensor count at offset " + std::to_string(tensor_count_at)));
   std::vector<TensorRecord> records;
   records.reserve(tensor_count);
   parsed.tensors.reserve(tensor_count);

@@ -229,6 +229,7 @@ Result<std::vector<std::byte>> inflate(const ZipReader& zip, const ZipEntry& ent
 Result<std::unique_ptr<Model>> open_npz(MappedFile file, const fs::path& path) {
   const std::string where = path.filename().string();
   OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(file.bytes(), where));
+  OWF_RETURN_IF_ERROR(check_tensor_count(zip.entries().size(), where));
   NumpyModel::Parts parts;
   std::set<std::string> names;
   for (const ZipEntry& entry : zip.entries()) {

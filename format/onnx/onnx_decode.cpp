@@ -10,6 +10,7 @@
 #include "onnx/protobuf.h"
 #include "owf/bytes.h"
 #include "owf/dtype.h"
+#include "owf/model.h"
 #include "owf/text.h"
 
 namespace owf::formats::onnx {
@@ -736,6 +737,7 @@ Status Decoder::constant(const MessageReader& parent, std::string_view output, s
 }
 
 Status Decoder::add(TensorFields tensor, std::string name) {
+  OWF_RETURN_IF_ERROR(check_tensor_count(tensors_.size() + 1, "the model"));
   if (!names_.insert(name).second) {
     return Status::corruption("tensor " + quote(name) + at(tensor.offset) + ": the name is used by an earlier tensor");
   }

@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "owf/model.h"
 #include "owf/text.h"
 
 namespace owf::pytorch {
@@ -137,6 +138,7 @@ class Flattener {
   }
 
   Status add_tensor(const TensorRef& tensor, const std::string& name) {
+    OWF_RETURN_IF_ERROR(check_tensor_count(out_.tensors.size() + 1, where_));
     if (!names_.insert(name).second) {
       return Status::corruption(std::string(where_) + ": tensor name " + quote(name) +
                                 " occurs twice after flattening");
@@ -160,6 +162,13 @@ class Flattener {
 Result<Flattened> flatten_checkpoint(const Value& root, std::string_view key, std::string_view where) {
   Flattener flattener(where);
   OWF_ASSIGN_OR_RETURN(const Value* subtree, flattener.select(root, key));
+  // A checkpoint is a mapping of names to tensors (and other values) or one tensor; anything else
+  // (None, a number, a list) is not weights, even when it unpickles.
+  if (subtree->kind != ValueKind::kDict && subtree->kind != ValueKind::kTensor) {
+    return Status::not_supported(std::string(where) + ": " + (key.empty() ? "the checkpoint" : "key " + quote(key)) +
+                                 " holds " + std::string(kind_name(subtree->kind)) +
+                                 ", not a mapping of tensors or a tensor");
+  }
   const std::string prefix = subtree->kind == ValueKind::kTensor ? std::string(key) : std::string();
   OWF_RETURN_IF_ERROR(flattener.flatten(*subtree, prefix, 0, true));
   return flattener.take();

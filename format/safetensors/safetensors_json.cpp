@@ -6,6 +6,7 @@
 #include <set>
 
 #include "owf/metadata.h"
+#include "owf/model.h"
 #include "owf/text.h"
 
 namespace owf::formats::safetensors {
@@ -24,9 +25,16 @@ constexpr std::size_t kHeaderDepth = 3;
 // This pass refuses both, and keeps the position of syntax errors.
 class StructureCheck final : public json::json_sax_t {
  public:
-  // `what` names the text in messages ("header", "index").
-  StructureCheck(std::string_view what, std::size_t max_depth, std::uint64_t base_offset, std::string_view where)
-      : what_(what), max_depth_(max_depth), base_offset_(base_offset), where_(where) {}
+  // `what` names the text in messages ("header", "index"). With `root_keys`,
+  // the top-level keys are collected there in order, at most `max_root_keys`.
+  StructureCheck(std::string_view what, std::size_t max_depth, std::uint64_t base_offset, std::string_view where,
+                 std::vector<std::string>* root_keys = nullptr, std::uint64_t max_root_keys = 0)
+      : what_(what),
+        max_depth_(max_depth),
+        base_offset_(base_offset),
+        where_(where),
+        root_keys_(root_keys),
+        max_root_keys_(max_root_keys) {}
 
   const Status& status() const { return status_; }
 
@@ -41,6 +49,14 @@ class StructureCheck final : public json::json_sax_t {
   bool key(string_t& key) override {
     Level& level = levels_.back();
     level.last_key = key;
+    if (root_keys_ != nullptr && levels_.size() == 1) {
+      if (root_keys_->size() == max_root_keys_) {
+        return fail(Status::not_supported(where_ + ": " + what_ + " has more than " + std::to_string(max_root_keys_) +
+                                          " entries (owf's limit of " + std::to_string(kMaxTensors) +
+                                          " tensors in one file)"));
+      }
+      root_keys_->push_back(key);
+    }
     if (level.keys.insert(key).second) return true;
     std::string message = where_ + ": duplicate key " + quote(key);
     if (levels_.size() > 1) message += " in " + quote(levels_[levels_.size() - 2].last_key);
@@ -89,16 +105,20 @@ class StructureCheck final : public json::json_sax_t {
   std::size_t max_depth_;
   std::uint64_t base_offset_;
   std::string where_;
+  std::vector<std::string>* root_keys_;
+  std::uint64_t max_root_keys_;
   std::vector<Level> levels_;
   Status status_;
 };
 
 // Checks `text` with StructureCheck, then parses it into a DOM of type J.
+// `root_keys` and `max_root_keys` as for StructureCheck.
 template <typename J>
 Result<J> parse_checked(std::string_view text, std::string_view what, std::size_t max_depth, std::uint64_t base_offset,
-                        std::string_view where) {
+                        std::string_view where, std::vector<std::string>* root_keys = nullptr,
+                        std::uint64_t max_root_keys = 0) {
   try {
-    StructureCheck check(what, max_depth, base_offset, where);
+    StructureCheck check(what, max_depth, base_offset, where, root_keys, max_root_keys);
     if (!json::sax_parse(text, &check)) {
       if (!check.status().ok()) return check.status();
       return Status::corruption(std::string(where) + ": " + std::string(what) + " is not valid JSON");
@@ -110,7 +130,7 @@ Result<J> parse_checked(std::string_view text, std::string_view what, std::size_
 }
 
 // An unsigned integer from a JSON number, or a message saying what it is instead.
-Result<std::uint64_t> unsigned_value(const ordered_json& value, std::string_view what) {
+Result<std::uint64_t> unsigned_value(const json& value, std::string_view what) {
   if (value.is_number_unsigned()) return value.get<std::uint64_t>();
   if (value.is_number_integer()) {
     if (value.get<std::int64_t>() == 0) return 0;  // "-0", which the reference reads as 0
@@ -122,19 +142,18 @@ Result<std::uint64_t> unsigned_value(const ordered_json& value, std::string_view
   return Status::corruption(std::string(what) + " is a " + value.type_name() + ", not a number");
 }
 
-Result<std::vector<std::uint64_t>> unsigned_array(const ordered_json& value, std::string_view field,
-                                                  std::string_view element) {
+Result<std::vector<std::uint64_t>> unsigned_array(const json& value, std::string_view field, std::string_view element) {
   if (!value.is_array()) return Status::corruption("'" + std::string(field) + "' is not an array");
   std::vector<std::uint64_t> numbers;
   numbers.reserve(value.size());
-  for (const ordered_json& item : value) {
+  for (const json& item : value) {
     OWF_ASSIGN_OR_RETURN(const std::uint64_t number, unsigned_value(item, element));
     numbers.push_back(number);
   }
   return numbers;
 }
 
-Result<HeaderEntry> parse_entry(const std::string& name, const ordered_json& value) {
+Result<HeaderEntry> parse_entry(const std::string& name, const json& value) {
   if (!value.is_object()) return Status::corruption("entry is not an object");
   HeaderEntry entry{name, {}, {}, 0, 0};
   bool has_dtype = false, has_shape = false, has_offsets = false;
@@ -162,7 +181,7 @@ Result<HeaderEntry> parse_entry(const std::string& name, const ordered_json& val
   return entry;
 }
 
-Result<StringMap> parse_string_map(const ordered_json& value) {
+Result<StringMap> parse_string_map(const json& value) {
   StringMap map;
   if (value.is_null()) return map;  // some writers (ollama) store "__metadata__": null
   if (!value.is_object()) return Status::corruption("__metadata__ is not an object");
@@ -177,12 +196,16 @@ Result<StringMap> parse_string_map(const ordered_json& value) {
 }  // namespace
 
 Result<Header> parse_header(std::string_view text, std::uint64_t base_offset, std::string_view where) {
-  OWF_ASSIGN_OR_RETURN(const ordered_json root,
-                       parse_checked<ordered_json>(text, "header", kHeaderDepth, base_offset, where));
+  // The DOM is a std::map (an ordered_json object inserts in linear time: quadratic for a large
+  // header); the structure check records the keys' order, which is the tensors' order.
+  std::vector<std::string> keys;
+  OWF_ASSIGN_OR_RETURN(const json root, parse_checked<json>(text, "header", kHeaderDepth, base_offset, where, &keys,
+                                                            kMaxTensors + 1));  // + __metadata__
   if (!root.is_object()) return Status::corruption(std::string(where) + ": header is not a JSON object");
   Header header;
   header.tensors.reserve(root.size());
-  for (const auto& [key, value] : root.items()) {
+  for (const std::string& key : keys) {
+    const json& value = *root.find(key);
     if (key == kMetadataKey) {
       auto metadata = parse_string_map(value);
       if (!metadata.ok()) return metadata.status().with_context(where);
@@ -197,23 +220,27 @@ Result<Header> parse_header(std::string_view text, std::uint64_t base_offset, st
 }
 
 Result<std::string> header_text(const StringMap& metadata, const std::vector<HeaderEntry>& tensors) {
+  // Entries are appended as text: an ordered_json object would search its keys on every insert.
   try {
-    ordered_json root = ordered_json::object();
+    std::string text = "{";
     if (!metadata.empty()) {
       ordered_json map = ordered_json::object();
       for (const auto& [key, value] : metadata) map[key] = value;
-      root[std::string(kMetadataKey)] = std::move(map);
+      text += json(kMetadataKey).dump() + ":" + map.dump();
     }
+    std::set<std::string_view> names;
     for (const HeaderEntry& entry : tensors) {
       if (entry.name == kMetadataKey) {
         return Status::invalid_argument("tensor " + quote(entry.name) +
                                         ": the name is reserved by safetensors for metadata");
       }
-      if (root.contains(entry.name)) return Status::invalid_argument("duplicate tensor name " + quote(entry.name));
-      root[entry.name] =
-          ordered_json{{"dtype", entry.dtype}, {"shape", entry.shape}, {"data_offsets", {entry.begin, entry.end}}};
+      if (!names.insert(entry.name).second)
+        return Status::invalid_argument("duplicate tensor name " + quote(entry.name));
+      const ordered_json fields{
+          {"dtype", entry.dtype}, {"shape", entry.shape}, {"data_offsets", {entry.begin, entry.end}}};
+      text += (text.size() > 1 ? "," : "") + json(entry.name).dump() + ":" + fields.dump();
     }
-    return root.dump();
+    return text + "}";
   } catch (const std::exception& error) {
     return Status::invalid_argument(std::string("cannot write the safetensors header: ") + error.what());
   }

@@ -196,6 +196,10 @@ Status Reader::parse() {
                 " needs at least " + std::to_string(detail::kMinRecordSize) + " bytes per record, only " +
                 std::to_string(cursor.remaining()) + " remain in the header");
   }
+  if (Status limit = check_tensor_count(tensor_count, "tensor count at offset " + std::to_string(count_offset));
+      !limit.ok()) {
+    return wrap(limit, "header: ");
+  }
   tensors_.reserve(tensor_count);
   stored_.reserve(tensor_count);
   chunk_indexes_.reserve(tensor_count);

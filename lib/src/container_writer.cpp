@@ -252,7 +252,7 @@ Status Writer::Impl::check_tensor(const TensorInfo& info) const {
   }
   if (info.name.size() > detail::kMaxHeaderCapacity) return Status::invalid_argument(tensor + ": name too long");
   if (names.count(info.name) != 0) return Status::invalid_argument(tensor + ": duplicate tensor name");
-  return {};
+  return check_tensor_count(names.size() + 1, where());
 }
 
 Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const TensorSource& source,

@@ -1,4 +1,4 @@
-// SHA-256 digests of spec §7: the only file of the library that includes OpenSSL.
+// SHA-256 digests of spec §7. With signature.cpp, the only file of the library that includes OpenSSL.
 #include "owf/digest.h"
 
 #include <openssl/evp.h>
@@ -65,6 +65,12 @@ std::string to_hex(const Digest& digest) {
   text.reserve(2 * digest.size());
   for (const std::uint8_t byte : digest) detail::append_hex(text, byte);
   return text;
+}
+
+Digest sha256(std::span<const std::byte> bytes) {
+  Sha256 sha;
+  sha.update(bytes);
+  return sha.finish();
 }
 
 struct TensorDigester::Impl {

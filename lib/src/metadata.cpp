@@ -1,4 +1,4 @@
-// Metadata validation: the only file of the library that includes nlohmann/json.
+// Metadata validation. With signature.cpp, the only files of the library that include nlohmann/json.
 #include "owf/metadata.h"
 
 #include <algorithm>

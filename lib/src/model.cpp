@@ -51,10 +51,17 @@ void Model::verify(std::vector<Problem>& problems) const {
 }
 
 std::optional<std::size_t> Model::find(std::string_view name) const {
-  const auto& all = tensors();
-  const auto it = std::find_if(all.begin(), all.end(), [&](const TensorInfo& t) { return t.name == name; });
-  if (it == all.end()) return std::nullopt;
-  return static_cast<std::size_t>(it - all.begin());
+  std::lock_guard lock(name_index_.mutex);
+  auto& by_name = name_index_.by_name;
+  if (!by_name) {
+    const auto& all = tensors();
+    by_name.emplace();
+    by_name->reserve(all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) by_name->emplace(all[i].name, i);
+  }
+  const auto found = by_name->find(name);
+  if (found == by_name->end()) return std::nullopt;
+  return found->second;
 }
 
 std::uint64_t Model::total_bytes() const {
@@ -63,6 +70,12 @@ std::uint64_t Model::total_bytes() const {
     total = checked_add(total, info.byte_size).value_or(UINT64_MAX);  // saturates: a count, not an address
   }
   return total;
+}
+
+Status check_tensor_count(std::uint64_t count, std::string_view where) {
+  if (count <= kMaxTensors) return {};
+  return Status::not_supported(std::string(where) + ": " + std::to_string(count) + " tensors, more than the " +
+                               std::to_string(kMaxTensors) + " owf allows in one file");
 }
 
 Status check_read_range(std::span<const TensorInfo> tensors, std::size_t index, std::uint64_t offset,

@@ -44,25 +44,39 @@ std::size_t find_invalid_utf8(std::string_view text) {
 
 bool is_valid_utf8(std::string_view text) { return find_invalid_utf8(text) == std::string_view::npos; }
 
-std::string quote(std::string_view name) {
-  constexpr std::size_t kMaxShown = 200;
-  const bool cut = name.size() > kMaxShown;
-  if (cut) name = name.substr(0, kMaxShown);
-  std::string out = "'";
-  for (std::size_t i = 0; i < name.size();) {
-    const std::size_t length = utf8_sequence_length(name, i);
-    const auto byte = static_cast<std::uint8_t>(name[i]);
-    if (length == 0 || byte < 0x20 || byte == 0x7F) {
-      out += "\\x";
-      detail::append_hex(out, byte);
-      ++i;
+bool is_terminal_control(std::string_view sequence) {
+  const auto byte = [&sequence](std::size_t i) { return static_cast<std::uint8_t>(sequence[i]); };
+  if (sequence.size() == 1) return byte(0) < 0x20 || byte(0) == 0x7F;
+  if (sequence.size() == 2) return byte(0) == 0xC2 && byte(1) <= 0x9F;  // U+0080..U+009F
+  if (sequence.size() != 3 || byte(0) != 0xE2) return false;
+  const unsigned low = (unsigned{byte(1)} << 8) | byte(2);
+  return (low >= 0x80AA && low <= 0x80AE) || (low >= 0x81A6 && low <= 0x81A9);  // U+202A..E, U+2066..9
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_sequence_length(text, i);
+    if (length == 0 || is_terminal_control(text.substr(i, length))) {
+      const std::size_t escaped = length == 0 ? 1 : length;
+      for (std::size_t k = 0; k < escaped; ++k) {
+        out += "\\x";
+        detail::append_hex(out, static_cast<std::uint8_t>(text[i + k]));
+      }
+      i += escaped;
     } else {
-      out.append(name.substr(i, length));
+      out.append(text.substr(i, length));
       i += length;
     }
   }
-  out += cut ? "...'" : "'";
   return out;
+}
+
+std::string quote(std::string_view name) {
+  constexpr std::size_t kMaxShown = 200;
+  const bool cut = name.size() > kMaxShown;
+  return "'" + printable(cut ? name.substr(0, kMaxShown) : name) + (cut ? "...'" : "'");
 }
 
 }  // namespace owf

@@ -29,6 +29,7 @@
 #include <array>
 #include <cstring>
 #include <initializer_list>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
@@ -666,19 +667,21 @@ Result<ZipReader> ZipReader::open(std::span<const std::byte> archive, std::strin
     extents.push_back({local_header_offsets[i], entry.data_offset + entry.compressed_size, &entry});
   }
   OWF_RETURN_IF_ERROR(check_no_overlap(std::move(extents)).with_context(reader.display_name_));
-  std::vector<std::string_view> names;
-  names.reserve(reader.entries_.size());
-  for (const ZipEntry& entry : reader.entries_) names.push_back(entry.name);
-  if (const auto duplicate = find_duplicate(std::move(names))) {
-    return Status::corruption(entry_context(reader.display_name_, *duplicate) + " appears twice");
+  auto& by_name = reader.by_name_;
+  by_name.resize(reader.entries_.size());
+  std::iota(by_name.begin(), by_name.end(), std::size_t{0});
+  const auto name_of = [&entries = reader.entries_](std::size_t i) -> std::string_view { return entries[i].name; };
+  std::ranges::sort(by_name, {}, name_of);
+  if (const auto repeat = std::ranges::adjacent_find(by_name, {}, name_of); repeat != by_name.end()) {
+    return Status::corruption(entry_context(reader.display_name_, name_of(*repeat)) + " appears twice");
   }
   return reader;
 }
 
 const ZipEntry* ZipReader::find(std::string_view name) const {
-  const auto found =
-      std::find_if(entries_.begin(), entries_.end(), [name](const ZipEntry& entry) { return entry.name == name; });
-  return found == entries_.end() ? nullptr : &*found;
+  const auto name_of = [this](std::size_t i) -> std::string_view { return entries_[i].name; };
+  const auto found = std::ranges::lower_bound(by_name_, name, {}, name_of);
+  return found != by_name_.end() && name_of(*found) == name ? &entries_[*found] : nullptr;
 }
 
 Result<std::span<const std::byte>> ZipReader::stored_data(const ZipEntry& entry) const {

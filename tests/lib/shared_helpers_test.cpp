@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,35 @@ TEST_CASE("quote escapes control bytes and bytes outside UTF-8 one by one, keeps
   CHECK(quote("\xc3\xa9\xff") == "'\xc3\xa9\\xff'");  // é stays, the stray byte is escaped
   const std::string long_name(300, 'n');
   CHECK(quote(long_name) == "'" + std::string(200, 'n') + "...'");
+}
+
+TEST_CASE("printable escapes what a terminal acts on: C1 controls, bidi overrides and isolates, escapes") {
+  CHECK(printable("w\x1b[31mRED") == "w\\x1b[31mRED");
+  CHECK(printable("a\xc2\x9b"
+                  "b") == "a\\xc2\\x9bb");  // U+009B, CSI
+  CHECK(printable("x\xe2\x80\xae"
+                  "y") == "x\\xe2\\x80\\xaey");           // U+202E, right-to-left override
+  CHECK(printable("\xe2\x81\xa6") == "\\xe2\\x81\\xa6");  // U+2066, left-to-right isolate
+  CHECK(printable("\xe2\x80\xa9\xc2\xa0\xe4\xb8\xad") == "\xe2\x80\xa9\xc2\xa0\xe4\xb8\xad");  // shown as is
+  CHECK(quote("w\x1b") == "'w\\x1b'");
+}
+
+TEST_CASE("Model::find indexes names once, and a copy gets its own index") {
+  MemoryModel model;
+  for (int i = 0; i < 1000; ++i) model.add_pattern("t" + std::to_string(i), DType::kU8, {1});
+  CHECK(model.find("t999") == std::optional<std::size_t>(999));
+  CHECK(model.find("t0") == std::optional<std::size_t>(0));
+  CHECK_FALSE(model.find("t1000"));
+  MemoryModel copy = model;  // the copy's names live elsewhere: it must not reuse the original's index
+  copy.add_pattern("late", DType::kU8, {1});
+  CHECK(copy.find("late") == std::optional<std::size_t>(1000));
+  CHECK(copy.find("t5") == std::optional<std::size_t>(5));
+}
+
+TEST_CASE("check_tensor_count names the limit") {
+  CHECK(check_tensor_count(kMaxTensors, "m.npz").ok());
+  const Status refused = check_tensor_count(kMaxTensors + 1, "m.npz");
+  CHECK(refused.message() == "m.npz: 65537 tensors, more than the 65536 owf allows in one file");
 }
 
 TEST_CASE("check_read_range names the source, the tensor and the range it refuses") {

@@ -130,7 +130,7 @@ def _align_up(value, alignment):
 def owf_bytes(tensors, metadata=b"{}", alignment=64, records=None, preamble=None):
     """An .owf file built from spec §2-4, not by owf. `tensors` is a list of (name, raw bytes, shape) for f32
     tensors or (name, raw bytes, shape, dtype id, dtype name) for others; names and dtype names are bytes.
-    `records` maps a record's index to fields to override and `preamble` overrides preamble fields; both
+    `records` maps a record's index to fields to override (including "encoding", 0 by default) and `preamble` overrides preamble fields; both
     apply before the checksums are computed, so a damaged file is damaged exactly as intended."""
     import xxhash
     tensors = [t if len(t) == 5 else (*t, 12, b"f32") for t in tensors]
@@ -147,7 +147,7 @@ def owf_bytes(tensors, metadata=b"{}", alignment=64, records=None, preamble=None
     header = bytes.fromhex(combine_digests(digests)[len("sha256:"):])
     header += struct.pack("<QQ", len(fields), len(metadata)) + metadata
     for f in fields:
-        body = (struct.pack("<HBBI", f["dtype"], 0, len(f["shape"]), len(f["name"])) + f["name"] +
+        body = (struct.pack("<HBBI", f["dtype"], f.get("encoding", 0), len(f["shape"]), len(f["name"])) + f["name"] +
                 struct.pack(f"<{len(f['shape'])}Q", *f["shape"]) +
                 struct.pack("<QQQ", f["offset"], f["length"], f["checksum"]))
         header += struct.pack("<I", 4 + len(body)) + body

@@ -22,6 +22,9 @@ using Digest = std::array<std::uint8_t, 32>;
 
 std::string to_hex(const Digest& digest);
 
+// Plain SHA-256 of `bytes` (for keys and metadata, not tensors).
+Digest sha256(std::span<const std::byte> bytes);
+
 // Incremental digest of one tensor: construct with its info, feed its decoded
 // bytes in order (byte_size in total), then finish().
 class TensorDigester {

@@ -6,10 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "owf/dtype.h"
@@ -75,11 +77,28 @@ class Model {
   // What reads have done so far; all zero for sources that decode nothing.
   virtual ReadStatistics statistics() const;
 
-  // Index of the tensor with this name.
+  // Index of the tensor with this name, in O(1): the first call indexes every
+  // name (thread-safe), relying on tensors() not changing afterwards.
   std::optional<std::size_t> find(std::string_view name) const;
 
   // Total decoded bytes of every tensor.
   std::uint64_t total_bytes() const;
+
+ private:
+  // Built by the first find(). Its keys view the names in tensors(), so a copy
+  // or an assignment starts again without one.
+  struct NameIndex {
+    NameIndex() = default;
+    NameIndex(const NameIndex&) {}
+    NameIndex& operator=(const NameIndex&) {
+      std::lock_guard lock(mutex);
+      by_name.reset();
+      return *this;
+    }
+    std::mutex mutex;
+    std::optional<std::unordered_map<std::string_view, std::size_t>> by_name;
+  };
+  mutable NameIndex name_index_;
 };
 
 // Checks the arguments of a Model::read before anything is copied: `index`
@@ -89,6 +108,16 @@ class Model {
 // exceeds its 10 bytes".
 Status check_read_range(std::span<const TensorInfo> tensors, std::size_t index, std::uint64_t offset,
                         std::uint64_t size, std::string_view where);
+
+// The most tensors one file may hold, in every format: a bound on what opening
+// an untrusted file allocates. Real checkpoints hold at most a few thousand
+// per file (the largest sharded releases, e.g. 163 shards of DeepSeek-V3, far
+// fewer per shard).
+inline constexpr std::uint64_t kMaxTensors = 65536;
+
+// Fails when `count` tensors are more than kMaxTensors, naming the limit; the
+// message starts with `where` (a file name).
+Status check_tensor_count(std::uint64_t count, std::string_view where);
 
 // Reads a whole decoded tensor into memory.
 Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index);

@@ -32,6 +32,7 @@ class ZipReader {
   static Result<ZipReader> open(std::span<const std::byte> archive, std::string display_name);
 
   const std::vector<ZipEntry>& entries() const { return entries_; }
+  // The entry with this name (O(log n)), or nullptr.
   const ZipEntry* find(std::string_view name) const;
 
   // The bytes of a stored entry, without a copy (kNotSupported when deflated).
@@ -45,6 +46,7 @@ class ZipReader {
   std::span<const std::byte> archive_;
   std::string display_name_;
   std::vector<ZipEntry> entries_;
+  std::vector<std::size_t> by_name_;  // indices into entries_, sorted by name
 };
 
 // Writes a zip archive into an AtomicFile, which the caller commits after finish().
