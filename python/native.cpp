@@ -205,6 +205,7 @@ PYBIND11_MODULE(_native, m) {
              check(owf::read_tensor_f32(self.model(), i, dst));
              return out;
            })
+      .def("chunks_decoded", [](const PyModel& self) { return self.model().statistics().chunks_decoded; })
       .def("content_digest", [](const PyModel& self) {
         py::gil_scoped_release unlocked;
         return "sha256:" + owf::to_hex(check(owf::content_digest(self.model())));

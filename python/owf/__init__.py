@@ -181,6 +181,10 @@ class safe_open:
         """The format the file was read as, e.g. "safetensors", "GGUF v3", "owf 1.0"."""
         return self._open_model().format()
 
+    def statistics(self):
+        """What reads have cost so far: {"chunks_decoded": compressed chunks decoded}."""
+        return {"chunks_decoded": self._open_model().chunks_decoded()}
+
     def get_tensor(self, name, dequantize=False):
         """The whole tensor; with dequantize=True its values as float32, for every decodable dtype."""
         tensor = self._tensor(name)

@@ -238,6 +238,18 @@ class SliceTest(OwfTestCase):
                             if framework == "np" and not compress:  # slices of raw tensors are views of the map
                                 self.assertFalse(part.flags.writeable)
 
+    def test_slices_of_compressed_tensors_decode_only_their_chunks(self):
+        original = sample("float32", (1024, 4096))  # 16 MiB: 16 chunks of 1 MiB, 64 rows each
+        path = self.tmp / "c.owf"
+        owf.save_file({"w": original}, path, compress=True)
+        with owf.safe_open(path) as f:
+            np.testing.assert_array_equal(f.get_slice("w")[100:110, 5:9], original[100:110, 5:9])
+            self.assertEqual(f.statistics()["chunks_decoded"], 1)
+            np.testing.assert_array_equal(f.get_slice("w")[60:70], original[60:70])  # crosses into chunk 1
+            self.assertEqual(f.statistics()["chunks_decoded"], 3)
+            f.get_tensor("w")
+            self.assertEqual(f.statistics()["chunks_decoded"], 19)
+
     def test_raw_byte_tensors_slice_by_rows_only(self):
         path = self.tmp / "b.owf"
         original = torch.from_numpy(sample("float32")).to(torch.bfloat16)
