@@ -8,8 +8,10 @@
 #include "lanes.h"
 #include "owf/bytes.h"
 #include "owf/checked.h"
+#include "owf/container.h"
 
 namespace owf::detail {
+
 std::uint32_t byte_group_width(DType dtype) {
   const std::uint32_t width = dtype_info(dtype).element_bytes();
   return width >= 2 ? width : 0;
@@ -21,7 +23,7 @@ std::uint64_t ChunkTable::chunk_length(std::uint64_t chunk) const {
 }
 
 Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
-                                     std::uint64_t decoded_size) {
+                                     std::uint64_t decoded_size, std::uint16_t file_minor) {
   ByteCursor cursor(stored, file_offset);
   const auto at = [&](std::uint64_t relative) { return " at offset " + std::to_string(file_offset + relative); };
   ChunkTable table;
@@ -32,11 +34,18 @@ Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uin
                               std::to_string(kMaxChunkSize));
   }
   OWF_ASSIGN_OR_RETURN(const std::uint8_t filter, cursor.u8("chunk filter"));
-  if (filter > static_cast<std::uint8_t>(ChunkFilter::kLanes)) {
-    return Status::corruption("unknown chunk filter " + std::to_string(filter) + at(4));
-  }
   table.filter = static_cast<ChunkFilter>(filter);
-  if (table.filter != ChunkFilter::kNone) {
+  if (!is_known(table.filter)) {
+    // An id of a later minor version is kept; the reader refuses to decode that tensor only (§3).
+    if (file_minor <= kFormatMinor) {
+      return Status::corruption("unknown chunk filter " + std::to_string(filter) + at(4));
+    }
+  } else if (minor_version_defining(table.filter) > file_minor) {
+    return Status::corruption("chunk filter " + std::to_string(filter) + at(4) + " is defined in version 1." +
+                              std::to_string(minor_version_defining(table.filter)) + ", but the file is version 1." +
+                              std::to_string(file_minor));
+  }
+  if (table.filter == ChunkFilter::kByteGroup || table.filter == ChunkFilter::kLanes) {
     const std::string name = table.filter == ChunkFilter::kByteGroup ? "byte-group" : "lanes";
     const std::uint32_t width = byte_group_width(dtype);
     if (width == 0) {

@@ -17,9 +17,16 @@
 namespace owf::detail {
 
 inline constexpr std::uint32_t kMaxChunkSize = 64u << 20;
-inline constexpr std::uint64_t kChunkHeaderSize = 16;  // chunk_size, filter, reserved, chunk_count
+inline constexpr std::uint64_t kChunkHeaderSize = 16;                     // chunk_size, filter, reserved, chunk_count
+inline constexpr std::uint64_t kMaxFrameWindow = std::uint64_t{1} << 27;  // libzstd's default decoder limit
 
 enum class ChunkFilter : std::uint8_t { kNone = 0, kByteGroup = 1, kLanes = 2 };
+inline constexpr std::uint8_t kLastKnownFilter = static_cast<std::uint8_t>(ChunkFilter::kLanes);
+
+inline bool is_known(ChunkFilter filter) { return static_cast<std::uint8_t>(filter) <= kLastKnownFilter; }
+
+// The minor version of the format that defines `filter` (§6.2): lanes came in 1.1.
+inline std::uint16_t minor_version_defining(ChunkFilter filter) { return filter == ChunkFilter::kLanes ? 1 : 0; }
 
 // Element width the byte-group and lanes filters group by for this dtype: the
 // element size of plain dtypes of 2 bytes or more, else 0 (neither is allowed).
@@ -45,9 +52,12 @@ struct ChunkTable {
 // allocates the table: chunk_size range, filter allowed for the dtype,
 // reserved bytes, chunk_count = ceil(decoded_size / chunk_size) and its table
 // fitting in `stored`, lengths >= 1, and the sum matching stored.size().
-// `file_offset` is where `stored` begins in the file, for messages.
+// `file_offset` is where `stored` begins in the file, for messages. A filter
+// id is checked against the file's `file_minor` version: one of a later minor
+// than this library's is kept (the table is still checked); one that is
+// unknown or newer than the file's own version is corruption (§3).
 Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
-                                     std::uint64_t decoded_size);
+                                     std::uint64_t decoded_size, std::uint16_t file_minor);
 
 // Width to undo byte-group or lanes with for a tensor of `dtype` stored with `filter`.
 inline std::uint32_t group_width_of(ChunkFilter filter, DType dtype) {

@@ -15,6 +15,7 @@
 #include "owf/text.h"
 #include "owf/threads.h"
 #include "text.h"
+#include "value_check.h"
 
 namespace owf {
 
@@ -57,16 +58,20 @@ Status decode_chunk(const MappedFile& file, const StoredTensor& stored, const Ch
   return status.with_context("chunk " + std::to_string(chunk) + " at offset " + std::to_string(stored.offset + begin));
 }
 
-// Checks one tensor's checksum and, when compressed, that every chunk decodes;
-// feeds the decoded bytes to `digester` when one is given.
+// Checks one tensor's checksum and, unless `decode` is false (an encoding this
+// reader does not know), its decoded bytes: every chunk decodes, and bool and
+// packed values follow §5. Feeds the decoded bytes to `digester` when one is given.
 Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const StoredTensor& stored,
-                          const ChunkTable* table, TensorDigester* digester) {
+                          const ChunkTable* table, bool decode, TensorDigester* digester) {
   std::vector<std::byte> buffer;
   detail::Xxh3Stream checksum;
+  detail::DecodedValueCheck values(info);
+  const bool raw = decode && table == nullptr;
   OWF_RETURN_IF_ERROR(for_each_piece(file, stored.offset, stored.offset + stored.stored_size, buffer,
                                      [&](std::uint64_t, std::span<const std::byte> piece) {
                                        checksum.update(piece);
-                                       if (digester != nullptr && table == nullptr) digester->update(piece);
+                                       if (raw && digester != nullptr) digester->update(piece);
+                                       if (raw) values.update(piece);
                                        return Status();
                                      }));
   const std::uint64_t computed = checksum.digest();
@@ -75,13 +80,16 @@ Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const 
                               std::to_string(stored.offset + stored.stored_size) + " (recorded " +
                               hex64(stored.checksum) + ", computed " + hex64(computed) + ")");
   }
-  if (table == nullptr) return {};
-  detail::ChunkDecoder decoder;
-  for (std::uint64_t chunk = 0; chunk < table->chunk_count(); ++chunk) {
-    buffer.resize(table->chunk_length(chunk));
-    OWF_RETURN_IF_ERROR(decode_chunk(file, stored, *table, info.dtype, chunk, decoder, buffer));
-    if (digester != nullptr) digester->update(buffer);
+  if (decode && table != nullptr) {
+    detail::ChunkDecoder decoder;
+    for (std::uint64_t chunk = 0; chunk < table->chunk_count(); ++chunk) {
+      buffer.resize(table->chunk_length(chunk));
+      OWF_RETURN_IF_ERROR(decode_chunk(file, stored, *table, info.dtype, chunk, decoder, buffer));
+      if (digester != nullptr) digester->update(buffer);
+      values.update(buffer);
+    }
   }
+  if (values.problem()) return Status::corruption(*values.problem());
   return {};
 }
 
@@ -238,10 +246,16 @@ Status Reader::parse() {
     if (!names.insert(name).second) return fail(tensor + ": duplicate name (" + record + ")");
     const DTypeInfo* dtype = find_dtype(dtype_id);
     if (dtype == nullptr) {
+      const std::string newer = minor_ > kFormatMinor
+                                    ? " (the file is version " + version + ", newer than this reader's " +
+                                          std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor) + ")"
+                                    : "";
       return fail(tensor + ": unknown dtype id " + std::to_string(dtype_id) + " at offset " +
-                  std::to_string(record_offset + 4));
+                  std::to_string(record_offset + 4) + newer);
     }
-    if (encoding > static_cast<std::uint8_t>(Encoding::kZstdChunked)) {
+    // An id of a later minor version leaves the tensor listed but undecodable (§3).
+    const bool newer_minor = minor_ > kFormatMinor;
+    if (!is_known(static_cast<Encoding>(encoding)) && !newer_minor) {
       return fail(tensor + ": unknown encoding " + std::to_string(encoding) + " at offset " +
                   std::to_string(record_offset + 6));
     }
@@ -250,9 +264,10 @@ Status Reader::parse() {
     const auto decoded_size = storage_size(dtype->id, shape);
     if (!decoded_size.ok()) return wrap(decoded_size.status(), tensor + ": ");
     StoredTensor stored{static_cast<Encoding>(encoding), *r.u64("offset"), *r.u64("stored length"), *r.u64("checksum")};
-    if (minor_ == 0 && !r.at_end()) {
-      return fail(record + ": " + std::to_string(r.remaining()) +
-                  " bytes beyond its fields, which a version 1.0 record does not have");
+    // Extension bytes belong to a later minor version: neither 1.0 nor 1.1 defines any.
+    if (minor_ <= kFormatMinor && !r.at_end()) {
+      return fail(record + ": " + std::to_string(r.remaining()) + " bytes beyond its fields, which a version " +
+                  version + " record does not have");
     }
 
     // Placement (§4): each tensor exactly where the previous one ends, aligned.
@@ -277,9 +292,9 @@ Status Reader::parse() {
                     " does not match its decoded size " + std::to_string(*decoded_size) + " (" +
                     std::string(dtype->name) + " " + detail::shape_text(shape) + ")");
       }
-    } else {
+    } else if (stored.encoding == Encoding::kZstdChunked) {
       auto table = detail::parse_chunk_table(bytes.subspan(stored.offset, stored.stored_size), stored.offset, dtype->id,
-                                             *decoded_size);
+                                             *decoded_size, minor_);
       if (!table.ok()) return wrap(table.status(), tensor + ": ");
       chunks = std::make_shared<ChunkIndex>(ChunkIndex{std::move(table).value()});
     }
@@ -288,9 +303,9 @@ Status Reader::parse() {
     stored_.push_back(stored);
     chunk_indexes_.push_back(std::move(chunks));
   }
-  if (minor_ == 0 && !cursor.at_end()) {
+  if (minor_ <= kFormatMinor && !cursor.at_end()) {
     return fail(std::to_string(cursor.remaining()) + " bytes after the tensor records at offset " +
-                std::to_string(cursor.offset()) + ", which a version 1.0 header does not have");
+                std::to_string(cursor.offset()) + ", which a version " + version + " header does not have");
   }
 
   // §9 step 6: nothing but padding between the data and the header.
@@ -306,6 +321,7 @@ std::string Reader::format() const { return "owf " + std::to_string(major_) + ".
 
 Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const {
   OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name_));
+  OWF_RETURN_IF_ERROR(check_decodable(index));
   const TensorInfo& info = tensors_[index];
   const StoredTensor& stored = stored_[index];
   const std::uint64_t end = offset + dst.size();  // check_read_range ruled out overflow
@@ -345,13 +361,32 @@ std::optional<std::span<const std::byte>> Reader::view(std::size_t index) const 
 }
 
 std::string Reader::encoding(std::size_t index) const {
-  if (stored_[index].encoding == Encoding::kRaw) return "raw";
-  switch (chunk_indexes_[index]->filter) {
+  const Encoding encoding = stored_[index].encoding;
+  if (encoding == Encoding::kRaw) return "raw";
+  if (!is_known(encoding)) return "encoding " + std::to_string(static_cast<unsigned>(encoding));
+  const detail::ChunkFilter filter = chunk_indexes_[index]->filter;
+  switch (filter) {
     case detail::ChunkFilter::kNone: return "zstd";
     case detail::ChunkFilter::kByteGroup: return "zstd+bytegroup";
     case detail::ChunkFilter::kLanes: return "zstd+lanes";
   }
-  return "zstd";
+  return "zstd+filter " + std::to_string(static_cast<unsigned>(filter));
+}
+
+Status Reader::check_decodable(std::size_t index) const {
+  const Encoding encoding = stored_[index].encoding;
+  std::string unknown;
+  if (!is_known(encoding)) {
+    unknown = "encoding " + std::to_string(static_cast<unsigned>(encoding));
+  } else if (encoding == Encoding::kZstdChunked && !detail::is_known(chunk_indexes_[index]->filter)) {
+    unknown = "chunk filter " + std::to_string(static_cast<unsigned>(chunk_indexes_[index]->filter));
+  } else {
+    return {};
+  }
+  return Status::not_supported(display_name_ + ": tensor " + quote(tensors_[index].name) + ": " + unknown +
+                               " of format version " + std::to_string(major_) + "." + std::to_string(minor_) +
+                               " is not supported by this reader (" + std::to_string(kFormatMajor) + "." +
+                               std::to_string(kFormatMinor) + ")");
 }
 
 std::uint64_t Reader::stored_size(std::size_t index) const { return stored_[index].stored_size; }
@@ -360,19 +395,25 @@ Status Reader::verify_tensor(std::size_t index) const {
   if (index >= tensors_.size()) {
     return Status::invalid_argument(display_name_ + ": no tensor with index " + std::to_string(index));
   }
+  const Status decodable = check_decodable(index);
   const Status status =
-      check_tensor_bytes(file_, tensors_[index], stored_[index], chunk_indexes_[index].get(), nullptr);
-  return status.with_context(display_name_ + ": tensor " + quote(tensors_[index].name));
+      check_tensor_bytes(file_, tensors_[index], stored_[index], chunk_indexes_[index].get(), decodable.ok(), nullptr);
+  if (!status.ok()) return status.with_context(display_name_ + ": tensor " + quote(tensors_[index].name));
+  return decodable;
 }
 
 void Reader::verify(std::vector<Problem>& problems) const {
   // Tensors are checked on several threads, each into its own slot; problems
   // are then reported in tensor order, whatever the thread count.
   std::vector<Status> statuses(tensors_.size());
+  std::vector<Status> decodable(tensors_.size());
   std::vector<Digest> tensor_digests(tensors_.size());
   (void)parallel_for(tensors_.size(), threads_, [&](std::size_t i, unsigned) {
     TensorDigester digester(tensors_[i]);
-    statuses[i] = check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), &digester);
+    // An undecodable tensor still has its stored bytes' checksum checked.
+    decodable[i] = check_decodable(i);
+    statuses[i] =
+        check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), decodable[i].ok(), &digester);
     if (statuses[i].ok()) tensor_digests[i] = digester.finish();
     return Status();
   });
@@ -381,6 +422,9 @@ void Reader::verify(std::vector<Problem>& problems) const {
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     if (!statuses[i].ok()) {
       problems.push_back({display_name_ + ": tensor " + quote(tensors_[i].name) + ": " + statuses[i].message()});
+      all_read = false;
+    } else if (!decodable[i].ok()) {
+      problems.push_back({decodable[i].message()});
       all_read = false;
     } else {
       digests.emplace_back(tensors_[i].name, tensor_digests[i]);
@@ -417,10 +461,17 @@ void Reader::verify(std::vector<Problem>& problems) const {
 
 Status replace_metadata(const std::filesystem::path& path, std::string_view metadata_json, bool* in_place) {
   OWF_ASSIGN_OR_RETURN(const std::unique_ptr<Reader> reader, Reader::open(path));
+  // The records are rewritten without extension bytes, which a newer minor version may define.
+  if (reader->minor_version() > kFormatMinor) {
+    return Status::not_supported(path.string() + ": format version " + std::to_string(kFormatMajor) + "." +
+                                 std::to_string(reader->minor_version()) + " is newer than this library's " +
+                                 std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor) +
+                                 "; the metadata of this file cannot be edited");
+  }
   if (Status status = validate_metadata(metadata_json, path.string()); !status.ok()) {
     return Status::invalid_argument(status.message());
   }
-  // The records are written anew as version 1.0 records: the data does not move.
+  // The records are written anew: the data does not move.
   std::vector<std::byte> header =
       detail::encode_header_start(reader->recorded_digest(), reader->tensors().size(), metadata_json);
   std::vector<StoredTensor> stored;
@@ -435,7 +486,7 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
     return Status::invalid_argument(path.string() + ": metadata makes the header exceed " +
                                     std::to_string(detail::kMaxHeaderCapacity) + " bytes");
   }
-  const detail::Preamble preamble{kFormatMajor,  kFormatMinor, reader->alignment(), header_offset,
+  const detail::Preamble preamble{kFormatMajor,  reader->minor_version(), reader->alignment(), header_offset,
                                   header.size(), capacity,     detail::xxh3(header)};
   if (in_place != nullptr) *in_place = fits;
 

@@ -22,6 +22,7 @@
 #include "owf/metadata.h"
 #include "owf/text.h"
 #include "owf/threads.h"
+#include "value_check.h"
 
 namespace owf {
 
@@ -218,6 +219,7 @@ struct Writer::Impl {
   std::vector<Slot> slots;
   std::uint64_t data_end = 0;  // end of the last tensor's stored bytes (data_start at first)
   std::uint64_t tensor_count = 0;
+  std::uint16_t minor_version = 0;  // the lowest that defines every id written (spec §3)
   std::vector<std::byte> records;
   std::unordered_set<std::string> names;
   std::vector<std::pair<std::string, Digest>> digests;
@@ -236,6 +238,11 @@ struct Writer::Impl {
   Result<StoredTensor> write_compressed(const TensorInfo& info, const TensorSource& source, TensorDigester& digester,
                                         std::uint64_t offset);
   Result<std::uint64_t> checksum_written(std::uint64_t offset, std::uint64_t size);
+  // Refuses bytes that §5 forbids (bool values, packed padding bits): the output would be invalid.
+  Status check_values(const TensorInfo& info, const detail::DecodedValueCheck& values) const {
+    if (!values.problem()) return {};
+    return Status::invalid_argument(where() + ": tensor " + quote(info.name) + ": " + *values.problem());
+  }
   void report_progress(std::uint64_t bytes) {
     bytes_done += bytes;
     if (options.progress) options.progress(bytes_done, 0);
@@ -261,6 +268,7 @@ Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const Tenso
   // one worker hashes piece i and another writes it. Each buffer is refilled
   // only after both workers are done with it (submit() waits for that).
   Xxh3Stream checksum;
+  detail::DecodedValueCheck values(info);
   Status write_status;                     // touched only by the writing thread until it is waited for
   std::atomic<bool> write_failed = false;  // lets this thread stop early
   {
@@ -271,9 +279,10 @@ Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const Tenso
       const std::size_t shift = (offset + done) % kBlock;
       const auto piece = buffers[which].at(shift, std::min<std::uint64_t>(kRawPiece - shift, info.byte_size - done));
       OWF_RETURN_IF_ERROR(source(done, piece));
-      hasher.submit([&digester, &checksum, piece] {
+      hasher.submit([&digester, &checksum, &values, piece] {
         digester.update(piece);
         checksum.update(piece);
+        values.update(piece);
       });
       writer.submit([this, &write_status, &write_failed, at = offset + done, piece] {
         write_status = file.write_at(at, piece);
@@ -284,6 +293,7 @@ Result<StoredTensor> Writer::Impl::write_raw(const TensorInfo& info, const Tenso
     }
   }
   OWF_RETURN_IF_ERROR(write_status);
+  OWF_RETURN_IF_ERROR(check_values(info, values));
   return StoredTensor{Encoding::kRaw, offset, info.byte_size, checksum.digest()};
 }
 
@@ -295,6 +305,7 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
   const ChunkFilter filter = group_width == 0             ? ChunkFilter::kNone
                              : options.compression->lanes ? ChunkFilter::kLanes
                                                           : ChunkFilter::kByteGroup;
+  minor_version = std::max(minor_version, detail::minor_version_defining(filter));
   const std::uint64_t chunk_count = info.byte_size / chunk_size + (info.byte_size % chunk_size != 0);
 
   // The table precedes the frames but is known only after them: leave room, patch it at the end.
@@ -303,6 +314,7 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
   const auto frames_start = table_size ? checked_add(offset, detail::kChunkHeaderSize + *table_size) : std::nullopt;
   if (!frames_start) return Status::invalid_argument(where() + ": file offsets overflow");
   std::uint64_t frame_at = *frames_start;
+  detail::DecodedValueCheck values(info);
   // Batches of chunks are read in order, then encoded on every thread while one
   // of the jobs feeds the batch to the digest; frames are written in order, so
   // the output is the same whatever the thread count.
@@ -315,7 +327,10 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
     }
     OWF_RETURN_IF_ERROR(parallel_for(1 + batch, options.threads, [&](std::size_t job, unsigned) -> Status {
       if (job == 0) {  // the longest job starts first
-        for (std::size_t k = 0; k < batch; ++k) digester.update(slots[k].chunk);
+        for (std::size_t k = 0; k < batch; ++k) {
+          digester.update(slots[k].chunk);
+          values.update(slots[k].chunk);
+        }
         return {};
       }
       Slot& slot = slots[job - 1];
@@ -330,6 +345,7 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
       report_progress(slots[i].chunk.size());
     }
   }
+  OWF_RETURN_IF_ERROR(check_values(info, values));
   OWF_RETURN_IF_ERROR(file.write_at(offset, detail::encode_chunk_table(chunk_size, filter, frame_lengths)));
   const std::uint64_t stored_size = frame_at - offset;
   OWF_ASSIGN_OR_RETURN(const std::uint64_t checksum, checksum_written(offset, stored_size));
@@ -432,7 +448,7 @@ Status Writer::finish(std::string_view metadata_json) {
     return s.file.write_at(offset, bytes);
   };
   OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, *header_offset, header, capacity));
-  const detail::Preamble preamble{kFormatMajor,  kFormatMinor, s.options.alignment, *header_offset,
+  const detail::Preamble preamble{kFormatMajor,  s.minor_version, s.options.alignment, *header_offset,
                                   header.size(), capacity,     detail::xxh3(header)};
   OWF_RETURN_IF_ERROR(s.file.write_at(0, detail::encode_preamble(preamble)));
   return s.file.commit();

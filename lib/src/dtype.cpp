@@ -95,13 +95,17 @@ std::optional<DType> dtype_from_name(std::string_view name) {
 std::span<const DTypeInfo> all_dtypes() { return kDTypes; }
 
 Result<std::uint64_t> element_count(std::span<const std::uint64_t> shape) {
-  std::uint64_t count = 1;
+  // Spec §5: the product of the nonzero dimensions must fit, so that the
+  // answer does not depend on where a zero dimension sits.
+  std::uint64_t nonzero_product = 1;
+  bool has_zero = false;
   for (const std::uint64_t dim : shape) {
-    const auto product = checked_mul(count, dim);
+    has_zero |= dim == 0;
+    const auto product = checked_mul(nonzero_product, dim == 0 ? 1 : dim);
     if (!product) return Status::invalid_argument("shape " + shape_text(shape) + " has more than 2^64 elements");
-    count = *product;
+    nonzero_product = *product;
   }
-  return count;
+  return has_zero ? 0 : nonzero_product;
 }
 
 Result<std::uint64_t> storage_size(DType dtype, std::span<const std::uint64_t> shape) {
@@ -110,6 +114,12 @@ Result<std::uint64_t> storage_size(DType dtype, std::span<const std::uint64_t> s
     return Status::invalid_argument("unknown dtype id " + std::to_string(static_cast<unsigned>(dtype)));
   }
   OWF_ASSIGN_OR_RETURN(const std::uint64_t count, element_count(shape));
+  // Spec §5: the bit length of a packed stream must fit in 64 bits too.
+  if (info->block_elements > 1 && !info->row_blocks &&
+      !checked_mul(count, 8u * info->block_bytes / info->block_elements)) {
+    return Status::invalid_argument(std::string(info->name) + " shape " + shape_text(shape) +
+                                    " needs more than 2^64 bits");
+  }
   const std::uint64_t blocks = count / info->block_elements;
   const std::uint64_t rest = count % info->block_elements;
   if (info->row_blocks) {

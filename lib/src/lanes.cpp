@@ -1,6 +1,7 @@
 // Byte grouping and the lanes filter: with chunked.cpp, the only files of the library that include zstd.
 #include "lanes.h"
 
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader
 #include <zstd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "chunked.h"
 #include "owf/bytes.h"
 
 namespace owf::detail {
@@ -69,6 +71,31 @@ void interleave(const std::array<const std::byte*, kMaxWidth>& lanes, std::uint3
   for (std::uint32_t k = 0; k < width; ++k) {
     for (std::size_t j = 0; j < elements; ++j) dst[j * width + k] = lanes[k][j];
   }
+}
+
+// The frame rules of §6.2 that libzstd would not enforce on its own: a
+// Zstandard frame (not a skippable or legacy one), no dictionary, a window of
+// at most 2^27 bytes, and a content size, when recorded, of the chunk's length.
+Status check_frame_header(std::span<const std::byte> frame, std::size_t decoded_length) {
+  if (frame.size() < 4 || load_le<std::uint32_t>(frame.data()) != ZSTD_MAGICNUMBER) {
+    return Status::corruption("not a Zstandard frame (no magic number 28 B5 2F FD)");
+  }
+  ZSTD_frameHeader header{};
+  const std::size_t missing = ZSTD_getFrameHeader(&header, frame.data(), frame.size());
+  if (ZSTD_isError(missing) || missing != 0) return Status::corruption("not a Zstandard frame (truncated header)");
+  if (header.dictID != 0) {
+    return Status::corruption("frame needs dictionary " + std::to_string(header.dictID) +
+                              "; owf frames use no dictionary");
+  }
+  if (header.windowSize > kMaxFrameWindow) {
+    return Status::corruption("frame window of " + std::to_string(header.windowSize) + " bytes exceeds the limit of " +
+                              std::to_string(kMaxFrameWindow));
+  }
+  if (header.frameContentSize != ZSTD_CONTENTSIZE_UNKNOWN && header.frameContentSize != decoded_length) {
+    return Status::corruption("frame records a content size of " + std::to_string(header.frameContentSize) +
+                              " bytes, expected " + std::to_string(decoded_length));
+  }
+  return {};
 }
 
 }  // namespace
@@ -132,6 +159,7 @@ Status encode_lanes(ZSTD_CCtx* context, int level, std::span<const std::byte> ch
 }
 
 Status decode_one_frame(ZSTD_DCtx* context, std::span<const std::byte> frame, std::span<std::byte> dst) {
+  OWF_RETURN_IF_ERROR(check_frame_header(frame, dst.size()));
   // Exactly one frame: ZSTD_decompress would also accept several concatenated ones.
   const std::size_t frame_size = ZSTD_findFrameCompressedSize(frame.data(), frame.size());
   if (ZSTD_isError(frame_size)) {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "owf/text.h"
 #include "owf/version.h"
@@ -36,13 +38,93 @@ std::size_t find_excess_depth(std::string_view json) {
   return std::string_view::npos;
 }
 
-std::string_view json_type_name(const nlohmann::json& value) {
-  return value.is_array()     ? "an array"
-         : value.is_string()  ? "a string"
-         : value.is_number()  ? "a number"
-         : value.is_boolean() ? "a boolean"
-                              : "null";
-}
+// Checks the JSON rules of spec §8.1 that a parser leaves open, while nlohmann
+// parses without building a tree (its SAX parser is iterative): the top level
+// is an object, keys are unique within each object, integers fit in i64 or
+// u64. Lone surrogate escapes and numbers beyond the double range are parse
+// errors of nlohmann itself.
+class MetadataRules final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  // The first rule broken, as "duplicate key 'a' in /x", or empty.
+  const std::string& violation() const { return violation_; }
+  const std::string& parse_error_text() const { return parse_error_; }
+
+  bool null() override { return value("null"); }
+  bool boolean(bool) override { return value("a boolean"); }
+  bool number_integer(number_integer_t) override { return value("a number"); }
+  bool number_unsigned(number_unsigned_t) override { return value("a number"); }
+  bool number_float(number_float_t, const string_t& text) override {
+    if (text.find_first_of(".eE") == string_t::npos) {
+      return fail("integer " + text + " at " + path(objects_.size()) + " is outside -2^63..2^64-1");
+    }
+    return value("a number");
+  }
+  bool string(string_t&) override { return value("a string"); }
+  bool binary(binary_t&) override { return value("binary"); }
+  bool start_object(std::size_t) override {
+    if (!value("an object")) return false;
+    objects_.push_back({});
+    return true;
+  }
+  bool key(string_t& key) override {
+    if (!objects_.back().keys.insert(key).second) {
+      return fail("duplicate key " + quote(key) + " in " + path(objects_.size() - 1));
+    }
+    objects_.back().current = key;
+    return true;
+  }
+  bool end_object() override {
+    objects_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    objects_.push_back(Level{.in_array = true, .keys = {}, .current = {}});
+    return value("an array");
+  }
+  bool end_array() override {
+    objects_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& error) override {
+    // what() is "[json.exception.parse_error.101] parse error at ...": keep the part after the tag.
+    std::string_view detail = error.what();
+    if (const auto tag_end = detail.find("] "); tag_end != std::string_view::npos) detail.remove_prefix(tag_end + 2);
+    parse_error_ = detail;
+    return false;
+  }
+
+ private:
+  struct Level {
+    bool in_array = false;
+    std::unordered_set<std::string> keys;
+    std::string current;  // the key whose value is being parsed
+  };
+
+  // Called for every value: only the top level must be an object.
+  bool value(std::string_view type) {
+    if (!started_ && type != "an object") return fail("must be a JSON object, not " + std::string(type));
+    started_ = true;
+    return true;
+  }
+  bool fail(std::string what) {
+    violation_ = std::move(what);
+    return false;
+  }
+  // The keys being parsed in the outermost `levels` objects, as a JSON pointer
+  // without array indexes ("/" at the top).
+  std::string path(std::size_t levels) const {
+    std::string text;
+    for (std::size_t i = 0; i < levels; ++i) {
+      if (!objects_[i].in_array) text += "/" + objects_[i].current;
+    }
+    return text.empty() ? "/" : text;
+  }
+
+  bool started_ = false;
+  std::vector<Level> objects_;
+  std::string violation_;
+  std::string parse_error_;
+};
 
 // A recursive-descent parser of SPDX license expressions; parentheses nest at
 // most kMaxJsonDepth deep, which bounds the recursion.
@@ -166,20 +248,12 @@ Status validate_metadata(std::string_view json, std::string_view where) {
     return Status::corruption(prefix + "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels at byte " +
                               std::to_string(deep));
   }
-  try {
-    const nlohmann::json value = nlohmann::json::parse(json.begin(), json.end());
-    if (!value.is_object()) {
-      return Status::corruption(prefix + "must be a JSON object, not " + std::string(json_type_name(value)));
-    }
-  } catch (const nlohmann::json::parse_error& error) {
-    // what() is "[json.exception.parse_error.101] parse error at ...": keep the part after the tag.
-    std::string_view detail = error.what();
-    if (const auto tag_end = detail.find("] "); tag_end != std::string_view::npos) detail.remove_prefix(tag_end + 2);
-    return Status::corruption(prefix + "is not valid JSON: " + std::string(detail));
-  } catch (const std::exception& error) {
-    return Status::corruption(prefix + "cannot be parsed: " + error.what());
-  }
-  return {};
+  // nlohmann would skip a byte-order mark; §8.1 forbids one.
+  if (json.starts_with("\xEF\xBB\xBF")) return Status::corruption(prefix + "starts with a byte-order mark");
+  MetadataRules rules;
+  if (nlohmann::json::sax_parse(json.begin(), json.end(), &rules)) return {};
+  if (!rules.violation().empty()) return Status::corruption(prefix + rules.violation());
+  return Status::corruption(prefix + "is not valid JSON: " + rules.parse_error_text());
 }
 
 std::string_view library_version() { return OWF_VERSION_STRING; }

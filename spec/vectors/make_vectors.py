@@ -129,6 +129,45 @@ def zstd_chunked(data, dtype, chunk_size, level, byte_group, lanes=False):
     return header + b"".join(le64(len(f)) for f in frames) + b"".join(frames), encoding
 
 
+def zstd_frame(content, single_segment=True, content_size=True, checksum=False, dictionary_id=None,
+               window_exponent=0, blocks=None, magic=0xFD2FB528):
+    """One Zstandard frame built field by field from RFC 8878 section 3.1.1, so that the vectors can
+    hold the frame forms section 6.2 allows or refuses, whatever a compressor library would emit.
+    `blocks` is a list of ("raw", bytes) or ("rle", byte, count); by default one raw block."""
+    blocks = blocks or [("raw", content)]
+    size = len(content)
+    if not content_size:
+        fcs_flag, fcs = 0, b""
+    elif single_segment and size < 256:
+        fcs_flag, fcs = 0, bytes([size])
+    elif 256 <= size < 65536 + 256:
+        fcs_flag, fcs = 1, struct.pack("<H", size - 256)
+    else:
+        fcs_flag, fcs = 2, le32(size)
+    did_flag, did = (0, b"") if dictionary_id is None else (1, bytes([dictionary_id]))
+    descriptor = fcs_flag << 6 | (single_segment << 5) | (checksum << 2) | did_flag
+    out = le32(magic) + bytes([descriptor]) + (b"" if single_segment else bytes([window_exponent << 3])) + did + fcs
+    for i, block in enumerate(blocks):
+        last = i == len(blocks) - 1
+        if block[0] == "raw":
+            out += struct.pack("<I", last | 0 << 1 | len(block[1]) << 3)[:3] + block[1]
+        else:
+            out += struct.pack("<I", last | 1 << 1 | block[2] << 3)[:3] + bytes([block[1]])
+    if checksum:
+        out += le32(xxhash.xxh64_intdigest(content) & 0xFFFFFFFF)
+    return out
+
+
+def chunk_table(chunk_size, filter_id, count, lengths, reserved=b"\0\0\0"):
+    """The 16-byte chunk header and the table of section 6.2."""
+    return le32(chunk_size) + bytes([filter_id]) + reserved + le64(count) + b"".join(le64(n) for n in lengths)
+
+
+def one_frame_tensor(name, frame, size=16):
+    """A u8 tensor of `size` bytes stored zstd-chunked as the single chunk `frame`."""
+    return Tensor(name, "u8", [size], bytes(size), stored=chunk_table(size, 0, 1, [len(frame)]) + frame, encoding_id=1)
+
+
 class Tensor:
     """One tensor as the file builder sees it. Fields other than name/dtype/shape/data
     override what a correct writer would put in the record (for invalid vectors)."""
@@ -149,15 +188,16 @@ def pattern(size, seed):
     return bytes(out)
 
 
-def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, major=1, minor=0,
+def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, major=1, minor=None,
           header_extra=b"", digest=None, preamble=None):
     """Lays out an .owf file as section 2 describes and returns (bytes, encodings).
     `compression` is None or (level, chunk_size, byte_group[, lanes]); empty tensors stay raw, as owf
-    writes them.
+    writes them. `minor` defaults to the lowest version defining the ids used: 1 with the lanes filter.
     `preamble` overrides preamble fields by name after everything is computed."""
     data_start = align_up(64, alignment)
     body = bytearray(data_start)
     records, encodings, end = [], [], data_start
+    lowest_minor = 0
     for t in tensors:
         o = t.overrides
         if compression and t.data:
@@ -175,6 +215,8 @@ def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, m
         rank = o.get("rank", len(t.shape))
         dtype_id = o.get("dtype_id", DTYPES[t.dtype][0] if t.dtype in DTYPES else 0)
         encoding_id = o.get("encoding_id", 0 if encoding == "raw" else 1)
+        if encoding_id == 1 and len(stored) > 4 and stored[4] == 2:
+            lowest_minor = 1  # the lanes filter came in 1.1
         fields = (le16(dtype_id) + bytes([encoding_id, rank]) + le32(len(name)) + name +
                   b"".join(le64(d) for d in t.shape) + le64(offset) +
                   le64(o.get("stored_length", len(stored))) + le64(o.get("checksum", xxh3(stored))) +
@@ -184,7 +226,7 @@ def build(tensors, metadata=b"{}", alignment=64, slack=4096, compression=None, m
     body.extend(bytes(header_offset - len(body)))
     digest = digest if digest is not None else content_digest([t for t in tensors])
     header = (digest + le64(len(tensors)) + le64(len(metadata)) + metadata + b"".join(records) + header_extra)
-    fields = dict(major=major, minor=minor, alignment=alignment, header_offset=header_offset,
+    fields = dict(major=major, minor=lowest_minor if minor is None else minor, alignment=alignment, header_offset=header_offset,
                   header_length=len(header), header_capacity=len(header) + slack,
                   header_checksum=xxh3(header), reserved=0)
     fields.update(preamble or {})
@@ -289,27 +331,73 @@ def valid_vectors():
         "gguf": {"general.name": "tiny", "tokenizer.ggml.tokens": ["<s>", "</s>", "é", "🙂"]},
         "user": {"nested": [[[1, 2.5, None, True, False, "\u0000"]]], "empty": {}},
     }, ensure_ascii=False, separators=(",", ":")).encode())
+    yield "trailing_empty_tensor", dict(tensors=[Tensor("bytes", "u8", [3]), Tensor("empty", "f32", [0])])
+    yield "zero_dims_large", dict(tensors=[Tensor("zero.big", "u8", [2**32, 0, 2**31]), Tensor("after", "u8", [2])])
+    yield "zstd_byte_group_complex", dict(compression=(3, 320, True), tensors=[
+        Tensor("c64", "c64", [60], floats(120)),                # w = 8: the whole complex element
+        Tensor("c128", "c128", [30], floats(60, fmt="<d")),     # w = 16
+    ])
     yield "unicode_names", dict(tensors=[
         Tensor("模型.权重", "u8", [2]), Tensor("ß", "u8", [1]), Tensor("a b\tc", "u8", [1]), Tensor("B", "u8", [1]),
     ])
 
 
+def frame_forms_vector():
+    """Frame forms section 6.2 allows beyond what owf writes: no content size with a checksum,
+    several blocks (raw and RLE), a 2-byte content size, a multi-segment window."""
+    content = bytes(range(16)) + bytes(48)
+    tensors = [
+        Tensor("checksum.no_size", "u8", [64], content, stored=None),
+        Tensor("raw_and_rle_blocks", "u8", [64], content, stored=None),
+        Tensor("two_byte_size", "u8", [300], bytes(300), stored=None),
+        Tensor("windowed", "u8", [64], content, stored=None),
+    ]
+    frames = [
+        zstd_frame(content, single_segment=False, content_size=False, checksum=True),
+        zstd_frame(content, blocks=[("raw", content[:16]), ("rle", 0, 48)]),
+        zstd_frame(bytes(300), single_segment=False, blocks=[("rle", 0, 300)]),
+        zstd_frame(content, single_segment=False, window_exponent=17),  # 128 MiB: the limit, allowed
+    ]
+    for t, frame in zip(tensors, frames):
+        t.overrides = {"stored": chunk_table(len(t.data), 0, 1, [len(frame)]) + frame, "encoding_id": 1}
+    return tensors, build(tensors)
+
+
 def minor_version_vector():
-    """A version 1.1 file with an extra field at the end of a record and bytes after the
-    records: a 1.0 reader must read it (section 3, 'Versions'). owf itself never writes this."""
+    """A version 1.2 file with an extra field at the end of a record and bytes after the
+    records: a 1.1 reader must read it (section 3, 'Versions'). owf itself never writes this."""
     tensors = [Tensor("x", "u16", [3], record_extra=b"\x01\x02\x03\x04"), Tensor("y", "u8", [2])]
-    return tensors, build(tensors, minor=1, header_extra=b"future")
+    return tensors, build(tensors, minor=2, header_extra=b"future")
 
 
-def describe(tensors, encodings, metadata, options, reproducible, data):
+def unknown_ids_vector():
+    """A version 1.2 file whose tensors use an encoding id (7) and a chunk filter id (9) that
+    version 1.1 does not define: a 1.1 reader opens it and reads the known tensor, and refuses
+    to decode the other two, naming them (section 3, 'Versions')."""
+    frame = zstandard.ZstdCompressor(level=3).compress(bytes(16))
+    future_filter = chunk_table(16, 9, 1, [len(frame)]) + frame
+    tensors = [Tensor("known", "u8", [2], bytes([1, 2])),
+               Tensor("future.encoding", "f32", [4], stored=b"opaque bytes", encoding_id=7),
+               Tensor("future.filter", "u16", [8], bytes(16), stored=future_filter, encoding_id=1)]
+    data, _ = build(tensors, minor=2)
+    unsupported = {"future.encoding": "tensor 'future.encoding': encoding 7 of format version 1.2 is not supported",
+                   "future.filter": "tensor 'future.filter': chunk filter 9 of format version 1.2 is not supported"}
+    return tensors, ["raw", "encoding 7", "zstd+filter 9"], unsupported, data
+
+
+def describe(tensors, encodings, metadata, options, reproducible, data, unsupported=None):
+    """`unsupported` maps the names of tensors a reader must refuse to decode to its error."""
+    unsupported = unsupported or {}
     return {
         "metadata": metadata.decode(),
         "options": options,
         "writer_reproducible": reproducible,
         "file_sha256": hashlib.sha256(data).hexdigest(),
         "content_digest": content_digest(tensors).hex(),
-        "tensors": [{"name": t.name.decode(), "dtype": t.dtype, "shape": t.shape, "encoding": e,
-                     "data": t.data.hex()} for t, e in zip(tensors, encodings)],
+        "tensors": [dict({"name": t.name.decode(), "dtype": t.dtype, "shape": t.shape, "encoding": e},
+                         **({"unsupported": unsupported[t.name.decode()]} if t.name.decode() in unsupported
+                            else {"data": t.data.hex()}))
+                    for t, e in zip(tensors, encodings)],
     }
 
 
@@ -327,10 +415,20 @@ def write_valid(folder):
             json.dumps(describe(spec["tensors"], encodings, meta, options, True, data), indent=1,
                        ensure_ascii=False) + "\n")
     tensors, (data, encodings) = minor_version_vector()
-    (folder / "minor_version_1_1.owf").write_bytes(data)
+    (folder / "minor_version_1_2.owf").write_bytes(data)
     description = describe(tensors, encodings, b"{}", {"alignment": 64, "header_slack": 4096, "compression": None},
                            False, data)
-    (folder / "minor_version_1_1.json").write_text(json.dumps(description, indent=1) + "\n")
+    (folder / "minor_version_1_2.json").write_text(json.dumps(description, indent=1) + "\n")
+    tensors, (data, _) = frame_forms_vector()
+    (folder / "zstd_frame_forms.owf").write_bytes(data)
+    description = describe(tensors, ["zstd"] * len(tensors), b"{}",
+                           {"alignment": 64, "header_slack": 4096, "compression": None}, False, data)
+    (folder / "zstd_frame_forms.json").write_text(json.dumps(description, indent=1) + "\n")
+    tensors, encodings, unsupported, data = unknown_ids_vector()
+    (folder / "minor_version_1_2_unknown_ids.owf").write_bytes(data)
+    description = describe(tensors, encodings, b"{}", {"alignment": 64, "header_slack": 4096, "compression": None},
+                           False, data, unsupported)
+    (folder / "minor_version_1_2_unknown_ids.json").write_text(json.dumps(description, indent=1) + "\n")
 
 
 # ---- invalid vectors: (file name, bytes, stage, fragment). stage "open": Reader::open must fail;
@@ -356,7 +454,7 @@ def invalid_vectors():
     yield "too_short", good[:40], "open", "too short for the 64-byte owf preamble"
     yield "preamble_checksum", patch(good, 60, b"\xff"), "open", "preamble checksum mismatch"
     yield "newer_major", fix_preamble(patch(good, 8, le16(2))), "open", \
-        "format version 2.0 is newer than this reader supports (1.0)"
+        "format version 2.0 is newer than this reader supports (1.1)"
     yield "major_zero", fix_preamble(patch(good, 8, le16(0))), "open", "format version 0.0 is invalid"
     yield "bad_alignment", build(two, preamble={"alignment": 48})[0], "open", \
         "alignment 48 at offset 12 is not a power of two in 8..4096"
@@ -379,6 +477,8 @@ def invalid_vectors():
         "tensor count 1000000000000"
     yield "unknown_dtype", build([Tensor("first", "f32", [4], dtype_id=999)])[0], "open", \
         "tensor 'first': unknown dtype id 999"
+    yield "unknown_dtype_newer_minor", build([Tensor("first", "f32", [4], dtype_id=999)], minor=2)[0], "open", \
+        "tensor 'first': unknown dtype id 999 at offset 134 (the file is version 1.2, newer than this reader's 1.1)"
     yield "unknown_encoding", build([Tensor("first", "f32", [4], encoding_id=7)])[0], "open", \
         "tensor 'first': unknown encoding 7"
     yield "duplicate_name", build([Tensor("same", "u8", [1]), Tensor("same", "u8", [1])])[0], "open", \
@@ -411,8 +511,7 @@ def invalid_vectors():
     yield "record_extension_in_1_0", build([Tensor("first", "f32", [4], record_extra=b"\0\0")])[0], "open", \
         "2 bytes beyond its fields"
     # zstd-chunked tables (section 6.2)
-    table = lambda chunk, flt, count, lengths: le32(chunk) + bytes([flt, 0, 0, 0]) + le64(count) + b"".join(
-        le64(n) for n in lengths)
+    table = chunk_table
     frame = zstandard.ZstdCompressor(level=3).compress(bytes(16))
     yield "chunk_table_overflow", build([Tensor("huge", "u8", [2**40], b"", stored=table(1, 0, 2**40, []),
                                                 encoding_id=1)])[0], "open", "chunk table of 1099511627776 entries"
@@ -432,6 +531,9 @@ def invalid_vectors():
     yield "lanes_on_u8", build([Tensor("z", "u8", [16], stored=table(16, 2, 1, [len(frame)]) + frame,
                                        encoding_id=1)])[0], "open", "lanes filter at offset 68 is not allowed for dtype u8"
     raw_lanes = le32(8) + le32(8) + bytes(range(16))
+    yield "lanes_in_version_1_0", build([Tensor("z", "u16", [8], stored=table(16, 2, 1, [24]) + raw_lanes,
+                                                encoding_id=1)], minor=0)[0], "open", \
+        "chunk filter 2 at offset 68 is defined in version 1.1, but the file is version 1.0"
     lanes_table = lambda body: table(16, 2, 1, [len(body)]) + body
     yield "lane_too_long", build([Tensor("z", "u16", [8], stored=lanes_table(le32(9) + le32(7) + bytes(range(16))),
                                          encoding_id=1)])[0], "verify", "lane 0 of 9 bytes is longer than its 8 decoded bytes"
@@ -442,7 +544,52 @@ def invalid_vectors():
     lane_frame = zstandard.ZstdCompressor(level=1).compress(bytes(7))
     yield "lane_frame_short", build([Tensor("z", "u16", [8], stored=lanes_table(
         le32(len(lane_frame)) + le32(8) + lane_frame + bytes(8)), encoding_id=1)])[0], "verify", "lane 0 of"
+    yield "chunk_reserved_nonzero", build([Tensor("z", "u8", [16], encoding_id=1, stored=table(
+        16, 0, 1, [len(frame)], reserved=b"\0\1\0") + frame)])[0], "open", \
+        "reserved chunk header bytes at offset 69 are not zero"
+    yield "shape_overflow_zero_last", build([Tensor("big", "u8", [2**40, 2**40, 0], b"")])[0], "open", \
+        "tensor 'big': shape [1099511627776, 1099511627776, 0] has more than 2^64 elements"
+    yield "shape_overflow_zero_first", build([Tensor("big", "u8", [0, 2**40, 2**40], b"")])[0], "open", \
+        "tensor 'big': shape [0, 1099511627776, 1099511627776] has more than 2^64 elements"
+    yield "packed_bits_overflow", build([Tensor("nibbles", "int4", [2**62], b"")])[0], "open", \
+        "tensor 'nibbles': int4 shape [4611686018427387904] needs more than 2^64 bits"
+    yield "header_length_too_small", build(two, preamble={"header_length": 40})[0], "open", \
+        "header length 40 is less than the 48-byte minimum"
+    trailing, _ = build([Tensor("bytes", "u8", [3]), Tensor("empty", "f32", [0])])
+    th = header_offset_of(trailing)  # 128: the empty tensor's aligned offset, not align_up(67, 8) = 72
+    moved = fix_preamble(patch(trailing[:72] + trailing[th:], 16, le64(72)))
+    yield "header_before_trailing_empty", moved, "open", \
+        "tensor 'empty': stored bytes at offset 128 of length 0 run past the header at offset 72"
+    yield "metadata_bom", build(two, metadata=b'\xef\xbb\xbf{}')[0], "open", "metadata starts with a byte-order mark"
+    yield "metadata_lone_surrogate", build(two, metadata=b'{"a": "\\ud800"}')[0], "open", \
+        "metadata is not valid JSON"
+    yield "metadata_number_overflow", build(two, metadata=b'{"a": 1e400}')[0], "open", "number overflow"
+    yield "metadata_integer_range", build(two, metadata=b'{"a": 18446744073709551616}')[0], "open", \
+        "metadata integer 18446744073709551616 at /a is outside -2^63..2^64-1"
+    yield "metadata_duplicate_key", build(two, metadata=b'{"x": {"k": 1, "k": 2}}')[0], "open", \
+        "metadata duplicate key 'k' in /x"
     # Only verify() can find these: the structure is sound.
+    yield "bool_value_2", build([Tensor("flags", "bool", [4], bytes([1, 0, 2, 1]))])[0], "verify", \
+        "tensor 'flags': bool value 2 at decoded byte 2 is neither 0 nor 1"
+    yield "packed_padding_nonzero", build([Tensor("nibbles", "int4", [3], bytes([0x21, 0xF3]))])[0], "verify", \
+        "tensor 'nibbles': unused high bits of the last byte (decoded byte 1) are not zero"
+    sixteen = bytes(range(16))
+    yield "zstd_skippable_frame", build([one_frame_tensor("z", le32(0x184D2A50) + le32(16) + sixteen)])[0], \
+        "verify", "tensor 'z': chunk 0 at offset 88: not a Zstandard frame (no magic number"
+    yield "zstd_legacy_frame", build([one_frame_tensor("z", zstd_frame(sixteen, magic=0xFD2FB527))])[0], \
+        "verify", "not a Zstandard frame (no magic number"
+    half = zstd_frame(bytes(8), single_segment=False, content_size=False)  # each valid alone
+    yield "zstd_two_frames", build([one_frame_tensor("z", half + half)])[0], "verify", "hold more than one frame"
+    yield "zstd_dictionary_id", build([one_frame_tensor("z", zstd_frame(sixteen, dictionary_id=7))])[0], \
+        "verify", "frame needs dictionary 7"
+    yield "zstd_window_too_large", build([one_frame_tensor("z", zstd_frame(sixteen, single_segment=False,
+                                                                          window_exponent=18))])[0], \
+        "verify", "frame window of 268435456 bytes exceeds the limit of 134217728"
+    size_17 = patch(zstd_frame(sixteen), 5, bytes([17]))  # the 1-byte Frame_Content_Size after the descriptor
+    yield "zstd_content_size_wrong", build([one_frame_tensor("z", size_17)])[0], "verify", "frame records a content size of 17 bytes, expected 16"
+    bad_sum = zstd_frame(sixteen, checksum=True)
+    yield "zstd_bad_checksum", build([one_frame_tensor("z", bad_sum[:-1] + bytes([bad_sum[-1] ^ 1]))])[0], \
+        "verify", "tensor 'z': chunk 0 at offset 88: frame does not decompress"
     yield "tensor_checksum", patch(good, 66, b"\x7f"), "verify", "tensor 'first': checksum mismatch"
     yield "nonzero_padding", patch(good, 88, b"\x01"), "verify", \
         "padding after tensor 'first' has a nonzero byte at offset 88"

@@ -108,9 +108,16 @@ class InspectTest(OwfTestCase):
         run_owf("convert", self.path, out, "--compress", check=0)
         report = self.report(path=out)
         self.assertEqual(report["format"], "owf")
-        self.assertEqual(report["format_description"], "owf 1.0")
+        # The lanes filter (the default) is defined in 1.1: the writer writes the lowest version that has it.
+        self.assertEqual(report["format_description"], "owf 1.1")
+        self.assertIn("zstd+lanes", {t["encoding"] for t in report["tensors"]})
         self.assertTrue(all(t["encoding"] != "raw" for t in report["tensors"] if t["bytes"] > 0))
         self.assertEqual(report["stored_bytes"], sum(t["stored_bytes"] for t in report["tensors"]))
+
+    def test_raw_owf_is_version_1_0(self):
+        out = self.tmp / "raw.owf"
+        run_owf("convert", self.path, out, check=0)
+        self.assertEqual(self.report(path=out)["format_description"], "owf 1.0")
 
     def test_undecodable_dtype_says_so(self):
         path = self.tmp / "iq2.owf"

@@ -78,8 +78,15 @@ TEST_CASE("storage_size refuses broken blocking and overflow") {
   CHECK(elements.status().message() == "shape [4294967296, 4294967296] has more than 2^64 elements");
   const auto bytes = storage_size(DType::kF64, Shape{1ull << 62});
   CHECK(bytes.status().message() == "f64 shape [4611686018427387904] needs more than 2^64 bytes");
-  // Packed types round up without overflowing on the way.
-  CHECK(*storage_size(DType::kI4, Shape{UINT64_MAX}) == UINT64_MAX / 2 + 1);
+  // Spec §5: a packed stream's bit length must fit in 64 bits, not only its byte length.
+  CHECK(*storage_size(DType::kI4, Shape{UINT64_MAX / 4}) == UINT64_MAX / 8 + 1);
+  CHECK(storage_size(DType::kI4, Shape{UINT64_MAX / 4 + 1}).status().message() ==
+        "int4 shape [4611686018427387904] needs more than 2^64 bits");
+  // The product of the nonzero dimensions must fit wherever a zero sits.
+  for (const Shape& shape : {Shape{1ull << 40, 1ull << 40, 0}, Shape{0, 1ull << 40, 1ull << 40}}) {
+    CHECK_FALSE(element_count(shape).ok());
+  }
+  CHECK(*element_count(Shape{1ull << 32, 0, 1ull << 31}) == 0);
 }
 
 TEST_CASE("make_tensor_info validates names as UTF-8 and fills byte_size") {

@@ -39,6 +39,22 @@ TEST_CASE("nesting is limited to 64 levels and checked before parsing") {
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
 
+TEST_CASE("the JSON rules of spec §8.1: BOM, surrogates, unique keys, number ranges") {
+  const auto message = [](std::string_view json) { return validate_metadata(json, "m.owf").message(); };
+  CHECK(message("\xEF\xBB\xBF{}") == "m.owf: metadata starts with a byte-order mark");
+  CHECK(validate_metadata(R"({"a":"\ud83d\ude00","b":"\u0000"})", "m.owf").ok());            // a pair; NUL escaped
+  CHECK(message(R"({"a":"\ude00\ud83d"})").find("m.owf: metadata is not valid JSON") == 0);  // reversed
+  CHECK(message(R"({"a":"\ud800"})").find("m.owf: metadata is not valid JSON") == 0);
+  CHECK(message(R"({"a":1,"b":{"c":[{"d":1,"d":2}]}})") == "m.owf: metadata duplicate key 'd' in /b/c");
+  CHECK(message(R"({"a":1,"a":1})") == "m.owf: metadata duplicate key 'a' in /");
+  CHECK(validate_metadata(R"({"a":{"k":1},"b":{"k":1}})", "m.owf").ok());  // unique per object
+  CHECK(validate_metadata(R"({"a":[18446744073709551615,-9223372036854775808,-0,1e-400,1.5e308]})", "m.owf").ok());
+  CHECK(message(R"({"a":{"b":-9223372036854775809}})") ==
+        "m.owf: metadata integer -9223372036854775809 at /a/b is outside -2^63..2^64-1");
+  CHECK(message(R"({"a":1e400})").find("m.owf: metadata is not valid JSON: number overflow") == 0);
+  CHECK(validate_metadata(R"({"a":18446744073709551616.0})", "m.owf").ok());  // not an integer: a double
+}
+
 TEST_CASE("library_version is the project version") { CHECK(library_version() == OWF_TEST_PROJECT_VERSION); }
 
 TEST_CASE("SPDX license expressions: syntax of SPDX 2.3 Annex D") {

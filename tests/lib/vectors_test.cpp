@@ -67,6 +67,7 @@ TEST_CASE("every valid vector reads exactly as its description says") {
     CHECK(to_hex(reader->recorded_digest()) == expected.at("content_digest").get<std::string>());
     const auto& tensors = expected.at("tensors");
     REQUIRE(reader->tensors().size() == tensors.size());
+    std::vector<std::string> unsupported;  // errors of tensors with ids of a newer minor version
     for (std::size_t i = 0; i < tensors.size(); ++i) {
       const TensorInfo& info = reader->tensors()[i];
       CAPTURE(info.name);
@@ -75,11 +76,24 @@ TEST_CASE("every valid vector reads exactly as its description says") {
       CHECK(info.shape == tensors[i].at("shape").get<std::vector<std::uint64_t>>());
       CHECK(reader->encoding(i) == tensors[i].at("encoding").get<std::string>());
       const auto data = read_tensor(*reader, i);
+      if (tensors[i].contains("unsupported")) {
+        unsupported.push_back(tensors[i].at("unsupported"));
+        REQUIRE_FALSE(data.ok());
+        CHECK(data.status().code() == ErrorCode::kNotSupported);
+        CHECK_MESSAGE(data.status().message().find(unsupported.back()) != std::string::npos, data.status().message());
+        continue;
+      }
       REQUIRE_MESSAGE(data.ok(), data.status().message());
       CHECK(hex(*data) == tensors[i].at("data").get<std::string>());
     }
-    CHECK(problems_of(*reader) == "");
-    CHECK(to_hex(*content_digest(*reader)) == expected.at("content_digest").get<std::string>());
+    const std::string problems = problems_of(*reader);
+    if (unsupported.empty()) {
+      CHECK(problems == "");
+      CHECK(to_hex(*content_digest(*reader)) == expected.at("content_digest").get<std::string>());
+    } else {
+      for (const std::string& error : unsupported) CHECK_MESSAGE(problems.find(error) != std::string::npos, problems);
+      CHECK_FALSE(content_digest(*reader).ok());
+    }
   }
 }
 

@@ -30,9 +30,12 @@
 namespace owf {
 
 inline constexpr std::uint16_t kFormatMajor = 1;
-inline constexpr std::uint16_t kFormatMinor = 0;
+inline constexpr std::uint16_t kFormatMinor = 1;
 
+// Stored encodings (spec §6). A file of a newer minor version may hold ids
+// this library does not know (§3): its Reader lists such tensors but refuses to decode them.
 enum class Encoding : std::uint8_t { kRaw = 0, kZstdChunked = 1 };
+inline constexpr bool is_known(Encoding encoding) { return encoding <= Encoding::kZstdChunked; }
 
 // Pulls decoded bytes [offset, offset + dst.size()) of one tensor.
 using TensorSource = std::function<Status(std::uint64_t offset, std::span<std::byte> dst)>;
@@ -100,6 +103,9 @@ class Reader final : public Model {
   ReadStatistics statistics() const override { return {chunks_decoded_.load(std::memory_order_relaxed)}; }
 
   Status verify_tensor(std::size_t index) const;
+  // kNotSupported when tensor `index` uses an encoding or filter id of a newer
+  // minor version that this reader cannot decode (spec §3), else OK.
+  Status check_decodable(std::size_t index) const;
   const StoredTensor& stored(std::size_t index) const { return stored_[index]; }
   const Digest& recorded_digest() const { return recorded_digest_; }
   std::uint16_t major_version() const { return major_; }
@@ -132,7 +138,8 @@ class Reader final : public Model {
 
 // Replaces the metadata of an .owf file: in place when the new header fits in
 // the reserved slack (then *in_place is set to true), otherwise through a
-// complete rewrite to a temporary file renamed over the original.
+// complete rewrite to a temporary file renamed over the original. Refuses
+// (kNotSupported) a file with tensors this reader cannot decode.
 Status replace_metadata(const std::filesystem::path& path, std::string_view metadata_json, bool* in_place);
 
 }  // namespace owf

@@ -96,7 +96,8 @@ const DTypeInfo& dtype_info(DType dtype);
 std::optional<DType> dtype_from_name(std::string_view name);
 std::span<const DTypeInfo> all_dtypes();
 
-// Product of `shape`, failing on overflow of 64 bits.
+// Product of `shape`, failing when the product of its nonzero dimensions
+// overflows 64 bits (spec §5), even if another dimension is 0.
 Result<std::uint64_t> element_count(std::span<const std::uint64_t> shape);
 
 // Bytes that a tensor of this dtype and shape occupies, decoded: checked for
