@@ -22,8 +22,8 @@ std::uint64_t ChunkTable::chunk_length(std::uint64_t chunk) const {
   return std::min<std::uint64_t>(chunk_size, decoded_size - start);
 }
 
-Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
-                                     std::uint64_t decoded_size, std::uint16_t file_minor) {
+Result<ChunkTable> ChunkTable::decode(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
+                                      std::uint64_t decoded_size, std::uint16_t file_minor) {
   ByteCursor cursor(stored, file_offset);
   const auto at = [&](std::uint64_t relative) { return " at offset " + std::to_string(file_offset + relative); };
   ChunkTable table;
@@ -74,7 +74,7 @@ Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uin
   if (!table_bytes) return Status::corruption("chunk table of " + std::to_string(count) + " entries overflows");
   OWF_RETURN_IF_ERROR(cursor.require(*table_bytes, "chunk table of " + std::to_string(count) + " entries"));
   table.frame_ends.reserve(count);
-  std::uint64_t end = kChunkHeaderSize + *table_bytes;
+  std::uint64_t end = kHeaderSize + *table_bytes;
   for (std::uint64_t i = 0; i < count; ++i) {
     OWF_ASSIGN_OR_RETURN(const std::uint64_t length, cursor.u64("chunk length"));
     if (length == 0) return Status::corruption("chunk " + std::to_string(i) + " has length 0" + at(16 + 8 * i));
@@ -94,10 +94,10 @@ Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uin
   return table;
 }
 
-std::vector<std::byte> encode_chunk_table(std::uint32_t chunk_size, ChunkFilter filter,
+std::vector<std::byte> ChunkTable::encode(std::uint32_t chunk_size, ChunkFilter filter,
                                           std::span<const std::uint64_t> frame_lengths) {
   std::vector<std::byte> out;
-  out.reserve(kChunkHeaderSize + 8 * frame_lengths.size());
+  out.reserve(encoded_size(frame_lengths.size()));
   append_le<std::uint32_t>(out, chunk_size);
   append_le<std::uint8_t>(out, static_cast<std::uint8_t>(filter));
   out.resize(out.size() + 3);  // reserved, zero

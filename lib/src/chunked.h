@@ -17,7 +17,6 @@
 namespace owf::detail {
 
 inline constexpr std::uint32_t kMaxChunkSize = 64u << 20;
-inline constexpr std::uint64_t kChunkHeaderSize = 16;                     // chunk_size, filter, reserved, chunk_count
 inline constexpr std::uint64_t kMaxFrameWindow = std::uint64_t{1} << 27;  // libzstd's default decoder limit
 
 enum class ChunkFilter : std::uint8_t { kNone = 0, kByteGroup = 1, kLanes = 2 };
@@ -32,8 +31,11 @@ inline std::uint16_t minor_version_defining(ChunkFilter filter) { return filter 
 // element size of plain dtypes of 2 bytes or more, else 0 (neither is allowed).
 std::uint32_t byte_group_width(DType dtype);
 
-// The chunk header and table of one compressed tensor, checked.
+// The on-disk record of §6.2: the 16-byte chunk header and the table of
+// compressed lengths at the start of a zstd-chunked tensor's stored bytes.
 struct ChunkTable {
+  static constexpr std::uint64_t kHeaderSize = 16;  // chunk_size, filter, reserved, chunk_count
+
   std::uint32_t chunk_size = 0;
   ChunkFilter filter = ChunkFilter::kNone;
   std::uint64_t decoded_size = 0;
@@ -42,31 +44,32 @@ struct ChunkTable {
   std::vector<std::uint64_t> frame_ends;
 
   std::uint64_t chunk_count() const { return frame_ends.size(); }
-  std::uint64_t frames_start() const { return kChunkHeaderSize + 8 * chunk_count(); }
+  std::uint64_t frames_start() const { return encoded_size(chunk_count()); }
   std::uint64_t frame_begin(std::uint64_t chunk) const { return chunk == 0 ? frames_start() : frame_ends[chunk - 1]; }
   // Decoded bytes of chunk i: chunk_size except for a shorter last chunk.
   std::uint64_t chunk_length(std::uint64_t chunk) const;
-};
 
-// Checks every rule of §6.2 that the stored bytes alone can show, before it
-// allocates the table: chunk_size range, filter allowed for the dtype,
-// reserved bytes, chunk_count = ceil(decoded_size / chunk_size) and its table
-// fitting in `stored`, lengths >= 1, and the sum matching stored.size().
-// `file_offset` is where `stored` begins in the file, for messages. A filter
-// id is checked against the file's `file_minor` version: one of a later minor
-// than this library's is kept (the table is still checked); one that is
-// unknown or newer than the file's own version is corruption (§3).
-Result<ChunkTable> parse_chunk_table(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
-                                     std::uint64_t decoded_size, std::uint16_t file_minor);
+  // Bytes of the chunk header and a table of `chunk_count` lengths (no overflow for counts the reader accepted).
+  static std::uint64_t encoded_size(std::uint64_t chunk_count) { return kHeaderSize + 8 * chunk_count; }
+  // The chunk header followed by the table, as the writer stores it.
+  static std::vector<std::byte> encode(std::uint32_t chunk_size, ChunkFilter filter,
+                                       std::span<const std::uint64_t> frame_lengths);
+  // Checks every rule of §6.2 that the stored bytes alone can show, before it
+  // allocates the table: chunk_size range, filter allowed for the dtype,
+  // reserved bytes, chunk_count = ceil(decoded_size / chunk_size) and its table
+  // fitting in `stored`, lengths >= 1, and the sum matching stored.size().
+  // `file_offset` is where `stored` begins in the file, for messages. A filter
+  // id is checked against the file's `file_minor` version: one of a later minor
+  // than this library's is kept (the table is still checked); one that is
+  // unknown or newer than the file's own version is corruption (§3).
+  static Result<ChunkTable> decode(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
+                                   std::uint64_t decoded_size, std::uint16_t file_minor);
+};
 
 // Width to undo byte-group or lanes with for a tensor of `dtype` stored with `filter`.
 inline std::uint32_t group_width_of(ChunkFilter filter, DType dtype) {
   return filter == ChunkFilter::kNone ? 0 : byte_group_width(dtype);
 }
-
-// The 16-byte chunk header followed by the table, as the writer stores it.
-std::vector<std::byte> encode_chunk_table(std::uint32_t chunk_size, ChunkFilter filter,
-                                          std::span<const std::uint64_t> frame_lengths);
 
 // Compresses chunks one at a time, reusing its zstd context and buffers. Not thread-safe.
 class ChunkEncoder {

@@ -1,10 +1,10 @@
 // Reading .owf files: Reader::open checks every structural rule of spec §9
 // before it exposes a tensor; verify() checks the rest. Also replace_metadata.
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <unordered_set>
 
+#include "boundary.h"
 #include "chunked.h"
 #include "in_place_file.h"
 #include "layout.h"
@@ -28,11 +28,7 @@ using detail::ChunkTable;
 // Checksums and padding are read through buffers of this size: flat memory.
 constexpr std::size_t kCheckPiece = 8u << 20;
 
-std::string hex64(std::uint64_t value) {
-  char text[19];
-  std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
+using detail::hex64;
 
 // Reads bytes [begin, end) of `file` piece by piece into `buffer`.
 template <typename Visit>
@@ -107,10 +103,88 @@ Result<std::optional<std::uint64_t>> find_nonzero(const MappedFile& file, std::u
 
 // Where the header must start for these tensors: align_up(data_end, 8) (§2).
 std::uint64_t expected_header_offset(std::uint32_t alignment, const std::vector<StoredTensor>& stored) {
-  const std::uint64_t data_start = *checked_align_up(detail::kPreambleSize, alignment);
+  const std::uint64_t data_start = *checked_align_up(detail::Preamble::kSize, alignment);
   const std::uint64_t data_end = stored.empty() ? data_start : stored.back().offset + stored.back().stored_size;
   return *checked_align_up(data_end, detail::kHeaderAlignment);  // open() checked it does not overflow
 }
+
+// What a tensor record means in this file (§4-§6), checked record by record in file order.
+struct RecordChecks {
+  struct Tensor {
+    TensorInfo info;
+    std::optional<ChunkTable> chunks;  // for zstd-chunked
+  };
+
+  const detail::Preamble& preamble;
+  std::span<const std::byte> file;
+  std::uint64_t data_end;                      // data_start, then where the previous tensor ends
+  std::unordered_set<std::string_view> names;  // views into the mapped header
+
+  Result<Tensor> accept(const detail::TensorRecord& record, std::uint64_t index) {
+    const std::string tensor = "tensor " + quote(record.name);
+    const auto fail = [&tensor](const std::string& what) { return Status::corruption(tensor + ": " + what); };
+    const std::uint64_t record_offset = record.record_offset;
+    if (!names.insert(record.name).second) {
+      return Status::corruption(tensor + ": duplicate name (tensor record " + std::to_string(index) + " at offset " +
+                                std::to_string(record_offset) + ")");
+    }
+    // An encoding or filter id of a later minor version leaves the tensor listed but undecodable (§3).
+    const bool newer_minor = preamble.minor > kFormatMinor;
+    const DTypeInfo* dtype = find_dtype(record.dtype_id);
+    if (dtype == nullptr) {
+      const std::string newer = newer_minor ? " (the file is version " + preamble.version() +
+                                                  ", newer than this reader's " + detail::library_format_version() + ")"
+                                            : "";
+      return fail("unknown dtype id " + std::to_string(record.dtype_id) + " at offset " +
+                  std::to_string(record_offset + 4) + newer);
+    }
+    if (!is_known(record.encoding) && !newer_minor) {
+      return fail("unknown encoding " + std::to_string(static_cast<unsigned>(record.encoding)) + " at offset " +
+                  std::to_string(record_offset + 6));
+    }
+    const auto decoded_size = storage_size(dtype->id, record.shape);
+    if (!decoded_size.ok()) return fail(decoded_size.status().message());
+    // Extension bytes belong to a later minor version: neither 1.0 nor 1.1 defines any.
+    if (!newer_minor && record.extension_length != 0) {
+      return Status::corruption("tensor record " + std::to_string(index) + " at offset " +
+                                std::to_string(record_offset) + ": " + std::to_string(record.extension_length) +
+                                " bytes beyond its fields, which a version " + preamble.version() +
+                                " record does not have");
+    }
+
+    // Placement (§4): each tensor exactly where the previous one ends, aligned.
+    const auto expected = checked_align_up(data_end, preamble.alignment);
+    if (!expected || record.offset != *expected) {
+      const std::string alignment = std::to_string(preamble.alignment);
+      const std::string where =
+          index == 0 ? "the data start for alignment " + alignment
+                     : "previous tensor ends at " + std::to_string(data_end) + ", alignment " + alignment;
+      return fail("offset " + std::to_string(record.offset) + " should be " +
+                  (expected ? std::to_string(*expected) : std::string("beyond 2^64")) + " (" + where + ")");
+    }
+    const auto end = checked_add(record.offset, record.stored_length);
+    if (!end || *end > preamble.header_offset) {
+      return fail("stored bytes at offset " + std::to_string(record.offset) + " of length " +
+                  std::to_string(record.stored_length) + " run past the header at offset " +
+                  std::to_string(preamble.header_offset));
+    }
+    Tensor result{TensorInfo{std::string(record.name), dtype->id, record.shape, *decoded_size}, std::nullopt};
+    if (record.encoding == Encoding::kRaw) {
+      if (record.stored_length != *decoded_size) {
+        return fail("stored length " + std::to_string(record.stored_length) + " does not match its decoded size " +
+                    std::to_string(*decoded_size) + " (" + std::string(dtype->name) + " " +
+                    detail::shape_text(record.shape) + ")");
+      }
+    } else if (record.encoding == Encoding::kZstdChunked) {
+      auto table = ChunkTable::decode(file.subspan(record.offset, record.stored_length), record.offset, dtype->id,
+                                      *decoded_size, preamble.minor);
+      if (!table.ok()) return fail(table.status().message());
+      result.chunks = std::move(table).value();
+    }
+    data_end = *end;
+    return result;
+  }
+};
 
 }  // namespace
 
@@ -118,201 +192,74 @@ Reader::Reader(MappedFile file, unsigned threads)
     : file_(std::move(file)), threads_(threads), display_name_(file_.path().string()) {}
 
 Result<std::unique_ptr<Reader>> Reader::open(const std::filesystem::path& path, unsigned threads) {
-  OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-  std::unique_ptr<Reader> reader(new Reader(std::move(file), threads));
-  OWF_RETURN_IF_ERROR(reader->parse());
-  return reader;
+  return detail::guarded(path.string(), [&]() -> Result<std::unique_ptr<Reader>> {
+    OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+    std::unique_ptr<Reader> reader(new Reader(std::move(file), threads));
+    OWF_RETURN_IF_ERROR(reader->parse());
+    return reader;
+  });
 }
 
 Status Reader::parse() {
   const std::span<const std::byte> bytes = file_.bytes();
-  const auto fail = [this](const std::string& message) { return Status::corruption(display_name_ + ": " + message); };
-  const auto wrap = [this](const Status& status, const std::string& context) {
-    return Status::corruption(display_name_ + ": " + context + status.message());
+  const auto fail = [this](const Status& status) {
+    return Status::corruption(display_name_ + ": " + status.message());
   };
 
-  // §9 steps 1-4: the preamble, then the header's position and checksum.
-  if (bytes.size() < detail::kPreambleSize) {
-    return fail("file of " + std::to_string(bytes.size()) + " bytes is too short for the 64-byte owf preamble");
-  }
-  if (!std::equal(detail::kMagic.begin(), detail::kMagic.end(), bytes.begin())) {
-    return fail("not an owf file (bad magic)");
-  }
-  const auto field = [&](std::size_t offset, auto type) { return load_le<decltype(type)>(&bytes[offset]); };
-  const std::uint64_t preamble_checksum = field(56, std::uint64_t{});
-  if (const std::uint64_t computed = detail::xxh3(bytes.first(detail::kPreambleChecked));
-      computed != preamble_checksum) {
-    return fail("preamble checksum mismatch (recorded " + hex64(preamble_checksum) + ", computed " + hex64(computed) +
-                ")");
-  }
-  major_ = field(8, std::uint16_t{});
-  minor_ = field(10, std::uint16_t{});
-  const std::string version = std::to_string(major_) + "." + std::to_string(minor_);
-  if (major_ == 0) return fail("format version " + version + " is invalid (major version 0)");
-  if (major_ > kFormatMajor) {
-    return fail("format version " + version + " is newer than this reader supports (" + std::to_string(kFormatMajor) +
-                "." + std::to_string(kFormatMinor) + ")");
-  }
-  alignment_ = field(12, std::uint32_t{});
-  if (alignment_ < detail::kMinAlignment || alignment_ > detail::kMaxAlignment || (alignment_ & (alignment_ - 1))) {
-    return fail("alignment " + std::to_string(alignment_) + " at offset 12 is not a power of two in 8..4096");
-  }
-  header_offset_ = field(16, std::uint64_t{});
-  header_length_ = field(24, std::uint64_t{});
-  header_capacity_ = field(32, std::uint64_t{});
-  const std::uint64_t header_checksum = field(40, std::uint64_t{});
-  if (field(48, std::uint64_t{}) != 0) return fail("reserved preamble field at offset 48 is not zero");
-  if (header_capacity_ > detail::kMaxHeaderCapacity) {
-    return fail("header capacity " + std::to_string(header_capacity_) + " at offset 32 exceeds the cap of " +
-                std::to_string(detail::kMaxHeaderCapacity) + " bytes");
-  }
-  const auto file_end = checked_add(header_offset_, header_capacity_);
-  if (!file_end || *file_end != bytes.size()) {
-    return fail("header at offset " + std::to_string(header_offset_) + " with capacity " +
-                std::to_string(header_capacity_) + " should end the file, but the file has " +
-                std::to_string(bytes.size()) + " bytes (truncated or extended?)");
-  }
-  if (header_length_ > header_capacity_) {
-    return fail("header length " + std::to_string(header_length_) + " exceeds its capacity " +
-                std::to_string(header_capacity_));
-  }
-  if (header_length_ < detail::kHeaderFixedSize) {
-    return fail("header length " + std::to_string(header_length_) + " is less than the 48-byte minimum");
-  }
+  // §9 steps 1-4: the preamble, then the header's checksum.
+  auto preamble = detail::Preamble::decode(bytes);
+  if (!preamble.ok()) return fail(preamble.status());
+  major_ = preamble->major;
+  minor_ = preamble->minor;
+  alignment_ = preamble->alignment;
+  header_offset_ = preamble->header_offset;
+  header_length_ = preamble->header_length;
+  header_capacity_ = preamble->header_capacity;
   const std::span<const std::byte> header = bytes.subspan(header_offset_, header_length_);
-  if (const std::uint64_t computed = detail::xxh3(header); computed != header_checksum) {
-    return fail("header checksum mismatch at offset " + std::to_string(header_offset_) + " (recorded " +
-                hex64(header_checksum) + ", computed " + hex64(computed) + ")");
+  if (const std::uint64_t computed = detail::xxh3(header); computed != preamble->header_checksum) {
+    return fail(Status::corruption("header checksum mismatch at offset " + std::to_string(header_offset_) +
+                                   " (recorded " + detail::hex64(preamble->header_checksum) + ", computed " +
+                                   detail::hex64(computed) + ")"));
   }
 
-  // §9 step 5: the header's fields, each count checked against what remains.
+  // §9 step 5: the header's fields, each count checked against what remains, then every record.
   ByteCursor cursor(header, header_offset_);
-  const auto header_error = [&](const Status& status) { return wrap(status, "header: "); };
-  auto digest = cursor.bytes(recorded_digest_.size(), "content digest");
-  if (!digest.ok()) return header_error(digest.status());
-  std::transform(digest->begin(), digest->end(), recorded_digest_.begin(),
-                 [](std::byte b) { return std::to_integer<std::uint8_t>(b); });
-  const std::uint64_t count_offset = cursor.offset();
-  const std::uint64_t tensor_count = *cursor.u64("tensor count");  // within the 48 bytes checked above
-  const std::uint64_t metadata_length = *cursor.u64("metadata length");
-  auto metadata = cursor.bytes(metadata_length, "metadata of " + std::to_string(metadata_length) + " bytes");
-  if (!metadata.ok()) return header_error(metadata.status());
-  metadata_ = std::string(as_chars(*metadata));
+  auto start = detail::HeaderStart::decode_from(cursor);
+  if (!start.ok()) return fail(start.status());
+  std::copy(start->content_digest.begin(), start->content_digest.end(), recorded_digest_.begin());
+  metadata_ = std::string(start->metadata);
   OWF_RETURN_IF_ERROR(validate_metadata(metadata_, display_name_));
-  if (tensor_count > cursor.remaining() / detail::kMinRecordSize) {
-    return fail("tensor count " + std::to_string(tensor_count) + " at offset " + std::to_string(count_offset) +
-                " needs at least " + std::to_string(detail::kMinRecordSize) + " bytes per record, only " +
-                std::to_string(cursor.remaining()) + " remain in the header");
-  }
-  if (Status limit = check_tensor_count(tensor_count, "tensor count at offset " + std::to_string(count_offset));
+  if (Status limit = check_tensor_count(start->tensor_count,
+                                         "tensor count at offset " + std::to_string(header_offset_ + 32));
       !limit.ok()) {
-    return wrap(limit, "header: ");
+    return fail(Status::corruption("header: " + limit.message()));
   }
-  tensors_.reserve(tensor_count);
-  stored_.reserve(tensor_count);
-  chunk_indexes_.reserve(tensor_count);
-  std::unordered_set<std::string_view> names;  // views into the mapped header
-  const std::uint64_t data_start = *checked_align_up(detail::kPreambleSize, alignment_);
-  std::uint64_t data_end = data_start;
-
-  for (std::uint64_t i = 0; i < tensor_count; ++i) {
-    const std::uint64_t record_offset = cursor.offset();
-    const std::string record = "tensor record " + std::to_string(i) + " at offset " + std::to_string(record_offset);
-    auto record_length = cursor.u32(record);
-    if (!record_length.ok()) return header_error(record_length.status());
-    if (*record_length < detail::kMinRecordSize) {
-      return fail(record + ": length " + std::to_string(*record_length) + " is less than the minimum " +
-                  std::to_string(detail::kMinRecordSize));
-    }
-    auto record_bytes = cursor.bytes(*record_length - 4, record);
-    if (!record_bytes.ok()) return header_error(record_bytes.status());
-    ByteCursor r(*record_bytes, record_offset + 4);  // its fixed fields fit: record_length >= 37
-    const std::uint16_t dtype_id = *r.u16("dtype");
-    const std::uint8_t encoding = *r.u8("encoding");
-    const std::uint8_t rank = *r.u8("rank");
-    const std::uint32_t name_length = *r.u32("name length");
-    if (rank > detail::kMaxRank) return fail(record + ": rank " + std::to_string(rank) + " exceeds 32");
-    if (name_length == 0) return fail(record + ": empty name");
-    const std::uint64_t needed = detail::kRecordFixedSize + std::uint64_t{name_length} + 8u * rank;
-    if (*record_length < needed) {
-      return fail(record + ": length " + std::to_string(*record_length) + " is less than the " +
-                  std::to_string(needed) + " bytes its name and shape need");
-    }
-    const std::string_view name = as_chars(*r.bytes(name_length, "name"));
-    if (const std::size_t bad = find_invalid_utf8(name); bad != std::string_view::npos) {
-      return fail(record + ": name is not valid UTF-8 at byte " + std::to_string(bad));
-    }
-    const std::string tensor = "tensor " + quote(name);
-    if (!names.insert(name).second) return fail(tensor + ": duplicate name (" + record + ")");
-    const DTypeInfo* dtype = find_dtype(dtype_id);
-    if (dtype == nullptr) {
-      const std::string newer = minor_ > kFormatMinor
-                                    ? " (the file is version " + version + ", newer than this reader's " +
-                                          std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor) + ")"
-                                    : "";
-      return fail(tensor + ": unknown dtype id " + std::to_string(dtype_id) + " at offset " +
-                  std::to_string(record_offset + 4) + newer);
-    }
-    // An id of a later minor version leaves the tensor listed but undecodable (§3).
-    const bool newer_minor = minor_ > kFormatMinor;
-    if (!is_known(static_cast<Encoding>(encoding)) && !newer_minor) {
-      return fail(tensor + ": unknown encoding " + std::to_string(encoding) + " at offset " +
-                  std::to_string(record_offset + 6));
-    }
-    std::vector<std::uint64_t> shape(rank);
-    for (std::uint64_t& dim : shape) dim = *r.u64("dimension");
-    const auto decoded_size = storage_size(dtype->id, shape);
-    if (!decoded_size.ok()) return wrap(decoded_size.status(), tensor + ": ");
-    StoredTensor stored{static_cast<Encoding>(encoding), *r.u64("offset"), *r.u64("stored length"), *r.u64("checksum")};
-    // Extension bytes belong to a later minor version: neither 1.0 nor 1.1 defines any.
-    if (minor_ <= kFormatMinor && !r.at_end()) {
-      return fail(record + ": " + std::to_string(r.remaining()) + " bytes beyond its fields, which a version " +
-                  version + " record does not have");
-    }
-
-    // Placement (§4): each tensor exactly where the previous one ends, aligned.
-    const auto expected = checked_align_up(data_end, alignment_);
-    if (!expected || stored.offset != *expected) {
-      const std::string where =
-          i == 0 ? "the data start for alignment " + std::to_string(alignment_)
-                 : "previous tensor ends at " + std::to_string(data_end) + ", alignment " + std::to_string(alignment_);
-      return fail(tensor + ": offset " + std::to_string(stored.offset) + " should be " +
-                  (expected ? std::to_string(*expected) : std::string("beyond 2^64")) + " (" + where + ")");
-    }
-    const auto end = checked_add(stored.offset, stored.stored_size);
-    if (!end || *end > header_offset_) {
-      return fail(tensor + ": stored bytes at offset " + std::to_string(stored.offset) + " of length " +
-                  std::to_string(stored.stored_size) + " run past the header at offset " +
-                  std::to_string(header_offset_));
-    }
-    std::shared_ptr<ChunkIndex> chunks;
-    if (stored.encoding == Encoding::kRaw) {
-      if (stored.stored_size != *decoded_size) {
-        return fail(tensor + ": stored length " + std::to_string(stored.stored_size) +
-                    " does not match its decoded size " + std::to_string(*decoded_size) + " (" +
-                    std::string(dtype->name) + " " + detail::shape_text(shape) + ")");
-      }
-    } else if (stored.encoding == Encoding::kZstdChunked) {
-      auto table = detail::parse_chunk_table(bytes.subspan(stored.offset, stored.stored_size), stored.offset, dtype->id,
-                                             *decoded_size, minor_);
-      if (!table.ok()) return wrap(table.status(), tensor + ": ");
-      chunks = std::make_shared<ChunkIndex>(ChunkIndex{std::move(table).value()});
-    }
-    data_end = *end;
-    tensors_.push_back(TensorInfo{std::string(name), dtype->id, std::move(shape), *decoded_size});
-    stored_.push_back(stored);
-    chunk_indexes_.push_back(std::move(chunks));
+  tensors_.reserve(start->tensor_count);
+  stored_.reserve(start->tensor_count);
+  chunk_indexes_.reserve(start->tensor_count);
+  RecordChecks checks{*preamble, bytes, *checked_align_up(detail::Preamble::kSize, alignment_), {}};
+  for (std::uint64_t i = 0; i < start->tensor_count; ++i) {
+    auto record = detail::TensorRecord::decode_from(cursor, i);
+    if (!record.ok()) return fail(record.status());
+    auto tensor = checks.accept(*record, i);
+    if (!tensor.ok()) return fail(tensor.status());
+    tensors_.push_back(std::move(tensor->info));
+    stored_.push_back(record->stored());
+    chunk_indexes_.push_back(tensor->chunks ? std::make_shared<ChunkIndex>(ChunkIndex{std::move(*tensor->chunks)})
+                                            : nullptr);
   }
-  if (minor_ <= kFormatMinor && !cursor.at_end()) {
-    return fail(std::to_string(cursor.remaining()) + " bytes after the tensor records at offset " +
-                std::to_string(cursor.offset()) + ", which a version " + version + " header does not have");
+  if (minor_ <= kFormatMinor && !cursor.at_end()) {  // bytes of a later minor version
+    return fail(Status::corruption(std::to_string(cursor.remaining()) + " bytes after the tensor records at offset " +
+                                   std::to_string(cursor.offset()) + ", which a version " + preamble->version() +
+                                   " header does not have"));
   }
 
   // §9 step 6: nothing but padding between the data and the header.
-  if (const std::uint64_t expected = *checked_align_up(data_end, detail::kHeaderAlignment);
+  if (const std::uint64_t expected = *checked_align_up(checks.data_end, detail::kHeaderAlignment);
       header_offset_ != expected) {
-    return fail("header at offset " + std::to_string(header_offset_) + " should be at " + std::to_string(expected) +
-                " (tensor data ends at " + std::to_string(data_end) + ")");
+    return fail(Status::corruption("header at offset " + std::to_string(header_offset_) + " should be at " +
+                                   std::to_string(expected) + " (tensor data ends at " +
+                                   std::to_string(checks.data_end) + ")"));
   }
   return {};
 }
@@ -385,8 +332,7 @@ Status Reader::check_decodable(std::size_t index) const {
   }
   return Status::not_supported(display_name_ + ": tensor " + quote(tensors_[index].name) + ": " + unknown +
                                " of format version " + std::to_string(major_) + "." + std::to_string(minor_) +
-                               " is not supported by this reader (" + std::to_string(kFormatMajor) + "." +
-                               std::to_string(kFormatMinor) + ")");
+                               " is not supported by this reader (" + detail::library_format_version() + ")");
 }
 
 std::uint64_t Reader::stored_size(std::size_t index) const { return stored_[index].stored_size; }
@@ -440,7 +386,7 @@ void Reader::verify(std::vector<Problem>& problems) const {
       problems.push_back({display_name_ + ": " + what + " has a nonzero byte at offset " + std::to_string(**nonzero)});
     }
   };
-  std::uint64_t gap_start = detail::kPreambleSize;
+  std::uint64_t gap_start = detail::Preamble::kSize;
   std::string after = "the preamble";
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     check_zero(gap_start, stored_[i].offset, "padding after " + after);
@@ -472,11 +418,11 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
     return Status::invalid_argument(status.message());
   }
   // The records are written anew: the data does not move.
-  std::vector<std::byte> header =
-      detail::encode_header_start(reader->recorded_digest(), reader->tensors().size(), metadata_json);
+  std::vector<std::byte> header;
+  detail::HeaderStart{reader->recorded_digest(), reader->tensors().size(), metadata_json}.encode_to(header);
   std::vector<StoredTensor> stored;
   for (std::size_t i = 0; i < reader->tensors().size(); ++i) {
-    detail::append_record(header, reader->tensors()[i], reader->stored(i));
+    detail::TensorRecord(reader->tensors()[i], reader->stored(i)).encode_to(header);
     stored.push_back(reader->stored(i));
   }
   const std::uint64_t header_offset = expected_header_offset(reader->alignment(), stored);
@@ -496,9 +442,10 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
     const auto write_at = [&file](std::uint64_t offset, std::span<const std::byte> bytes) {
       return file.write_at(offset, bytes);
     };
-    OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, header_offset, header, capacity));
+    OWF_RETURN_IF_ERROR(file.write_at(header_offset, header));
+    OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, header_offset + header.size(), capacity - header.size()));
     OWF_RETURN_IF_ERROR(file.sync());
-    OWF_RETURN_IF_ERROR(file.write_at(0, detail::encode_preamble(preamble)));
+    OWF_RETURN_IF_ERROR(file.write_at(0, preamble.encode()));
     return file.sync();
   }
 
@@ -512,8 +459,9 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
   const auto write_at = [&output](std::uint64_t offset, std::span<const std::byte> bytes) {
     return output.write_at(offset, bytes);
   };
-  OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, header_offset, header, capacity));
-  OWF_RETURN_IF_ERROR(output.write_at(0, detail::encode_preamble(preamble)));
+  OWF_RETURN_IF_ERROR(output.write_at(header_offset, header));
+  OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, header_offset + header.size(), capacity - header.size()));
+  OWF_RETURN_IF_ERROR(output.write_at(0, preamble.encode()));
   return output.commit();
 }
 

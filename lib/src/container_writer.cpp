@@ -1,7 +1,5 @@
 // Writing .owf files: data first, then the header, then the preamble patched
 // at offset 0 (spec/owf-v1.md §2), through an AtomicFile.
-#include <xxhash.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -25,78 +23,6 @@
 #include "value_check.h"
 
 namespace owf {
-
-// ---- layout.h
-
-namespace detail {
-
-std::uint64_t xxh3(std::span<const std::byte> bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
-
-Xxh3Stream::Xxh3Stream() : state_(XXH3_createState()) {
-  if (state_ == nullptr) throw std::bad_alloc();
-  XXH3_64bits_reset(state_);
-}
-
-Xxh3Stream::~Xxh3Stream() { XXH3_freeState(state_); }
-
-void Xxh3Stream::update(std::span<const std::byte> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
-
-std::uint64_t Xxh3Stream::digest() const { return XXH3_64bits_digest(state_); }
-
-std::array<std::byte, kPreambleSize> encode_preamble(const Preamble& preamble) {
-  std::array<std::byte, kPreambleSize> out{};
-  std::copy(kMagic.begin(), kMagic.end(), out.begin());
-  store_le<std::uint16_t>(&out[8], preamble.major);
-  store_le<std::uint16_t>(&out[10], preamble.minor);
-  store_le<std::uint32_t>(&out[12], preamble.alignment);
-  store_le<std::uint64_t>(&out[16], preamble.header_offset);
-  store_le<std::uint64_t>(&out[24], preamble.header_length);
-  store_le<std::uint64_t>(&out[32], preamble.header_capacity);
-  store_le<std::uint64_t>(&out[40], preamble.header_checksum);
-  // bytes 48..55: reserved, zero
-  store_le<std::uint64_t>(&out[56], xxh3(std::span(out).first(kPreambleChecked)));
-  return out;
-}
-
-std::vector<std::byte> encode_header_start(const Digest& content_digest, std::uint64_t tensor_count,
-                                           std::string_view metadata) {
-  std::vector<std::byte> out;
-  out.reserve(kHeaderFixedSize + metadata.size());
-  append_bytes(out, std::as_bytes(std::span(content_digest)));
-  append_le<std::uint64_t>(out, tensor_count);
-  append_le<std::uint64_t>(out, metadata.size());
-  append_bytes(out, as_bytes(metadata));
-  return out;
-}
-
-Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset, std::span<const std::byte> header,
-                               std::uint64_t capacity) {
-  OWF_RETURN_IF_ERROR(write_at(header_offset, header));
-  static constexpr std::size_t kZeroPiece = 64u << 10;
-  const std::vector<std::byte> zeros(std::min<std::uint64_t>(kZeroPiece, capacity - header.size()));
-  for (std::uint64_t at = header.size(); at < capacity;) {
-    const std::uint64_t piece = std::min<std::uint64_t>(zeros.size(), capacity - at);
-    OWF_RETURN_IF_ERROR(write_at(header_offset + at, std::span(zeros).first(piece)));
-    at += piece;
-  }
-  return {};
-}
-
-void append_record(std::vector<std::byte>& out, const TensorInfo& info, const StoredTensor& stored) {
-  append_le<std::uint32_t>(
-      out, static_cast<std::uint32_t>(detail::kRecordFixedSize + info.name.size() + 8 * info.shape.size()));
-  append_le<std::uint16_t>(out, static_cast<std::uint16_t>(info.dtype));
-  append_le<std::uint8_t>(out, static_cast<std::uint8_t>(stored.encoding));
-  append_le<std::uint8_t>(out, static_cast<std::uint8_t>(info.shape.size()));
-  append_le<std::uint32_t>(out, static_cast<std::uint32_t>(info.name.size()));
-  append_bytes(out, as_bytes(info.name));
-  for (const std::uint64_t dim : info.shape) append_le<std::uint64_t>(out, dim);
-  append_le<std::uint64_t>(out, stored.offset);
-  append_le<std::uint64_t>(out, stored.stored_size);
-  append_le<std::uint64_t>(out, stored.checksum);
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -311,7 +237,8 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
   // The table precedes the frames but is known only after them: leave room, patch it at the end.
   std::vector<std::uint64_t> frame_lengths;
   const auto table_size = checked_mul(chunk_count, 8);
-  const auto frames_start = table_size ? checked_add(offset, detail::kChunkHeaderSize + *table_size) : std::nullopt;
+  const auto frames_start =
+      table_size ? checked_add(offset, detail::ChunkTable::kHeaderSize + *table_size) : std::nullopt;
   if (!frames_start) return Status::invalid_argument(where() + ": file offsets overflow");
   std::uint64_t frame_at = *frames_start;
   detail::DecodedValueCheck values(info);
@@ -346,7 +273,7 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
     }
   }
   OWF_RETURN_IF_ERROR(check_values(info, values));
-  OWF_RETURN_IF_ERROR(file.write_at(offset, detail::encode_chunk_table(chunk_size, filter, frame_lengths)));
+  OWF_RETURN_IF_ERROR(file.write_at(offset, detail::ChunkTable::encode(chunk_size, filter, frame_lengths)));
   const std::uint64_t stored_size = frame_at - offset;
   OWF_ASSIGN_OR_RETURN(const std::uint64_t checksum, checksum_written(offset, stored_size));
   return StoredTensor{Encoding::kZstdChunked, offset, stored_size, checksum};
@@ -388,7 +315,7 @@ Result<Writer> Writer::create(const std::filesystem::path& target, const WriteOp
     return Status::io_error(target.string() + ": cannot start a thread: " + error.what());
   }
   impl->slots = std::move(slots);
-  impl->data_end = *checked_align_up(detail::kPreambleSize, options.alignment);  // data_start
+  impl->data_end = *checked_align_up(detail::Preamble::kSize, options.alignment);  // data_start
   return Writer(std::move(impl));
 }
 
@@ -408,7 +335,7 @@ Status Writer::add(const TensorInfo& info, const TensorSource& source) {
     return stored.status();
   }
   s.data_end = stored->offset + stored->stored_size;
-  detail::append_record(s.records, info, *stored);
+  detail::TensorRecord(info, *stored).encode_to(s.records);
   ++s.tensor_count;
   s.names.insert(info.name);
   s.digests.emplace_back(info.name, digester.finish());
@@ -433,7 +360,8 @@ Status Writer::finish(std::string_view metadata_json) {
   if (Status status = validate_metadata(metadata_json, s.where()); !status.ok()) {
     return Status::invalid_argument(status.message());
   }
-  std::vector<std::byte> header = detail::encode_header_start(content_digest(), s.tensor_count, metadata_json);
+  std::vector<std::byte> header;
+  detail::HeaderStart{content_digest(), s.tensor_count, metadata_json}.encode_to(header);
   append_bytes(header, s.records);
   const std::uint64_t capacity = header.size() + s.options.header_slack;
   if (capacity > detail::kMaxHeaderCapacity) {
@@ -447,10 +375,11 @@ Status Writer::finish(std::string_view metadata_json) {
   const auto write_at = [&s](std::uint64_t offset, std::span<const std::byte> bytes) {
     return s.file.write_at(offset, bytes);
   };
-  OWF_RETURN_IF_ERROR(detail::write_header_with_slack(write_at, *header_offset, header, capacity));
+  OWF_RETURN_IF_ERROR(s.file.write_at(*header_offset, header));
+  OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, *header_offset + header.size(), capacity - header.size()));
   const detail::Preamble preamble{kFormatMajor,  s.minor_version, s.options.alignment, *header_offset,
                                   header.size(), capacity,     detail::xxh3(header)};
-  OWF_RETURN_IF_ERROR(s.file.write_at(0, detail::encode_preamble(preamble)));
+  OWF_RETURN_IF_ERROR(s.file.write_at(0, preamble.encode()));
   return s.file.commit();
 }
 

@@ -8,6 +8,7 @@
 #include <system_error>
 #include <vector>
 
+#include "boundary.h"
 #include "layout.h"
 #include "text.h"
 
@@ -157,8 +158,10 @@ const Format* FormatRegistry::by_name(std::string_view name) const {
 
 Result<std::unique_ptr<Model>> FormatRegistry::open(const std::filesystem::path& path,
                                                     const OpenOptions& options) const {
-  OWF_ASSIGN_OR_RETURN(const Format* format, detect(path));
-  return format->open(path, options);
+  return detail::guarded(path.string(), [&]() -> Result<std::unique_ptr<Model>> {
+    OWF_ASSIGN_OR_RETURN(const Format* format, detect(path));
+    return format->open(path, options);
+  });
 }
 
 }  // namespace owf

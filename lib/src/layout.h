@@ -1,5 +1,8 @@
-// The fixed parts of an .owf file (spec/owf-v1.md §2-§4) shared by the writer,
-// the reader and the metadata editor. Internal to the library.
+// The on-disk records of an .owf file (spec/owf-v1.md §2-§4): the preamble,
+// the header's start and the tensor record, each with its encoder, its checked
+// decoder and its size side by side, used by the writer, the reader and the
+// metadata editor alike. (The chunk table of §6.2 is ChunkTable, chunked.h.)
+// Internal to the library.
 #pragma once
 
 #include <array>
@@ -7,37 +10,98 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
 #include "owf/status.h"
+
+struct XXH3_state_s;  // xxhash.h's XXH3_state_t, kept out of this header
 
 namespace owf::detail {
 
 inline constexpr std::array<std::byte, 8> kMagic = {std::byte{0x89}, std::byte{'O'},  std::byte{'W'},  std::byte{'F'},
                                                     std::byte{0x0D}, std::byte{0x0A}, std::byte{0x1A}, std::byte{0x0A}};
-inline constexpr std::uint64_t kPreambleSize = 64;
-inline constexpr std::uint64_t kPreambleChecked = 56;  // bytes covered by preamble_checksum
 inline constexpr std::uint64_t kMaxHeaderCapacity = 256u << 20;
-inline constexpr std::uint64_t kHeaderFixedSize = 48;                  // content_digest, tensor_count, metadata_length
-inline constexpr std::uint64_t kRecordFixedSize = 36;                  // a record without its name and shape
-inline constexpr std::uint64_t kMinRecordSize = kRecordFixedSize + 1;  // names are never empty
 inline constexpr std::uint32_t kMinAlignment = 8;
 inline constexpr std::uint32_t kMaxAlignment = 4096;
 inline constexpr std::uint32_t kMaxRank = 32;
 inline constexpr std::uint64_t kHeaderAlignment = 8;
 
-// The preamble's variable fields; magic, reserved and preamble_checksum are implied.
+// "1.0": the version this library reads and writes.
+std::string library_format_version();
+
+// "0x0123456789abcdef", as checksums appear in messages.
+std::string hex64(std::uint64_t value);
+
+// §3: the 64 bytes at offset 0.
 struct Preamble {
-  std::uint16_t major = 0;
-  std::uint16_t minor = 0;
+  static constexpr std::uint64_t kSize = 64;
+  static constexpr std::uint64_t kChecked = 56;  // bytes covered by preamble_checksum
+
+  std::uint16_t major = kFormatMajor;
+  std::uint16_t minor = kFormatMinor;
   std::uint32_t alignment = 0;
   std::uint64_t header_offset = 0;
   std::uint64_t header_length = 0;
   std::uint64_t header_capacity = 0;
   std::uint64_t header_checksum = 0;
+
+  // The 64 bytes, magic and preamble_checksum included.
+  std::array<std::byte, kSize> encode() const;
+  // Checks §9 steps 1-3 on the start of `file` (its size included): magic,
+  // checksum, version, alignment, reserved, header cap, length and placement
+  // within the file. Messages name offsets, not the file.
+  static Result<Preamble> decode(std::span<const std::byte> file);
+
+  std::string version() const { return std::to_string(major) + "." + std::to_string(minor); }
+};
+
+// §4: the header's fixed fields and the metadata; the tensor records follow.
+struct HeaderStart {
+  static constexpr std::uint64_t kFixedSize = 48;  // content_digest, tensor_count, metadata_length
+
+  Digest content_digest{};
+  std::uint64_t tensor_count = 0;
+  std::string_view metadata;
+
+  std::uint64_t encoded_size() const { return kFixedSize + metadata.size(); }
+  void encode_to(std::vector<std::byte>& out) const;
+  // Reads from the start of the header; checks the metadata length and that
+  // tensor_count records of the minimum size fit in what remains.
+  static Result<HeaderStart> decode_from(ByteCursor& header);
+};
+
+// §4: one tensor record.
+struct TensorRecord {
+  static constexpr std::uint64_t kFixedSize = 36;            // without name and shape
+  static constexpr std::uint64_t kMinSize = kFixedSize + 1;  // names are never empty
+
+  std::uint16_t dtype_id = 0;
+  Encoding encoding = Encoding::kRaw;
+  std::string_view name;  // a view into the bytes decoded from, or of the TensorInfo encoded
+  std::vector<std::uint64_t> shape;
+  std::uint64_t offset = 0;
+  std::uint64_t stored_length = 0;
+  std::uint64_t checksum = 0;
+  std::uint64_t extension_length = 0;  // bytes after the fields above (minor versions >= 1 only)
+  std::uint64_t record_offset = 0;     // where decode_from() found it, for messages
+
+  TensorRecord() = default;
+  TensorRecord(const TensorInfo& info, const StoredTensor& stored);
+
+  std::uint64_t encoded_size() const { return kFixedSize + name.size() + 8 * shape.size(); }
+  // Appends the record without extension bytes.
+  void encode_to(std::vector<std::byte>& out) const;
+  // Reads record `index`: checks its length against its name and shape and the
+  // header, rank <= 32, and the name (non-empty, UTF-8). The dtype, the
+  // encoding and the placement are for the caller, who knows the file.
+  static Result<TensorRecord> decode_from(ByteCursor& header, std::uint64_t index);
+
+  StoredTensor stored() const { return {encoding, offset, stored_length, checksum}; }
 };
 
 // XXH3-64 with seed 0, the checksum of the spec.
@@ -55,25 +119,13 @@ class Xxh3Stream {
   std::uint64_t digest() const;
 
  private:
-  struct XXH3_state_s* state_;  // xxhash.h's XXH3_state_t, kept out of this header
+  ::XXH3_state_s* state_;
 };
-
-// The 64 preamble bytes, with preamble_checksum computed.
-std::array<std::byte, kPreambleSize> encode_preamble(const Preamble& preamble);
-
-// The header up to and including the metadata; the tensor records follow it.
-std::vector<std::byte> encode_header_start(const Digest& content_digest, std::uint64_t tensor_count,
-                                           std::string_view metadata);
-
-// Appends one tensor record (§4) describing `info` stored as `stored`.
-void append_record(std::vector<std::byte>& out, const TensorInfo& info, const StoredTensor& stored);
 
 // Where bytes go: an AtomicFile or a file edited in place.
 using WriteAt = std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>;
 
-// Writes `header` at header_offset followed by zero slack up to `capacity`.
-// The caller writes the preamble afterwards (§8: header first, then preamble).
-Status write_header_with_slack(const WriteAt& write_at, std::uint64_t header_offset, std::span<const std::byte> header,
-                               std::uint64_t capacity);
+// Writes `length` zero bytes at `offset`.
+Status write_zeros(const WriteAt& write_at, std::uint64_t offset, std::uint64_t length);
 
 }  // namespace owf::detail

@@ -4,7 +4,9 @@
 //   "model.owf: tensor 'blk.0.w': data range 1040..2088 overlaps 'blk.0.b'".
 #pragma once
 
+#include <cassert>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,7 +19,7 @@ enum class ErrorCode : std::uint8_t {
   kInvalidArgument,  // the caller asked for something impossible
   kCorruption,       // the input violates its format
   kNotSupported,     // valid input that owf deliberately does not handle
-  kIOError,          // the operating system refused
+  kIOError,          // the operating system refused (out of memory included)
   kNotFound,         // a named tensor, key or file does not exist
 };
 
@@ -48,7 +50,10 @@ class [[nodiscard]] Status {
 };
 
 // Either a value or a non-OK Status. Accessing the value of an error is a
-// programming mistake, not an input error, so it is not checked at run time.
+// programming mistake, not an input error: it fails an assertion in debug
+// builds and aborts in release builds, and never throws (bad_variant_access
+// would escape an API that promises errors as values). Check ok() first, or
+// use OWF_ASSIGN_OR_RETURN.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -56,11 +61,11 @@ class [[nodiscard]] Result {
   Result(Status error) : state_(std::move(error)) {}
 
   bool ok() const { return std::holds_alternative<T>(state_); }
-  Status status() const { return ok() ? Status() : std::get<Status>(state_); }
+  Status status() const { return ok() ? Status() : *std::get_if<Status>(&state_); }
 
-  T& value() & { return std::get<T>(state_); }
-  const T& value() const& { return std::get<T>(state_); }
-  T&& value() && { return std::get<T>(std::move(state_)); }
+  T& value() & { return *checked(); }
+  const T& value() const& { return *checked(); }
+  T&& value() && { return std::move(*checked()); }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -68,6 +73,13 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
  private:
+  T* checked() {
+    assert(ok() && "Result::value() of an error");
+    if (!ok()) std::abort();
+    return std::get_if<T>(&state_);
+  }
+  const T* checked() const { return const_cast<Result*>(this)->checked(); }
+
   std::variant<Status, T> state_;
 };
 
