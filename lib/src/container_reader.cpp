@@ -229,8 +229,8 @@ Status Reader::parse() {
   std::copy(start->content_digest.begin(), start->content_digest.end(), recorded_digest_.begin());
   metadata_ = std::string(start->metadata);
   OWF_RETURN_IF_ERROR(validate_metadata(metadata_, display_name_));
-  if (Status limit = check_tensor_count(start->tensor_count,
-                                         "tensor count at offset " + std::to_string(header_offset_ + 32));
+  if (Status limit =
+          check_tensor_count(start->tensor_count, "tensor count at offset " + std::to_string(header_offset_ + 32));
       !limit.ok()) {
     return fail(Status::corruption("header: " + limit.message()));
   }
@@ -254,15 +254,20 @@ Status Reader::parse() {
                                    " header does not have"));
   }
 
-  // §9 step 6: nothing but padding between the data and the header.
-  if (const std::uint64_t expected = *checked_align_up(checks.data_end, detail::kHeaderAlignment);
-      header_offset_ != expected) {
-    return fail(Status::corruption("header at offset " + std::to_string(header_offset_) + " should be at " +
-                                   std::to_string(expected) + " (tensor data ends at " +
-                                   std::to_string(checks.data_end) + ")"));
+  // §9 step 6: the header lies in the header region, at most one header cap after its start.
+  if (const std::uint64_t region = *checked_align_up(checks.data_end, detail::kHeaderAlignment);
+      header_offset_ < region) {
+    return fail(Status::corruption("header at offset " + std::to_string(header_offset_) +
+                                   " starts before the header region at " + std::to_string(region)));
+  } else if (header_offset_ - region > detail::kMaxHeaderCapacity) {
+    return fail(Status::corruption("header at offset " + std::to_string(header_offset_) + " is more than " +
+                                   std::to_string(detail::kMaxHeaderCapacity) +
+                                   " bytes past the start of the header region at " + std::to_string(region)));
   }
   return {};
 }
+
+std::uint64_t Reader::header_region_start() const { return expected_header_offset(alignment_, stored_); }
 
 std::string Reader::format() const { return "owf " + std::to_string(major_) + "." + std::to_string(minor_); }
 
@@ -393,8 +398,8 @@ void Reader::verify(std::vector<Problem>& problems) const {
     gap_start = stored_[i].offset + stored_[i].stored_size;
     after = "tensor " + quote(tensors_[i].name);
   }
-  check_zero(gap_start, header_offset_, "padding after " + after);
-  check_zero(header_offset_ + header_length_, header_offset_ + header_capacity_, "header slack");
+  // Free space in the header region may hold an earlier header after an interrupted edit (§2).
+  check_zero(gap_start, header_region_start(), "padding after " + after);
 
   if (all_read) {
     const Digest computed = combine_digests(std::move(digests));
@@ -420,47 +425,59 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
   // The records are written anew: the data does not move.
   std::vector<std::byte> header;
   detail::HeaderStart{reader->recorded_digest(), reader->tensors().size(), metadata_json}.encode_to(header);
-  std::vector<StoredTensor> stored;
   for (std::size_t i = 0; i < reader->tensors().size(); ++i) {
     detail::TensorRecord(reader->tensors()[i], reader->stored(i)).encode_to(header);
-    stored.push_back(reader->stored(i));
   }
-  const std::uint64_t header_offset = expected_header_offset(reader->alignment(), stored);
-  const bool fits = header.size() <= reader->header_capacity();
-  const std::uint64_t capacity = fits ? reader->header_capacity() : header.size() + WriteOptions{}.header_slack;
-  if (capacity > detail::kMaxHeaderCapacity) {
-    return Status::invalid_argument(path.string() + ": metadata makes the header exceed " +
-                                    std::to_string(detail::kMaxHeaderCapacity) + " bytes");
-  }
-  const detail::Preamble preamble{kFormatMajor,  reader->minor_version(), reader->alignment(), header_offset,
-                                  header.size(), capacity,     detail::xxh3(header)};
-  if (in_place != nullptr) *in_place = fits;
+  const std::uint64_t region = reader->header_region_start();
+  const std::uint64_t live = reader->header_offset();
+  const std::uint64_t file_end = live + reader->header_capacity();
+  const std::uint64_t after_live = *checked_align_up(live + reader->header_length(), detail::kHeaderAlignment);
 
-  if (fits) {
-    // Header and slack first, durable, then the preamble that points at them.
+  // §8: the new header goes into free space, never over the live one.
+  std::optional<std::uint64_t> slot;
+  if (region + header.size() <= live) {
+    slot = region;
+  } else if (after_live <= file_end && header.size() <= file_end - after_live) {
+    slot = after_live;
+  }
+  if (in_place != nullptr) *in_place = slot.has_value();
+  if (slot) {
+    const detail::Preamble preamble{kFormatMajor,  reader->minor_version(), reader->alignment(), *slot,
+                                    header.size(), file_end - *slot,        detail::xxh3(header)};
     OWF_ASSIGN_OR_RETURN(detail::InPlaceFile file, detail::InPlaceFile::open(path));
     const auto write_at = [&file](std::uint64_t offset, std::span<const std::byte> bytes) {
       return file.write_at(offset, bytes);
     };
-    OWF_RETURN_IF_ERROR(file.write_at(header_offset, header));
-    OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, header_offset + header.size(), capacity - header.size()));
+    // Each step durable before the next: the new header, the preamble that switches to it
+    // (one 64-byte write), then zeros over the free space, the old header included.
+    OWF_RETURN_IF_ERROR(file.write_at(*slot, header));
     OWF_RETURN_IF_ERROR(file.sync());
     OWF_RETURN_IF_ERROR(file.write_at(0, preamble.encode()));
+    OWF_RETURN_IF_ERROR(file.sync());
+    OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, region, *slot - region));
+    OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, *slot + header.size(), file_end - *slot - header.size()));
     return file.sync();
   }
 
-  // Too large: copy the data region verbatim to a new file with a new header and fresh slack.
+  // No room: copy the data region verbatim to a new file with the new header and fresh slack.
+  const std::uint64_t capacity = detail::header_capacity_for(header.size(), WriteOptions{});
+  if (capacity > detail::kMaxHeaderCapacity) {
+    return Status::invalid_argument(path.string() + ": metadata makes the header exceed " +
+                                    std::to_string(detail::kMaxHeaderCapacity) + " bytes");
+  }
+  const detail::Preamble preamble{kFormatMajor, reader->minor_version(), reader->alignment(), region, header.size(),
+                                  capacity,     detail::xxh3(header)};
   OWF_ASSIGN_OR_RETURN(const MappedFile source, MappedFile::open(path));
   OWF_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::create(path, /*overwrite=*/true));
   std::vector<std::byte> buffer;
   OWF_RETURN_IF_ERROR(for_each_piece(
-      source, 0, header_offset, buffer,
+      source, 0, region, buffer,
       [&output](std::uint64_t at, std::span<const std::byte> piece) { return output.write_at(at, piece); }));
   const auto write_at = [&output](std::uint64_t offset, std::span<const std::byte> bytes) {
     return output.write_at(offset, bytes);
   };
-  OWF_RETURN_IF_ERROR(output.write_at(header_offset, header));
-  OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, header_offset + header.size(), capacity - header.size()));
+  OWF_RETURN_IF_ERROR(output.write_at(region, header));
+  OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, region + header.size(), capacity - header.size()));
   OWF_RETURN_IF_ERROR(output.write_at(0, preamble.encode()));
   return output.commit();
 }

@@ -363,7 +363,7 @@ Status Writer::finish(std::string_view metadata_json) {
   std::vector<std::byte> header;
   detail::HeaderStart{content_digest(), s.tensor_count, metadata_json}.encode_to(header);
   append_bytes(header, s.records);
-  const std::uint64_t capacity = header.size() + s.options.header_slack;
+  const std::uint64_t capacity = detail::header_capacity_for(header.size(), s.options);
   if (capacity > detail::kMaxHeaderCapacity) {
     return Status::invalid_argument(s.where() + ": header of " + std::to_string(header.size()) + " bytes plus " +
                                     std::to_string(s.options.header_slack) + " bytes of slack exceeds " +
@@ -378,7 +378,7 @@ Status Writer::finish(std::string_view metadata_json) {
   OWF_RETURN_IF_ERROR(s.file.write_at(*header_offset, header));
   OWF_RETURN_IF_ERROR(detail::write_zeros(write_at, *header_offset + header.size(), capacity - header.size()));
   const detail::Preamble preamble{kFormatMajor,  s.minor_version, s.options.alignment, *header_offset,
-                                  header.size(), capacity,     detail::xxh3(header)};
+                                  header.size(), capacity,        detail::xxh3(header)};
   OWF_RETURN_IF_ERROR(s.file.write_at(0, preamble.encode()));
   return s.file.commit();
 }

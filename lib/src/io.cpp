@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -149,21 +151,52 @@ Status MappedFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const
 AtomicFile::AtomicFile(std::filesystem::path target, std::filesystem::path temp, int fd, bool overwrite)
     : target_(std::move(target)), temp_(std::move(temp)), fd_(fd), overwrite_(overwrite) {}
 
+namespace {
+
+// "/proc/self/fd/N": how an unnamed file is reopened or linked without privileges.
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+// Gives the unnamed (O_TMPFILE) file `fd` the name `path`; fails with EEXIST if it exists.
+bool link_unnamed(int fd, const std::filesystem::path& path) {
+  if (::linkat(fd, "", AT_FDCWD, path.c_str(), AT_EMPTY_PATH) == 0) return true;
+  if (errno != EPERM && errno != ENOENT) return false;  // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH
+  return ::linkat(AT_FDCWD, fd_path(fd).c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0;
+}
+
+// A name for a temporary file beside `target` that no other file has right now.
+std::filesystem::path temporary_name(const std::filesystem::path& target, unsigned attempt) {
+  static std::atomic<unsigned> counter = 0;
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".tmp.%d.%u.%u", static_cast<int>(::getpid()), counter++, attempt);
+  return target.parent_path() / ("." + target.filename().string() + suffix);
+}
+
+}  // namespace
+
 Result<AtomicFile> AtomicFile::create(const std::filesystem::path& target, bool overwrite) {
   struct stat existing {};
   const bool exists = ::stat(target.c_str(), &existing) == 0;
   if (exists && !overwrite) return Status::invalid_argument(target.string() + ": file exists");
   if (exists && S_ISDIR(existing.st_mode)) return Status::invalid_argument(target.string() + ": is a directory");
 
-  // The temporary file sits beside the target so that rename() stays within one file system.
-  std::string pattern = (target.parent_path() / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
-  const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd < 0) return os_error(pattern, "cannot create temporary file");
-  AtomicFile file(target, pattern, fd, overwrite);
-  file.direct_fd_ = ::open(pattern.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);  // -1 on e.g. tmpfs: all buffered
-  // mkostemp makes 0600; an output should get the usual permissions, or keep the ones it replaces.
+  // The output is written to an unnamed file in the target's directory (so the final link or
+  // rename stays within one file system); a killed process leaves nothing behind. Where the file
+  // system has no O_TMPFILE, a hidden named file takes its place and is removed on failure.
+  const std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
+  std::filesystem::path temp;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+    std::string pattern = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+    fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+    if (fd >= 0) temp = pattern;
+  }
+  if (fd < 0) return os_error(target, "cannot create the output file");
+  AtomicFile file(target, temp, fd, overwrite);
+  // Opened again with O_DIRECT: -1 on e.g. tmpfs, and then every write is buffered.
+  file.direct_fd_ = ::open(temp.empty() ? fd_path(fd).c_str() : temp.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+  // An output gets the usual permissions, or keeps the ones it replaces.
   const mode_t mode = exists ? (existing.st_mode & 07777) : 0644;
-  if (::fchmod(fd, mode) != 0) return os_error(pattern, "cannot set permissions");
+  if (::fchmod(fd, mode) != 0) return os_error(target, "cannot set permissions");
   return file;
 }
 
@@ -212,7 +245,7 @@ Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> byt
   if (direct_fd_ >= 0 && congruent && bytes.size() >= kDirectMinimum && bytes.size() > head) {
     const std::size_t middle = (bytes.size() - head) / kDirectIOAlignment * kDirectIOAlignment;
     OWF_RETURN_IF_ERROR(write_buffered(offset, bytes.first(head)));
-    const Status direct = pwrite_all(direct_fd_, temp_, offset + head, bytes.subspan(head, middle));
+    const Status direct = pwrite_all(direct_fd_, target_, offset + head, bytes.subspan(head, middle));
     if (!direct.ok()) {
       // Some file systems accept O_DIRECT at open() and refuse it at write(): stay buffered from now on.
       close_quietly(direct_fd_);
@@ -227,7 +260,7 @@ Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> byt
 }
 
 Status AtomicFile::write_buffered(std::uint64_t offset, std::span<const std::byte> bytes) {
-  OWF_RETURN_IF_ERROR(pwrite_all(fd_, temp_, offset, bytes));
+  OWF_RETURN_IF_ERROR(pwrite_all(fd_, target_, offset, bytes));
   if (bytes.size() >= kWritebackHint) {
     // Start writing these pages to disk now, without waiting: commit()'s fsync
     // then finds little left to flush. Only a hint, so its result is ignored.
@@ -239,14 +272,41 @@ Status AtomicFile::write_buffered(std::uint64_t offset, std::span<const std::byt
 Status AtomicFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": read after commit");
   OWF_RETURN_IF_ERROR(check_range(target_, "read", offset, dst.size(), size_));
-  return pread_all(fd_, temp_, offset, dst);
+  return pread_all(fd_, target_, offset, dst);
 }
 
 Status AtomicFile::commit() {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": already committed");
   close_quietly(direct_fd_);  // direct writes are complete when write() returns; fsync(fd_) covers metadata
-  if (::fsync(fd_) != 0) return os_error(temp_, "fsync failed");
-  if (::close(std::exchange(fd_, -1)) != 0) return os_error(temp_, "close failed");
+  if (::fsync(fd_) != 0) return os_error(target_, "fsync failed");
+  if (temp_.empty()) {
+    OWF_RETURN_IF_ERROR(link_into_place());
+  } else {
+    OWF_RETURN_IF_ERROR(rename_into_place());
+  }
+  if (::close(std::exchange(fd_, -1)) != 0) return os_error(target_, "close failed");
+  return sync_parent_directory(target_);
+}
+
+Status AtomicFile::link_into_place() {
+  if (!overwrite_) {
+    if (link_unnamed(fd_, target_)) return {};
+    if (errno == EEXIST) return Status::invalid_argument(target_.string() + ": file exists");
+    return os_error(target_, "cannot link into place");
+  }
+  // rename() is the only atomic replacement: name the file beside the target for the moment of the rename.
+  for (unsigned attempt = 0;; ++attempt) {
+    temp_ = temporary_name(target_, attempt);
+    if (link_unnamed(fd_, temp_)) break;
+    if (errno != EEXIST || attempt == 100) {
+      temp_.clear();
+      return os_error(target_, "cannot link into place");
+    }
+  }
+  return rename_into_place();
+}
+
+Status AtomicFile::rename_into_place() {
   if (overwrite_) {
     if (::rename(temp_.c_str(), target_.c_str()) != 0) return os_error(target_, "cannot rename into place");
   } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, target_.c_str(), RENAME_NOREPLACE) != 0) {
@@ -260,7 +320,7 @@ Status AtomicFile::commit() {
     ::unlink(temp_.c_str());
   }
   temp_.clear();
-  return sync_parent_directory(target_);
+  return {};
 }
 
 // ---- InPlaceFile

@@ -75,6 +75,9 @@ Result<Preamble> Preamble::decode(std::span<const std::byte> file) {
   p.header_capacity = field(kHeaderCapacityAt, std::uint64_t{});
   p.header_checksum = field(kHeaderChecksumAt, std::uint64_t{});
   if (field(kReservedAt, std::uint64_t{}) != 0) return fail("reserved preamble field at offset 48 is not zero");
+  if (p.header_offset % kHeaderAlignment != 0) {
+    return fail("header offset " + std::to_string(p.header_offset) + " at offset 16 is not a multiple of 8");
+  }
   if (p.header_capacity > kMaxHeaderCapacity) {
     return fail("header capacity " + std::to_string(p.header_capacity) + " at offset 32 exceeds the cap of " +
                 std::to_string(kMaxHeaderCapacity) + " bytes");
@@ -213,6 +216,14 @@ Xxh3Stream::~Xxh3Stream() { XXH3_freeState(state_); }
 void Xxh3Stream::update(std::span<const std::byte> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
 
 std::uint64_t Xxh3Stream::digest() const { return XXH3_64bits_digest(state_); }
+
+std::uint64_t header_capacity_for(std::uint64_t header_length, const WriteOptions& options) {
+  const std::uint64_t without_copy = header_length + options.header_slack;
+  if (!options.header_copy_room) return without_copy;
+  const std::uint64_t with_copy =
+      without_copy + (header_length + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment;
+  return with_copy <= kMaxHeaderCapacity ? with_copy : without_copy;
+}
 
 Status write_zeros(const WriteAt& write_at, std::uint64_t offset, std::uint64_t length) {
   static constexpr std::size_t kZeroPiece = 64u << 10;

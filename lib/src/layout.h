@@ -122,6 +122,11 @@ class Xxh3Stream {
   ::XXH3_state_s* state_;
 };
 
+// The header_capacity owf writes for a header of `header_length` bytes: the
+// header, room for a second copy when asked (unless that would exceed the cap),
+// and the slack. The caller checks the result against kMaxHeaderCapacity.
+std::uint64_t header_capacity_for(std::uint64_t header_length, const WriteOptions& options);
+
 // Where bytes go: an AtomicFile or a file edited in place.
 using WriteAt = std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>;
 

@@ -39,7 +39,10 @@ class MetaTest(OwfTestCase):
         self.assertEqual(result.stdout, "")
         self.assertEqual(self.owf.stat().st_size, size)
         after = read_owf_layout(self.owf)
-        self.assertEqual(after["header_offset"], before["header_offset"])
+        # The new header is written beside the old one, then the preamble switches to it (spec §8).
+        self.assertGreater(after["header_offset"], before["header_offset"])
+        self.assertEqual(after["header_offset"] + after["header_capacity"], size)
+        self.assertEqual(after["tensors"], before["tensors"])
         self.assertEqual(after["metadata"]["license"], "MIT")
         self.assertEqual((self.get("config.layers"), self.get("extra")), (3, {"list": [1, 2]}))
         run_owf("verify", self.owf, check=0)

@@ -107,9 +107,20 @@ TEST_CASE("an uncommitted AtomicFile leaves nothing behind") {
     auto file = AtomicFile::create(dir / "never.bin", false);
     REQUIRE(file.ok());
     REQUIRE(file->write(as_bytes("partial")).ok());
-    CHECK(dir.entries().size() == 1);  // the temporary file, beside the target
+    CHECK(dir.entries().empty());  // unnamed (O_TMPFILE) until commit: a killed process leaves nothing
   }
   CHECK(dir.entries().empty());
+}
+
+TEST_CASE("a replacing commit leaves only the target") {
+  ScratchDir dir;
+  write_file(dir / "t.bin", as_bytes("old"));
+  auto file = AtomicFile::create(dir / "t.bin", true);
+  REQUIRE(file.ok());
+  REQUIRE(file->write(as_bytes("new")).ok());
+  REQUIRE(file->commit().ok());
+  CHECK(dir.entries().size() == 1);
+  CHECK(as_chars(read_file(dir / "t.bin")) == "new");
 }
 
 TEST_CASE("AtomicFile refuses to replace a file unless asked to") {
@@ -140,7 +151,8 @@ TEST_CASE("AtomicFile reports the path and the system's reason") {
   const auto failed = AtomicFile::create("/nonexistent-dir/x.owf", false);
   REQUIRE_FALSE(failed.ok());
   CHECK(failed.status().code() == ErrorCode::kIOError);
-  CHECK(failed.status().message().find("/nonexistent-dir/.x.owf.tmp.") == 0);
+  // Named after the target, not a temporary file.
+  CHECK(failed.status().message().find("/nonexistent-dir/x.owf: cannot create the output file: ") == 0);
   CHECK(failed.status().message().find("No such file or directory") != std::string::npos);
 }
 

@@ -46,6 +46,7 @@ WriteOptions options_from(const nlohmann::json& json) {
   WriteOptions options;
   options.alignment = json.at("alignment");
   options.header_slack = json.at("header_slack");
+  options.header_copy_room = false;  // the vectors give the exact slack
   if (!json.at("compression").is_null()) {
     const auto& c = json.at("compression");
     options.compression =

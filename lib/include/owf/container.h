@@ -111,7 +111,11 @@ class Reader final : public Model {
   std::uint16_t major_version() const { return major_; }
   std::uint16_t minor_version() const { return minor_; }
   std::uint32_t alignment() const { return alignment_; }
+  std::uint64_t header_offset() const { return header_offset_; }
+  std::uint64_t header_length() const { return header_length_; }
   std::uint64_t header_capacity() const { return header_capacity_; }
+  // Where the header region (§2) starts: align_up(data_end, 8).
+  std::uint64_t header_region_start() const;
 
  private:
   Reader(MappedFile file, unsigned threads);
@@ -137,9 +141,11 @@ class Reader final : public Model {
 };
 
 // Replaces the metadata of an .owf file: in place when the new header fits in
-// the reserved slack (then *in_place is set to true), otherwise through a
-// complete rewrite to a temporary file renamed over the original. Refuses
-// (kNotSupported) a file with tensors this reader cannot decode.
+// the header region's free space beside the live one (then *in_place is set to
+// true), switching to it with one preamble write, so that a crash leaves the
+// old file or the new (spec §8); otherwise through a complete rewrite to a new
+// file that replaces the original atomically. Refuses (kNotSupported) a file
+// with tensors this reader cannot decode.
 Status replace_metadata(const std::filesystem::path& path, std::string_view metadata_json, bool* in_place);
 
 }  // namespace owf

@@ -42,9 +42,13 @@ class MappedFile {
   std::size_t size_ = 0;
 };
 
-// An output file written to a temporary file beside `target` and renamed over
-// it by commit() after an fsync. Destroying an uncommitted AtomicFile removes
-// the temporary file, so the target is either complete and valid or untouched.
+// An output file written to an unnamed file (O_TMPFILE) in the directory of
+// `target` and linked or renamed onto it by commit() after an fsync, so the
+// target is either complete and valid or untouched, and a process killed while
+// writing leaves nothing behind. Where the file system has no O_TMPFILE, the
+// file is a hidden `.NAME.tmp.XXXXXX` beside the target, removed when an
+// uncommitted AtomicFile is destroyed (but left by a killed process). Errors
+// name the target, never the temporary file.
 // Several AtomicFiles (e.g. shards) can be committed one after another.
 class AtomicFile {
  public:
@@ -79,9 +83,11 @@ class AtomicFile {
   AtomicFile(std::filesystem::path target, std::filesystem::path temp, int fd, bool overwrite);
   void abandon();
   Status write_buffered(std::uint64_t offset, std::span<const std::byte> bytes);
+  Status link_into_place();
+  Status rename_into_place();
 
   std::filesystem::path target_;
-  std::filesystem::path temp_;
+  std::filesystem::path temp_;  // empty while the file is unnamed (O_TMPFILE)
   int fd_ = -1;
   int direct_fd_ = -1;  // the temporary file opened again with O_DIRECT, or -1 where unsupported
   bool overwrite_ = false;

@@ -22,6 +22,9 @@ struct WriteOptions {
   std::uint32_t alignment = 64;                   // owf: power of two, 8..4096
   std::optional<CompressionOptions> compression;  // owf: zstd chunks; numpy: deflated .npz; absent: raw
   std::uint64_t header_slack = 4096;              // owf: zero bytes reserved for in-place metadata edits
+  // owf: also reserve room for a second copy of the header, so that a metadata
+  // edit can write its new header beside the old one and switch atomically (spec §8).
+  bool header_copy_room = true;
   std::uint64_t max_shard_size = 0;               // formats that shard (safetensors); 0 = one file
   bool overwrite = false;                         // replace an existing output
   unsigned threads = 0;                           // owf: threads compressing and hashing; 0 = online CPUs
