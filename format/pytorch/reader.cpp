@@ -100,6 +100,7 @@ class CheckpointModel final : public Model {
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
     OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name()));
+    if (dst.empty()) return {};  // gather() divides by the dimensions, which may be 0
     const TensorLayout& layout = layouts_[index];
     if (layout.contiguous && !layout.swap_bytes) return file_.read_at(layout.base + offset, dst);
     gather(layout, offset, dst);
