@@ -55,7 +55,7 @@ typedef struct {
   uint32_t rank;         /* number of dimensions; 0 for a scalar */
   const uint64_t* shape; /* rank sizes, outermost first (C order) */
   uint64_t nbytes;       /* decoded bytes */
-  const char* encoding;  /* how it is stored: "raw", "zstd", "zstd+bytegroup" */
+  const char* encoding;  /* how it is stored, e.g. "raw", "zstd+bytegroup", "zstd+lanes" */
 } owf_tensor_info;
 
 /* Opens the file (or HF shard set / folder) at `path`, in any format the

@@ -304,8 +304,19 @@ def owf_seeds():
             write("fuzz_owf", out.name.replace(".safetensors", ""), out.read_bytes())
 
 
+def c_api_seeds():
+    """One small file of each format, from the other targets' seeds: the C API detects the format."""
+    for target, name in (("fuzz_owf", "zstd_lanes.owf"), ("fuzz_owf", "every_dtype.owf"),
+                         ("fuzz_safetensors", "mixed.safetensors"), ("fuzz_npy", "mixed.npz"),
+                         ("fuzz_npy", "fortran_big_endian.npy"), ("fuzz_gguf", "every_type.gguf"),
+                         ("fuzz_pickle", "features.pt"), ("fuzz_pickle", "features_legacy.pt"),
+                         ("fuzz_onnx", "typed.onnx")):
+        shutil.copy(SEEDS / target / name, SEEDS / "fuzz_c_api")
+
+
 if __name__ == "__main__":
-    for target in ("fuzz_gguf", "fuzz_pickle", "fuzz_npy", "fuzz_safetensors", "fuzz_onnx", "fuzz_zip", "fuzz_owf"):
+    for target in ("fuzz_gguf", "fuzz_pickle", "fuzz_npy", "fuzz_safetensors", "fuzz_onnx", "fuzz_zip", "fuzz_owf",
+                   "fuzz_c_api"):
         (SEEDS / target).mkdir(parents=True, exist_ok=True)
         for old in (SEEDS / target).iterdir():
             if not old.name.startswith("regression-"):
@@ -317,3 +328,4 @@ if __name__ == "__main__":
     onnx_seeds()
     zip_seeds()
     owf_seeds()
+    c_api_seeds()
