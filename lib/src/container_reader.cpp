@@ -1,6 +1,7 @@
 // Reading .owf files: Reader::open checks every structural rule of spec §9
 // before it exposes a tensor; verify() checks the rest. Also replace_metadata.
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 
@@ -20,6 +21,36 @@
 namespace owf {
 
 struct Reader::ChunkIndex : detail::ChunkTable {};
+
+// What one thread needs to decode chunks. Creating a zstd context costs about
+// as much as decoding a 1 MiB chunk, so a read borrows them from the reader.
+struct Reader::ScratchPool {
+  struct Scratch {
+    detail::ChunkDecoder decoder;
+    std::vector<std::byte> partial;  // a chunk of which the read wants only part
+  };
+
+  std::vector<Scratch> take(unsigned count) {
+    std::vector<Scratch> taken;
+    taken.reserve(count);
+    {
+      const std::lock_guard lock(mutex);
+      while (taken.size() < count && !idle.empty()) {
+        taken.push_back(std::move(idle.back()));
+        idle.pop_back();
+      }
+    }
+    taken.resize(count);  // new ones for the rest
+    return taken;
+  }
+  void give_back(std::vector<Scratch>& scratches) {
+    const std::lock_guard lock(mutex);
+    for (Scratch& scratch : scratches) idle.push_back(std::move(scratch));
+  }
+
+  std::mutex mutex;
+  std::vector<Scratch> idle;
+};
 
 namespace {
 
@@ -189,7 +220,12 @@ struct RecordChecks {
 }  // namespace
 
 Reader::Reader(MappedFile file, unsigned threads)
-    : file_(std::move(file)), threads_(threads), display_name_(file_.path().string()) {}
+    : file_(std::move(file)),
+      threads_(threads),
+      display_name_(file_.path().string()),
+      scratch_(std::make_unique<ScratchPool>()) {}
+
+Reader::~Reader() = default;
 
 Result<std::unique_ptr<Reader>> Reader::open(const std::filesystem::path& path, unsigned threads) {
   return detail::guarded(path.string(), [&]() -> Result<std::unique_ptr<Reader>> {
@@ -286,9 +322,9 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
   const std::uint64_t first = offset / table.chunk_size;
   const std::uint64_t count = (end - 1) / table.chunk_size + 1 - first;
   const unsigned threads = static_cast<unsigned>(std::min<std::uint64_t>(resolve_threads(threads_), count));
-  std::vector<detail::ChunkDecoder> decoders(threads);
-  std::vector<std::vector<std::byte>> partials(threads);
+  std::vector<ScratchPool::Scratch> scratches = scratch_->take(threads);
   const Status status = parallel_for(count, threads, [&](std::size_t i, unsigned worker) {
+    ScratchPool::Scratch& scratch = scratches[worker];
     const std::uint64_t chunk = first + i;
     const std::uint64_t chunk_start = chunk * table.chunk_size;
     const std::uint64_t chunk_length = table.chunk_length(chunk);
@@ -296,14 +332,15 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
     const auto target = dst.subspan(from - offset, to - from);
     chunks_decoded_.fetch_add(1, std::memory_order_relaxed);
     if (from == chunk_start && to == chunk_start + chunk_length) {
-      return decode_chunk(file_, stored, table, info.dtype, chunk, decoders[worker], target);
+      return decode_chunk(file_, stored, table, info.dtype, chunk, scratch.decoder, target);
     }
-    std::vector<std::byte>& partial = partials[worker];
-    partial.resize(chunk_length);
-    OWF_RETURN_IF_ERROR(decode_chunk(file_, stored, table, info.dtype, chunk, decoders[worker], partial));
-    std::copy_n(partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(), target.begin());
+    scratch.partial.resize(chunk_length);
+    OWF_RETURN_IF_ERROR(decode_chunk(file_, stored, table, info.dtype, chunk, scratch.decoder, scratch.partial));
+    std::copy_n(scratch.partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(),
+                target.begin());
     return Status();
   });
+  scratch_->give_back(scratches);
   return status.with_context(display_name_ + ": tensor " + quote(info.name));
 }
 

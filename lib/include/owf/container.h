@@ -91,6 +91,7 @@ class Reader final : public Model {
  public:
   // Reads of many chunks decode on up to `threads` threads (0: online CPUs).
   static Result<std::unique_ptr<Reader>> open(const std::filesystem::path& path, unsigned threads = 0);
+  ~Reader() override;
 
   std::string format() const override;
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
@@ -138,6 +139,9 @@ class Reader final : public Model {
   struct ChunkIndex;
   std::vector<std::shared_ptr<const ChunkIndex>> chunk_indexes_;
   mutable std::atomic<std::uint64_t> chunks_decoded_{0};
+  // Decoders and buffers kept from one read to the next (reads may run concurrently).
+  struct ScratchPool;
+  std::unique_ptr<ScratchPool> scratch_;
 };
 
 // Replaces the metadata of an .owf file: in place when the new header fits in
