@@ -387,6 +387,7 @@ def main():
         if disk:
             shutil.rmtree(disk, ignore_errors=True)
     report = pathlib.Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
     chart_path = report.with_name("throughput.png")
     draw_chart(chart, chart_path)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
