@@ -11,9 +11,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 template <typename T>
 inline T load_le(const std::byte* p) {

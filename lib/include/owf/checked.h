@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <optional>
 
-namespace owf {
+#include "owf/export.h"
+
+namespace OWF_EXPORT owf {
 
 inline std::optional<std::uint64_t> checked_add(std::uint64_t a, std::uint64_t b) {
   std::uint64_t sum;

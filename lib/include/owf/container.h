@@ -22,12 +22,13 @@
 #include <vector>
 
 #include "owf/digest.h"
+#include "owf/export.h"
 #include "owf/io.h"
 #include "owf/model.h"
 #include "owf/status.h"
 #include "owf/write_options.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 inline constexpr std::uint16_t kFormatMajor = 1;
 inline constexpr std::uint16_t kFormatMinor = 1;

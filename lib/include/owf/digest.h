@@ -13,10 +13,11 @@
 #include <utility>
 #include <vector>
 
+#include "owf/export.h"
 #include "owf/model.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 using Digest = std::array<std::uint8_t, 32>;
 

@@ -14,9 +14,10 @@
 #include <span>
 #include <string_view>
 
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 enum class DType : std::uint16_t {
   kBool = 1,

@@ -14,10 +14,11 @@
 #include <vector>
 
 #include "owf/container.h"
+#include "owf/export.h"
 #include "owf/model.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 struct OpenOptions {
   // Formats with nested containers (PyTorch checkpoints): the dotted key of the

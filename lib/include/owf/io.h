@@ -7,9 +7,10 @@
 #include <memory>
 #include <span>
 
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 // A read-only mapping of a whole file. Movable, not copyable; the bytes stay
 // valid until the MappedFile is destroyed. Empty files map to an empty span.

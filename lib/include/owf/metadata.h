@@ -6,9 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 inline constexpr std::size_t kMaxJsonDepth = 64;
 

@@ -15,9 +15,10 @@
 #include <vector>
 
 #include "owf/dtype.h"
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 struct TensorInfo {
   std::string name;

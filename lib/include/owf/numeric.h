@@ -10,10 +10,11 @@
 #include <span>
 
 #include "owf/dtype.h"
+#include "owf/export.h"
 #include "owf/model.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 // Whether decode_to_f64 handles this dtype (all but some ggml block types).
 bool can_decode(DType dtype);

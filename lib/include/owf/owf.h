@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "owf/digest.h"
+#include "owf/export.h"
 #include "owf/format.h"
 #include "owf/metadata.h"
 #include "owf/model.h"
@@ -30,7 +31,7 @@
 #include "owf/version.h"
 #include "owf/write_options.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 // Every format built into this library. Built on first use and never changed afterwards, so it may
 // be used from several threads at once; it lives until the program exits.

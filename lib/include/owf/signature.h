@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "owf/digest.h"
+#include "owf/export.h"
 #include "owf/model.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 inline constexpr std::string_view kDssePayloadType = "application/vnd.in-toto+json";
 inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement/v1";

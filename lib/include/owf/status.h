@@ -12,7 +12,9 @@
 #include <utility>
 #include <variant>
 
-namespace owf {
+#include "owf/export.h"
+
+namespace OWF_EXPORT owf {
 
 enum class ErrorCode : std::uint8_t {
   kOk = 0,

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace owf {
+#include "owf/export.h"
+
+namespace OWF_EXPORT owf {
 
 // Length of the well-formed UTF-8 sequence starting at text[at] (RFC 3629: no
 // overlong forms, no surrogates, nothing above U+10FFFF), or 0 when the bytes

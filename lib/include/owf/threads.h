@@ -6,9 +6,10 @@
 #include <cstddef>
 #include <functional>
 
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 // The number of online CPUs, at least 1.
 unsigned online_cpus();

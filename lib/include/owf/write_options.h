@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 
-namespace owf {
+#include "owf/export.h"
+
+namespace OWF_EXPORT owf {
 
 struct CompressionOptions {
   int level = 1;                        // zstd level (1 compresses weights better than 3, and faster)

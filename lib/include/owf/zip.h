@@ -12,10 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include "owf/export.h"
 #include "owf/io.h"
 #include "owf/status.h"
 
-namespace owf {
+namespace OWF_EXPORT owf {
 
 struct ZipEntry {
   std::string name;
