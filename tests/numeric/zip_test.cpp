@@ -29,11 +29,6 @@ constexpr std::uint32_t kHelloCrc = 0x3610a686;  // "hello"
 constexpr std::uint32_t kWorldCrc = 0x3a771143;  // "world"
 const std::string kHelloDeflated("\xcb\x48\xcd\xc9\xc9\x07\x00", 7);
 
-std::vector<std::byte> bytes_of(std::string_view text) {
-  const auto view = owf::as_bytes(text);
-  return {view.begin(), view.end()};
-}
-
 std::string text_of(std::span<const std::byte> bytes) { return std::string(owf::as_chars(bytes)); }
 
 std::vector<std::byte> read_file(const fs::path& path) {

@@ -87,8 +87,6 @@ struct DTypeInfo {
 
   // Bytes per element for plain (one-element-block) types, else 0.
   std::uint32_t element_bytes() const { return block_elements == 1 ? block_bytes : 0; }
-  double bits_per_element() const { return 8.0 * block_bytes / block_elements; }
-  bool is_floating() const { return kind == DTypeKind::kFloat; }
 };
 
 // nullptr for an id that is not in the table: readers must refuse such files.

@@ -25,8 +25,6 @@ enum class ErrorCode : std::uint8_t {
   kNotFound,         // a named tensor, key or file does not exist
 };
 
-std::string_view error_code_name(ErrorCode code);
-
 class [[nodiscard]] Status {
  public:
   Status() = default;  // success
