@@ -7,7 +7,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "onnx/protobuf.h"
+#include "owf/protobuf.h"
 #include "owf/bytes.h"
 #include "owf/dtype.h"
 #include "owf/model.h"

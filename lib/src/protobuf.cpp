@@ -1,8 +1,8 @@
-#include "onnx/protobuf.h"
+#include "owf/protobuf.h"
 
 #include <string>
 
-namespace owf::formats::protobuf {
+namespace owf::protobuf {
 namespace {
 
 constexpr int kMaxVarintBytes = 10;
@@ -171,4 +171,4 @@ Status for_each_fixed64(const Field& field, const ValueVisitor& visit) {
   return for_each_fixed(field, 8, WireType::kFixed64, visit);
 }
 
-}  // namespace owf::formats::protobuf
+}  // namespace owf::protobuf

@@ -23,7 +23,7 @@
 #include "owf/bytes.h"
 #include "owf/status.h"
 
-namespace owf::formats::protobuf {
+namespace owf::protobuf {
 
 // The deepest nesting of messages a reader enters (as libprotobuf's default).
 inline constexpr int kMaxDepth = 100;
@@ -100,4 +100,4 @@ Status for_each_varint(const Field& field, const ValueVisitor& visit);
 Status for_each_fixed32(const Field& field, const ValueVisitor& visit);
 Status for_each_fixed64(const Field& field, const ValueVisitor& visit);
 
-}  // namespace owf::formats::protobuf
+}  // namespace owf::protobuf

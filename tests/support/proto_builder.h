@@ -1,5 +1,5 @@
 // Test helper: builds protocol buffers messages byte by byte, so tests can
-// hand-craft ONNX files (valid and damaged) without libprotobuf.
+// hand-craft ONNX files and SentencePiece models (valid and damaged) without libprotobuf.
 #pragma once
 
 #include <bit>

@@ -1,7 +1,7 @@
 // The protobuf wire reader on hand-built messages: every wire type, packed and
 // unpacked repeated scalars, and the damage it must refuse (truncated and
 // overlong varints, lengths past the end, groups, deep nesting).
-#include "onnx/protobuf.h"
+#include "owf/protobuf.h"
 
 #include <doctest/doctest.h>
 
@@ -13,11 +13,11 @@
 namespace {
 
 using owf::ByteCursor;
-using owf::formats::protobuf::Field;
-using owf::formats::protobuf::MessageReader;
-using owf::formats::protobuf::WireType;
+using owf::protobuf::Field;
+using owf::protobuf::MessageReader;
+using owf::protobuf::WireType;
 using owf::testing::Proto;
-namespace protobuf = owf::formats::protobuf;
+namespace protobuf = owf::protobuf;
 
 std::vector<std::byte> bytes_of(std::initializer_list<std::uint8_t> values) {
   std::vector<std::byte> out;
