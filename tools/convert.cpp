@@ -264,6 +264,16 @@ Result<Json> edited_metadata(const Model& input, const ConvertOptions& options) 
   return metadata;
 }
 
+// The export of the input into the output format's conventions, from the first format that
+// recognises the input's metadata as its own (e.g. an HF checkpoint written as GGUF).
+Result<std::optional<Export>> find_export(const FormatRegistry& registry, const Format& target, const Model& input) {
+  for (const auto& format : registry.formats()) {
+    OWF_ASSIGN_OR_RETURN(std::optional<Export> exported, format->export_to(target, input));
+    if (exported) return exported;
+  }
+  return std::optional<Export>();
+}
+
 Outcome run_convert(const Invocation& invocation, const ConvertOptions& options) {
   // Everything that can be refused without reading the input is refused first.
   OWF_ASSIGN_OR_RETURN(const Format* format, invocation.registry.for_output(options.output, options.format));
@@ -272,13 +282,17 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
   if (!options.force && std::filesystem::exists(options.output, ignored)) {
     return Status::invalid_argument(options.output + ": already exists (use --force to replace it)");
   }
-  OWF_ASSIGN_OR_RETURN(const TransformOptions transform, transform_options(options));
+  OWF_ASSIGN_OR_RETURN(TransformOptions transform, transform_options(options));
   OWF_ASSIGN_OR_RETURN(WriteOptions write, write_options(options, owf_output, invocation.threads));
   OWF_ASSIGN_OR_RETURN(const auto time, source_date());
 
   OWF_ASSIGN_OR_RETURN(const OpenedModel input,
                        open_model(invocation.registry, options.input, options.key, invocation.threads));
-  auto created = TransformedModel::create(*input.model, transform);
+  auto found = find_export(invocation.registry, *format, *input.model);
+  if (!found.ok()) return found.status().with_context(options.input);
+  const std::optional<Export> exported = std::move(found).value();
+  if (exported) transform.fixed_dtype.insert(exported->fixed_dtype.begin(), exported->fixed_dtype.end());
+  auto created = TransformedModel::create(exported ? *exported->model : *input.model, transform);
   if (!created.ok()) return created.status().with_context(options.input);
   const std::unique_ptr<TransformedModel> view = std::move(created).value();
   OWF_ASSIGN_OR_RETURN(const Json edited, edited_metadata(*input.model, options));
@@ -302,7 +316,12 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
   // needs a pass of its own, except from an .owf file, whose header records it
   // (under the header checksum; `owf verify` checks it against the tensors).
   OWF_ASSIGN_OR_RETURN(const Digest input_digest, input_content_digest(*input.model, invocation.threads));
-  OWF_ASSIGN_OR_RETURN(const std::string metadata, metadata_for(input_digest));
+  OWF_ASSIGN_OR_RETURN(std::string metadata, metadata_for(input_digest));
+  if (exported) {
+    auto recast = exported->metadata(*view, metadata);
+    if (!recast.ok()) return recast.status().with_context(options.input);
+    metadata = std::move(recast).value();
+  }
   OWF_RETURN_IF_ERROR(format->write(*view, metadata, options.output, write));
   return kExitOk;
 }

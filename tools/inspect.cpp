@@ -190,11 +190,30 @@ constexpr std::size_t kShownArrayItems = 8;
 // first items and a note of how many more there are; arrays of objects, such
 // as records of keys, stay whole. Metadata is at most 64 levels deep, which
 // bounds the recursion.
+// Members shown of a large object and characters of a long string in the text
+// view: tokenizer.json carried in metadata maps 100k+ tokens, tokenizer.model is
+// carried as base64.
+constexpr std::size_t kShownObjectMembers = 32;
+constexpr std::size_t kShownStringBytes = 200;
+
 Json abbreviated(const Json& value) {
   if (value.is_object()) {
     Json copy = Json::object();
-    for (const auto& [key, item] : value.items()) copy[key] = abbreviated(item);
+    std::size_t shown = 0;
+    for (const auto& [key, item] : value.items()) {
+      if (shown++ == kShownObjectMembers) {
+        copy["..."] = std::to_string(value.size() - kShownObjectMembers) + " more members (--json shows all)";
+        break;
+      }
+      copy[key] = abbreviated(item);
+    }
     return copy;
+  }
+  if (value.is_string() && value.get_ref<const std::string&>().size() > kShownStringBytes) {
+    const std::string& text = value.get_ref<const std::string&>();
+    std::size_t cut = kShownStringBytes;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+    return text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes; --json shows all)";
   }
   if (!value.is_array()) return value;
   const bool plain = std::none_of(value.begin(), value.end(), [](const Json& item) { return item.is_structured(); });
@@ -206,6 +225,29 @@ Json abbreviated(const Json& value) {
   Json copy = Json::array();
   for (const auto& item : value) copy.push_back(abbreviated(item));
   return copy;
+}
+
+// "LlamaForCausalLM: hidden_size 2048, ..." from a Hugging Face config.json carried
+// in metadata (spec/formats/hf.md §2); empty when there is none.
+std::string hf_architecture_line(const Json& metadata) {
+  const Json* config = find_dotted(metadata, "hf.config");
+  if (config == nullptr || !config->is_object()) return {};
+  std::string line;
+  const auto architectures = config->find("architectures");
+  if (architectures != config->end() && architectures->is_array() && !architectures->empty() &&
+      (*architectures)[0].is_string()) {
+    line = (*architectures)[0].get<std::string>();
+  } else {
+    line = "(no architectures entry)";
+  }
+  std::string details;
+  for (const char* key : {"hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+                          "intermediate_size", "vocab_size", "max_position_embeddings", "rope_theta",
+                          "rms_norm_eps", "tie_word_embeddings", "torch_dtype"}) {
+    const auto it = config->find(key);
+    if (it != config->end() && !it->is_structured()) details += (details.empty() ? "" : ", ") + std::string(key) + " " + dump_json(*it, -1);
+  }
+  return details.empty() ? line : line + ": " + details;
 }
 
 std::string render_text(const Model& model, const Report& report, const InspectOptions& options) {
@@ -227,6 +269,9 @@ std::string render_text(const Model& model, const Report& report, const InspectO
   }
   line("dtypes:", per_dtype.empty() ? "-" : per_dtype);
   line("bits/weight:", format_number(bits_per_weight(report.bytes, report.parameters), 6));
+  if (const std::string architecture = hf_architecture_line(report.metadata); !architecture.empty()) {
+    line("architecture:", architecture);
+  }
   out += "metadata:\n" + dump_json_for_terminal(abbreviated(report.metadata), 2) + "\n";
   if (report.tensors.empty()) return out;
 

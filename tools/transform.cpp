@@ -129,7 +129,8 @@ Result<std::unique_ptr<TransformedModel>> TransformedModel::create(const Model& 
       continue;
     }
     OWF_ASSIGN_OR_RETURN(std::string name, apply_renames(options.renames, info.name));
-    OWF_ASSIGN_OR_RETURN(const std::optional<DType> requested, requested_dtype(options, info.name));
+    OWF_ASSIGN_OR_RETURN(std::optional<DType> requested, requested_dtype(options, info.name));
+    if (options.fixed_dtype.contains(info.name)) requested.reset();
     const DType dtype = requested && castable(info.dtype) ? cast_target(info, *requested) : info.dtype;
     auto output = make_tensor_info(name, dtype, info.shape);
     if (!output.ok()) return output.status().with_context("tensor " + quote(info.name) + " renamed to " + quote(name));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,7 @@ struct TransformOptions {
   std::vector<RenameRule> renames;     // applied in order
   std::vector<DTypeRule> dtype_rules;  // first match wins over `dtype`
   std::optional<DType> dtype;          // cast for every floating or decodable quantized tensor
+  std::set<std::string, std::less<>> fixed_dtype;  // tensors no cast applies to (an Export's choice)
 };
 
 // The dtype a floating tensor gets when `requested` is asked for it. Float

@@ -100,6 +100,10 @@ Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, Write
   return {};
 }
 
+Result<std::optional<Export>> Format::export_to(const Format&, const Model&) const {
+  return std::optional<Export>();
+}
+
 Status Format::write(const Model&, std::string_view, const std::filesystem::path& path, const WriteOptions&) const {
   return Status::not_supported(path.string() + ": writing " + std::string(name()) + " files is not supported");
 }
@@ -139,6 +143,12 @@ Result<const Format*> FormatRegistry::for_output(const std::filesystem::path& pa
     std::string known;
     for (const auto& each : formats_) known += (known.empty() ? "" : ", ") + std::string(each->name());
     return Status::invalid_argument("--format '" + std::string(format) + "': unknown format (known: " + known + ")");
+  }
+  if (path.native().ends_with('/')) {
+    for (const auto& each : formats_) {
+      if (each->writes_directory()) return each.get();
+    }
+    return Status::invalid_argument(path.string() + ": no format writes directories");
   }
   const std::string name = lower(path.filename().string());
   for (const auto& format : formats_) {

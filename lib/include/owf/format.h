@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +38,18 @@ enum class Confidence : std::uint8_t {
   kCertain,   // a distinctive magic number ("GGUF", "\x93NUMPY", the owf magic)
 };
 
+// A model recast into another format's conventions by the format that knows how
+// it was laid out (e.g. a Hugging Face checkpoint as the GGUF llama.cpp runs):
+// tensors renamed and re-laid out, metadata rebuilt for the target's writer.
+struct Export {
+  std::unique_ptr<Model> model;  // a view of the source model, which must outlive it
+  // Tensors of `model` whose dtype no cast may change (e.g. norms llama.cpp wants in f32).
+  std::vector<std::string> fixed_dtype;
+  // The metadata to write, given the model as it will be written (after any casts the caller
+  // applies to `model`) and the owf metadata the caller would otherwise write.
+  std::function<Result<std::string>(const Model& written, std::string_view metadata_json)> metadata;
+};
+
 class Format {
  public:
   virtual ~Format() = default;
@@ -58,6 +72,14 @@ class Format {
   // what its format can hold) to `path`, atomically. Default: kNotSupported.
   virtual Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
                        const WriteOptions& options) const;
+
+  // Whether write() produces a directory (chosen for an output path ending in '/').
+  virtual bool writes_directory() const { return false; }
+
+  // The export of `model` into `target`'s conventions when this format recognises the model's
+  // metadata as its own (whatever file the model was read from) and knows that target;
+  // nullopt otherwise (the default). Fails when it recognises the model but cannot export it.
+  virtual Result<std::optional<Export>> export_to(const Format& target, const Model& model) const;
 };
 
 // For writers: counts the tensor bytes one write has streamed, across all its
@@ -97,7 +119,8 @@ class FormatRegistry {
   // both formats when two are equally confident.
   Result<const Format*> detect(const std::filesystem::path& path) const;
   // The format to write `path` with: the one named `format`, or when that is
-  // empty the one whose extensions match `path`.
+  // empty the one whose extensions match `path` (for a path ending in '/', the
+  // one that writes directories).
   Result<const Format*> for_output(const std::filesystem::path& path, std::string_view format = {}) const;
   const Format* by_name(std::string_view name) const;
 

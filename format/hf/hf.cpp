@@ -1,0 +1,38 @@
+#include "hf/hf.h"
+
+#include <system_error>
+
+#include "hf/hf_folder.h"
+#include "hf/hf_gguf.h"
+#include "owf/owf.h"
+
+namespace owf::formats {
+namespace {
+
+class HfFormat final : public Format {
+ public:
+  std::string_view name() const override { return "hf"; }
+  std::vector<std::string_view> extensions() const override { return {}; }
+
+  // Every directory (no other format reads one): open() then names what a model folder lacks.
+  Confidence detect(const std::filesystem::path& path, std::span<const std::byte> head) const override {
+    std::error_code error;
+    return head.empty() && std::filesystem::is_directory(path, error) ? Confidence::kCertain : Confidence::kNone;
+  }
+
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
+    return hf::open_folder(registry(), path);
+  }
+
+  Result<std::optional<Export>> export_to(const Format& target, const Model& model) const override {
+    if (target.name() != "gguf") return std::optional<Export>();
+    return hf::export_to_gguf(model);
+  }
+
+};
+
+}  // namespace
+
+std::unique_ptr<Format> make_hf_format() { return std::make_unique<HfFormat>(); }
+
+}  // namespace owf::formats

@@ -1,0 +1,103 @@
+#include "hf/sentencepiece.h"
+
+#include <bit>
+
+#include "owf/protobuf.h"
+#include "owf/text.h"
+
+namespace owf::formats::hf {
+namespace {
+
+using protobuf::Field;
+using protobuf::MessageReader;
+using protobuf::WireType;
+
+constexpr std::uint32_t kPiecesField = 1;
+constexpr std::uint32_t kTrainerSpecField = 2;
+constexpr std::uint32_t kPieceText = 1;
+constexpr std::uint32_t kPieceScore = 2;
+constexpr std::uint32_t kPieceType = 3;
+constexpr std::uint32_t kModelType = 3;
+constexpr std::uint32_t kUnkId = 40;
+constexpr std::uint32_t kBosId = 41;
+constexpr std::uint32_t kEosId = 42;
+constexpr std::uint32_t kPadId = 43;
+
+std::string at(std::uint64_t offset) { return " at offset " + std::to_string(offset); }
+
+// An int32 field: negative values arrive sign-extended to 64 bits.
+Result<std::int32_t> int32_of(const Field& field, std::string_view what) {
+  OWF_RETURN_IF_ERROR(protobuf::expect_type(field, WireType::kVarint, what));
+  const auto value = static_cast<std::int64_t>(field.value);
+  if (value < INT32_MIN || value > INT32_MAX) {
+    return Status::corruption(std::string(what) + at(field.offset) + ": " + std::to_string(value) +
+                              " does not fit int32");
+  }
+  return static_cast<std::int32_t>(value);
+}
+
+Result<Piece> parse_piece(const MessageReader& model, const Field& field, std::size_t index) {
+  const std::string what = "SentencePiece " + std::to_string(index);
+  Piece piece;
+  OWF_RETURN_IF_ERROR(protobuf::for_each_field(model, field, [&](const MessageReader&, const Field& item) -> Status {
+    switch (item.number) {
+      case kPieceText: {
+        OWF_RETURN_IF_ERROR(protobuf::expect_type(item, WireType::kLen, what + ".piece"));
+        piece.text.assign(reinterpret_cast<const char*>(item.payload.data()), item.payload.size());
+        if (!is_valid_utf8(piece.text)) return Status::corruption(what + ".piece" + at(item.offset) + ": not UTF-8");
+        return {};
+      }
+      case kPieceScore:
+        OWF_RETURN_IF_ERROR(protobuf::expect_type(item, WireType::kFixed32, what + ".score"));
+        piece.score = std::bit_cast<float>(static_cast<std::uint32_t>(item.value));
+        return {};
+      case kPieceType: {
+        OWF_ASSIGN_OR_RETURN(const std::int32_t type, int32_of(item, what + ".type"));
+        if (type < 1 || type > 6) {
+          return Status::corruption(what + ".type" + at(item.offset) + ": unknown piece type " + std::to_string(type));
+        }
+        piece.type = static_cast<PieceType>(type);
+        return {};
+      }
+      default: return {};
+    }
+  }));
+  return piece;
+}
+
+Status parse_trainer_spec(const MessageReader& model, const Field& field, SentencePieceModel& result) {
+  return protobuf::for_each_field(model, field, [&](const MessageReader&, const Field& item) -> Status {
+    const std::pair<std::uint32_t, std::int32_t*> fields[] = {{kModelType, &result.model_type},
+                                                              {kUnkId, &result.unk_id},
+                                                              {kBosId, &result.bos_id},
+                                                              {kEosId, &result.eos_id},
+                                                              {kPadId, &result.pad_id}};
+    for (const auto& [number, slot] : fields) {
+      if (item.number == number) {
+        OWF_ASSIGN_OR_RETURN(*slot, int32_of(item, "TrainerSpec field " + std::to_string(number)));
+      }
+    }
+    return {};
+  });
+}
+
+}  // namespace
+
+Result<SentencePieceModel> parse_sentencepiece(std::span<const std::byte> bytes) {
+  SentencePieceModel result;
+  MessageReader reader(bytes, 0);
+  const MessageReader model = reader;
+  while (!reader.at_end()) {
+    OWF_ASSIGN_OR_RETURN(const Field field, reader.next());
+    if (field.number == kPiecesField) {
+      OWF_ASSIGN_OR_RETURN(Piece piece, parse_piece(model, field, result.pieces.size()));
+      result.pieces.push_back(std::move(piece));
+    } else if (field.number == kTrainerSpecField) {
+      OWF_RETURN_IF_ERROR(parse_trainer_spec(model, field, result));
+    }
+  }
+  if (result.pieces.empty()) return Status::corruption("no pieces (not a SentencePiece model)");
+  return result;
+}
+
+}  // namespace owf::formats::hf

@@ -1,0 +1,118 @@
+// format/hf internals: the SentencePiece parser on hand-built and real models, base64, and the q/k row
+// permutation against its definition in convert_hf_to_gguf.py (reshape, swap axes, reshape).
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "hf/hf_folder.h"
+#include "hf/hf_gguf.h"
+#include "hf/sentencepiece.h"
+#include "owf/bytes.h"
+#include "proto_builder.h"
+
+namespace hf = owf::formats::hf;
+using owf::testing::Proto;
+
+namespace {
+
+Proto piece(std::string_view text, float score, int type) {
+  Proto p;
+  p.text(1, text).fixed32(2, std::bit_cast<std::uint32_t>(score)).varint(3, static_cast<std::uint64_t>(type));
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("sentencepiece: pieces, scores, types and trainer ids") {
+  Proto trainer;
+  trainer.varint(3, 2).varint(40, 0).varint(41, 1).varint(42, 2).signed_varint(43, -1).text(99, "ignored");
+  Proto model;
+  model.message(1, piece("<unk>", 0, 2)).message(1, piece("<s>", 0, 3)).message(1, piece("\xe2\x96\x81" "a", -1.5f, 1));
+  model.message(2, trainer).text(3, "normalizer spec skipped");
+  const auto parsed = hf::parse_sentencepiece(model.bytes());
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed->pieces.size() == 3);
+  CHECK(parsed->pieces[2].text == "\xe2\x96\x81" "a");
+  CHECK(parsed->pieces[2].score == -1.5f);
+  CHECK(parsed->pieces[0].type == hf::PieceType::kUnknown);
+  CHECK(parsed->pieces[1].type == hf::PieceType::kControl);
+  CHECK(parsed->model_type == 2);
+  CHECK(parsed->pad_id == -1);
+  CHECK(parsed->eos_id == 2);
+}
+
+TEST_CASE("sentencepiece: a piece without a type is NORMAL (the proto default)") {
+  Proto p;
+  p.text(1, "x");
+  Proto model;
+  model.message(1, p);
+  const auto parsed = hf::parse_sentencepiece(model.bytes());
+  REQUIRE(parsed.ok());
+  CHECK(parsed->pieces[0].type == hf::PieceType::kNormal);
+}
+
+TEST_CASE("sentencepiece: damaged models are refused with offsets") {
+  Proto model;
+  model.message(1, piece("a", 0, 9));
+  const auto bad_type = hf::parse_sentencepiece(model.bytes());
+  REQUIRE_FALSE(bad_type.ok());
+  CHECK(bad_type.status().message().find("unknown piece type 9") != std::string::npos);
+  CHECK(bad_type.status().message().find("offset") != std::string::npos);
+
+  Proto truncated;
+  truncated.raw({0x0a, 0x10, 0x0a});  // a piece of 16 bytes, 1 present
+  CHECK_FALSE(hf::parse_sentencepiece(truncated.bytes()).ok());
+
+  Proto not_utf8;
+  not_utf8.message(1, piece("\xff", 0, 1));
+  CHECK_FALSE(hf::parse_sentencepiece(not_utf8.bytes()).ok());
+
+  CHECK_FALSE(hf::parse_sentencepiece({}).ok());  // no pieces
+}
+
+TEST_CASE("sentencepiece: Llama 2's tokenizer.model from the corpus") {
+  std::ifstream in(std::filesystem::path(OWF_CORPUS_DIR) / "hf" / "llama2-tokenizer.model", std::ios::binary);
+  REQUIRE(in);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto parsed = hf::parse_sentencepiece(owf::as_bytes(std::string_view(bytes)));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->pieces.size() == 32000);
+  CHECK(parsed->pieces[1].text == "<s>");
+  CHECK(parsed->pieces[3].type == hf::PieceType::kByte);  // <0x00>
+  CHECK(parsed->bos_id == 1);
+  CHECK(parsed->eos_id == 2);
+}
+
+TEST_CASE("base64 round trip and strictness") {
+  for (const std::string text : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
+    const std::string encoded = hf::base64_encode(owf::as_bytes(std::string_view(text)));
+    CHECK(hf::base64_decode(encoded) == text);
+  }
+  CHECK(hf::base64_encode(owf::as_bytes(std::string_view("foobar"))) == "Zm9vYmFy");  // RFC 4648 §10
+  CHECK(hf::base64_encode(owf::as_bytes(std::string_view("fo"))) == "Zm8=");
+  CHECK_FALSE(hf::base64_decode("Zm9").has_value());
+  CHECK_FALSE(hf::base64_decode("Zm9*").has_value());
+}
+
+TEST_CASE("q/k un-permutation equals reshape(H, 2, D/2).swapaxes(1, 2)") {
+  for (const std::uint64_t heads : {1u, 2u, 4u}) {
+    for (const std::uint64_t head_dim : {2u, 8u, 16u}) {
+      const std::uint64_t rows = heads * head_dim;
+      // Index (h, j, i) of the source viewed as [heads, 2, head_dim / 2] moves to (h, i, j).
+      for (std::uint64_t h = 0; h < heads; ++h) {
+        for (std::uint64_t j = 0; j < 2; ++j) {
+          for (std::uint64_t i = 0; i < head_dim / 2; ++i) {
+            const std::uint64_t source = h * head_dim + j * (head_dim / 2) + i;
+            const std::uint64_t output = h * head_dim + i * 2 + j;
+            CHECK(hf::unpermuted_source_row(output, rows, heads) == source);
+          }
+        }
+      }
+    }
+  }
+}
