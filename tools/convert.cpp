@@ -250,9 +250,28 @@ Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_outpu
 }
 
 // The input's metadata with the user's edits applied (provenance comes later).
-Result<Json> edited_metadata(const Model& input, const ConvertOptions& options) {
-  OWF_ASSIGN_OR_RETURN(Json metadata, parse_metadata(input.metadata(), options.input));
+// For formats with typed keys of their own (GGUF), --set names those keys: applied to the
+// metadata about to be written.
+Result<std::string> with_native_sets(const Format& format, std::string metadata, const ConvertOptions& options) {
+  if (!format.has_native_keys() || options.sets.empty()) return metadata;
+  std::vector<KeyEdit> edits;
   for (const auto& text : options.sets) {
+    OWF_ASSIGN_OR_RETURN(KeyEdit edit, parse_key_edit(text, "--set"));
+    edits.push_back(std::move(edit));
+  }
+  auto edited = format.edit_native_keys(metadata, edits);
+  if (!edited.ok()) return edited.status().with_context(options.output + ": --set");
+  return std::move(edited).value();
+}
+
+Result<Json> edited_metadata(const Model& input, const Format& output, const ConvertOptions& options) {
+  OWF_ASSIGN_OR_RETURN(Json metadata, parse_metadata(input.metadata(), options.input));
+  const bool asked = !options.sets.empty() || !options.license.empty() || !options.architecture.empty();
+  if (asked && !output.stores_metadata()) {
+    return Status::invalid_argument(options.output + ": " + std::string(output.name()) +
+                                    " files hold no metadata; --set, --license and --architecture would be lost");
+  }
+  for (const auto& text : output.has_native_keys() ? std::vector<std::string>() : options.sets) {
     OWF_ASSIGN_OR_RETURN(auto assignment, parse_assignment(text, "--set"));
     OWF_RETURN_IF_ERROR(set_dotted(metadata, assignment.first, std::move(assignment.second)).with_context("--set"));
   }
@@ -295,7 +314,7 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
   auto created = TransformedModel::create(exported ? *exported->model : *input.model, transform);
   if (!created.ok()) return created.status().with_context(options.input);
   const std::unique_ptr<TransformedModel> view = std::move(created).value();
-  OWF_ASSIGN_OR_RETURN(const Json edited, edited_metadata(*input.model, options));
+  OWF_ASSIGN_OR_RETURN(const Json edited, edited_metadata(*input.model, *format, options));
   const ConversionFacts facts{base_name(options.input), std::string(input.format->name()), std::string(format->name()),
                               view->changes_content() ? content_flags(options) : std::vector<std::string>(), time};
   const MetadataForDigest metadata_for = [&](const Digest& input_digest) -> Result<std::string> {
@@ -322,6 +341,7 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
     if (!recast.ok()) return recast.status().with_context(options.input);
     metadata = std::move(recast).value();
   }
+  OWF_ASSIGN_OR_RETURN(metadata, with_native_sets(*format, std::move(metadata), options));
   OWF_RETURN_IF_ERROR(format->write(*view, metadata, options.output, write));
   return kExitOk;
 }
@@ -355,7 +375,9 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
                         "s/FROM/TO/ or s/FROM/TO/g: ECMAScript regex replace on names, $1 for groups; applied in order "
                         "(repeatable); names that end up equal are refused");
   add_repeatable_option(*command, "--set", options->sets, "KEY=JSON",
-                        "KEY=JSON metadata value; dotted KEY for nesting (repeatable)");
+                        "KEY=JSON metadata value; dotted KEY for nesting (repeatable). For .gguf output KEY is a "
+                        "GGUF key (general.name=Tiny): existing keys keep their type, new ones take it from the "
+                        "value (string, bool, u32/i32/u64/i64, f32)");
   command->add_option("--license", options->license, "Set the metadata license (SPDX expression)")->type_name("SPDX");
   command->add_option("--architecture", options->architecture, "Set the metadata architecture")->type_name("NAME");
   CLI::Option* compress = command->add_flag(

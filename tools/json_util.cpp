@@ -208,6 +208,15 @@ Result<std::pair<std::string, Json>> parse_assignment(std::string_view text, std
   return std::pair<std::string, Json>(std::move(key), std::move(value));
 }
 
+Result<KeyEdit> parse_key_edit(std::string_view text, std::string_view option, std::string type) {
+  const std::size_t equals = text.find('=');
+  if (equals == std::string_view::npos || equals == 0) {
+    return Status::invalid_argument(std::string(option) + " '" + std::string(text) +
+                                    "': expected KEY=VALUE, e.g. general.name=Tiny or llama.context_length=4096");
+  }
+  return KeyEdit{std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)), std::move(type)};
+}
+
 Status check_standard_key(std::string_view key, const Json& value) {
   const bool license = key == "license";
   if (!license && key != "architecture") return {};

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "owf/format.h"
 #include "owf/status.h"
 
 namespace owf::cli {
@@ -53,5 +54,9 @@ Status check_standard_key(std::string_view key, const Json& value);
 // Splits "KEY=JSON" (at the first '=') and parses the JSON, checking standard
 // keys; errors name `option` and the argument.
 Result<std::pair<std::string, Json>> parse_assignment(std::string_view text, std::string_view option);
+
+// Parses KEY=VALUE for a format's own typed keys (owf::KeyEdit): VALUE is JSON or, for string
+// keys, plain text; `type` as given by --type (may be empty).
+Result<KeyEdit> parse_key_edit(std::string_view text, std::string_view option, std::string type = {});
 
 }  // namespace owf::cli

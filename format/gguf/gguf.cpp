@@ -1,5 +1,6 @@
 #include "gguf/gguf.h"
 
+#include "gguf/gguf_metadata.h"
 #include "gguf/gguf_model.h"
 
 namespace owf::formats {
@@ -24,6 +25,16 @@ class GgufFormat final : public Format {
   Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
                const WriteOptions& options) const override {
     return gguf::write_gguf(model, metadata_json, path, options);
+  }
+
+  bool has_native_keys() const override { return true; }
+
+  Result<std::string> edit_native_keys(std::string_view metadata_json, std::span<const KeyEdit> edits) const override {
+    return gguf::edit_gguf_keys(metadata_json, edits);
+  }
+
+  Result<std::optional<std::string>> native_key(std::string_view metadata_json, std::string_view key) const override {
+    return gguf::gguf_key(metadata_json, key);
   }
 };
 

@@ -1,5 +1,6 @@
 #include "gguf/gguf_metadata.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -374,7 +375,139 @@ Result<FileLayout> layout_from_owf(std::string_view metadata_json) {
   return layout;
 }
 
+// ---- key edits --------------------------------------------------------------------------------
+
+Result<ValueType> inferred_type(const Json& value, const std::string& key) {
+  if (value.is_string()) return ValueType::kString;
+  if (value.is_boolean()) return ValueType::kBool;
+  if (value.is_number_float()) return ValueType::kF32;
+  if (value.is_number_unsigned()) {
+    return value.get<std::uint64_t>() <= UINT32_MAX ? ValueType::kU32 : ValueType::kU64;
+  }
+  if (value.is_number_integer()) {
+    const auto number = value.get<std::int64_t>();
+    return number >= INT32_MIN && number <= INT32_MAX ? ValueType::kI32 : ValueType::kI64;
+  }
+  return Status::invalid_argument("key " + quote(key) + ": cannot tell a GGUF type from " + value.dump() +
+                                  " (give --type)");
+}
+
+Result<ValueType> named_type(std::string_view name, const std::string& key) {
+  if (name == "str") return ValueType::kString;
+  const auto type = value_type_from_name(name);
+  if (!type || *type == ValueType::kArray) {
+    return Status::invalid_argument("key " + quote(key) + ": unknown GGUF type '" + std::string(name) +
+                                    "' (u8 i8 u16 i16 u32 i32 u64 i64 f32 f64 bool str)");
+  }
+  return *type;
+}
+
+// The key-value `edit` asks for; `existing` is the pair it replaces, if any.
+Result<KeyValue> edited_kv(const KeyEdit& edit, const KeyValue* existing) {
+  Json value;
+  try {
+    value = Json::parse(*edit.value);
+  } catch (const std::exception&) {
+    value = *edit.value;  // plain text: a string
+  }
+  KeyValue kv;
+  kv.key = edit.key;
+  ValueType element = ValueType::kString;
+  const bool array = value.is_array();
+  if (!edit.type.empty()) {
+    OWF_ASSIGN_OR_RETURN(element, named_type(edit.type, edit.key));
+  } else if (existing != nullptr && (existing->type == ValueType::kArray) == array) {
+    element = existing->value_type();
+    // A string key given plain text that happened to parse as JSON (a number, true) stays a string.
+    if (element == ValueType::kString && !value.is_string() && !array) value = *edit.value;
+  } else if (array) {
+    if (value.empty()) return Status::invalid_argument("key " + quote(edit.key) + ": an empty array needs --type");
+    OWF_ASSIGN_OR_RETURN(element, inferred_type(value[0], edit.key));
+  } else {
+    OWF_ASSIGN_OR_RETURN(element, inferred_type(value, edit.key));
+  }
+  if (element == ValueType::kString && !array && !value.is_string()) value = *edit.value;
+  kv.type = array ? ValueType::kArray : element;
+  kv.element_type = array ? element : ValueType::kU8;
+  const std::string where = "key " + quote(edit.key) + " (" + std::string(value_type_name(element)) + ")";
+  if (!array) {
+    OWF_RETURN_IF_ERROR(add_element_from_json(value, kv).with_context(where));
+    return kv;
+  }
+  for (const Json& item : value) OWF_RETURN_IF_ERROR(add_element_from_json(item, kv).with_context(where));
+  return kv;
+}
+
+Json section_json(const FileLayout& layout) {
+  Json kvs = Json::array();
+  for (const KeyValue& kv : layout.kvs) kvs.push_back(kv_to_json(kv));
+  return {{"version", layout.version},
+          {"alignment", layout.alignment},
+          {"tail_padding", layout.tail_padding},
+          {"kv", std::move(kvs)}};
+}
+
 }  // namespace
+
+Result<std::string> edit_gguf_keys(std::string_view metadata_json, std::span<const KeyEdit> edits) {
+  try {
+    Json metadata = Json::parse(metadata_json);
+    OWF_ASSIGN_OR_RETURN(FileLayout layout, layout_from_owf(metadata_json));
+    for (const KeyEdit& edit : edits) {
+      const auto it = std::find_if(layout.kvs.begin(), layout.kvs.end(),
+                                   [&](const KeyValue& kv) { return kv.key == edit.key; });
+      if (!edit.value) {
+        if (it == layout.kvs.end()) return Status::not_found("key " + quote(edit.key) + " not found");
+        layout.kvs.erase(it);
+        continue;
+      }
+      if (edit.key.empty() || edit.key.size() > kMaxKeyBytes || !is_valid_utf8(edit.key)) {
+        return Status::invalid_argument("key " + quote(edit.key) + ": not a valid GGUF key");
+      }
+      OWF_ASSIGN_OR_RETURN(KeyValue kv, edited_kv(edit, it == layout.kvs.end() ? nullptr : &*it));
+      if (it == layout.kvs.end()) {
+        layout.kvs.push_back(std::move(kv));
+      } else {
+        *it = std::move(kv);
+      }
+    }
+    OWF_ASSIGN_OR_RETURN(layout.alignment, alignment_of(layout.kvs));
+    // The standard keys follow the edited key-values, so the writer does not undo an edit.
+    const auto set_or_erase = [&](const char* owf_key, std::string_view gguf_key) {
+      const auto value = string_kv(layout.kvs, gguf_key);
+      if (value) {
+        metadata[owf_key] = *value;
+      } else {
+        metadata.erase(owf_key);
+      }
+    };
+    set_or_erase("architecture", kArchitectureKey);
+    set_or_erase("license", kLicenseKey);
+    if (metadata.contains("provenance") && metadata["provenance"].is_object()) {
+      Json& provenance = metadata["provenance"];
+      if (const auto url = string_kv(layout.kvs, kSourceUrlKey)) {
+        provenance["source"]["url"] = *url;
+      } else if (provenance.contains("source") && provenance["source"].is_object()) {
+        provenance["source"].erase("url");
+      }
+    }
+    metadata[kSection] = section_json(layout);
+    return metadata.dump();
+  } catch (const std::exception& error) {
+    return Status::invalid_argument(std::string("metadata: ") + error.what());
+  }
+}
+
+Result<std::optional<std::string>> gguf_key(std::string_view metadata_json, std::string_view key) {
+  try {
+    OWF_ASSIGN_OR_RETURN(const FileLayout layout, layout_from_owf(metadata_json));
+    const KeyValue* kv = find_kv(layout.kvs, key);
+    if (kv == nullptr) return std::optional<std::string>();
+    return std::optional<std::string>(kv_to_json(*kv)["value"].dump());
+  } catch (const std::exception& error) {
+    return Status::invalid_argument(std::string("metadata: ") + error.what());
+  }
+}
 
 Result<std::uint32_t> alignment_of(const std::vector<KeyValue>& kvs) {
   const KeyValue* kv = find_kv(kvs, kAlignmentKey);

@@ -6,11 +6,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gguf/gguf_file.h"
+#include "owf/format.h"
 #include "owf/status.h"
 
 namespace owf::formats::gguf {
@@ -33,6 +36,16 @@ Result<std::string> owf_metadata_from_gguf(const FileLayout& layout);
 // the JSON path for anything GGUF cannot hold (a value out of its type's range, a duplicate key,
 // a general.alignment that is not a u32 power of two).
 Result<FileLayout> gguf_layout_from_owf(std::string_view metadata_json);
+
+// `metadata_json` with `edits` applied to its GGUF key-values (spec/formats/gguf.md §4.1): for
+// metadata without a "gguf" section, the key-values the writer would derive are the start. An
+// existing key keeps its type unless the edit names one; a new key takes the edit's type or one
+// inferred from the JSON value (string, bool, u32 / i32 / u64 / i64 by range, f32, arrays of
+// these). Plain text is accepted for string keys.
+Result<std::string> edit_gguf_keys(std::string_view metadata_json, std::span<const KeyEdit> edits);
+
+// The value of `key` among the GGUF key-values of `metadata_json` as JSON text; nullopt if absent.
+Result<std::optional<std::string>> gguf_key(std::string_view metadata_json, std::string_view key);
 
 // The value of general.alignment in `kvs`, checked (u32, a power of two), or the default 32.
 // Messages name the key and, for pairs read from a file, its offset.

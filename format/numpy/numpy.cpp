@@ -364,6 +364,8 @@ class NumpyFormat final : public Format {
     }
   }
 
+  bool stores_metadata() const override { return false; }  // neither .npy nor .npz has a place for it
+
   Status write(const Model& model, std::string_view, const fs::path& path, const WriteOptions& options) const override {
     const std::string where = path.filename().string();
     try {

@@ -100,6 +100,14 @@ Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, Write
   return {};
 }
 
+Result<std::string> Format::edit_native_keys(std::string_view, std::span<const KeyEdit>) const {
+  return Status::not_supported(std::string(name()) + " files have no typed keys of their own");
+}
+
+Result<std::optional<std::string>> Format::native_key(std::string_view, std::string_view) const {
+  return Status::not_supported(std::string(name()) + " files have no typed keys of their own");
+}
+
 Result<std::optional<Export>> Format::export_to(const Format&, const Model&) const {
   return std::optional<Export>();
 }

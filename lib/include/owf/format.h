@@ -50,6 +50,13 @@ struct Export {
   std::function<Result<std::string>(const Model& written, std::string_view metadata_json)> metadata;
 };
 
+// One edit of a format's own typed keys (GGUF's key-values), by the key's name in that format.
+struct KeyEdit {
+  std::string key;
+  std::optional<std::string> value;  // JSON text (plain text is taken for a string key); nullopt deletes
+  std::string type;                  // for a new key or a change of type, e.g. "u32"; empty: kept or inferred
+};
+
 class Format {
  public:
   virtual ~Format() = default;
@@ -72,6 +79,22 @@ class Format {
   // what its format can hold) to `path`, atomically. Default: kNotSupported.
   virtual Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
                        const WriteOptions& options) const;
+
+  // Whether write() keeps owf metadata (some of it, or all): false for formats with no place for
+  // any, so that a conversion can refuse metadata the user set instead of dropping it.
+  virtual bool stores_metadata() const { return true; }
+
+  // Whether the format has typed keys of its own (GGUF) that `owf meta` and `convert --set`
+  // address by name instead of owf metadata keys.
+  virtual bool has_native_keys() const { return false; }
+
+  // For formats with native keys: `metadata_json` (owf metadata as this format's reader and
+  // export produce it) with `edits` applied, for write(). Fails naming the key for a value its type
+  // cannot hold, an unknown type or the deletion of an absent key. Default: kNotSupported.
+  virtual Result<std::string> edit_native_keys(std::string_view metadata_json, std::span<const KeyEdit> edits) const;
+
+  // For formats with native keys: the value of `key` as JSON text, or nullopt when absent.
+  virtual Result<std::optional<std::string>> native_key(std::string_view metadata_json, std::string_view key) const;
 
   // Whether write() produces a directory (chosen for an output path ending in '/').
   virtual bool writes_directory() const { return false; }
