@@ -241,11 +241,12 @@ std::string hf_architecture_line(const Json& metadata) {
     line = "(no architectures entry)";
   }
   std::string details;
-  for (const char* key : {"hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
-                          "intermediate_size", "vocab_size", "max_position_embeddings", "rope_theta",
-                          "rms_norm_eps", "tie_word_embeddings", "torch_dtype"}) {
+  for (const char* key :
+       {"hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size",
+        "vocab_size", "max_position_embeddings", "rope_theta", "rms_norm_eps", "tie_word_embeddings", "torch_dtype"}) {
     const auto it = config->find(key);
-    if (it != config->end() && !it->is_structured()) details += (details.empty() ? "" : ", ") + std::string(key) + " " + dump_json(*it, -1);
+    if (it != config->end() && !it->is_structured())
+      details += (details.empty() ? "" : ", ") + std::string(key) + " " + dump_json(*it, -1);
   }
   return details.empty() ? line : line + ": " + details;
 }

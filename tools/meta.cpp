@@ -95,8 +95,8 @@ Outcome run_set(const Invocation& invocation, const MetaOptions& options) {
       [&](Json& metadata) -> Status {
         for (const auto& text : options.assignments) {
           OWF_ASSIGN_OR_RETURN(auto assignment, parse_assignment(text, "meta set"));
-          OWF_RETURN_IF_ERROR(set_dotted(metadata, assignment.first, std::move(assignment.second))
-                                  .with_context(options.file));
+          OWF_RETURN_IF_ERROR(
+              set_dotted(metadata, assignment.first, std::move(assignment.second)).with_context(options.file));
         }
         return {};
       },

@@ -45,11 +45,11 @@ Result<DType> parse_cast_dtype(const std::string& name, std::string_view option)
 
 // Every regex is matched (std::regex_search) against the source tensor's name.
 struct TransformOptions {
-  std::vector<std::regex> include;     // keep only matching tensors (all when empty)
-  std::vector<std::regex> exclude;     // then drop matching tensors
-  std::vector<RenameRule> renames;     // applied in order
-  std::vector<DTypeRule> dtype_rules;  // first match wins over `dtype`
-  std::optional<DType> dtype;          // cast for every floating or decodable quantized tensor
+  std::vector<std::regex> include;                 // keep only matching tensors (all when empty)
+  std::vector<std::regex> exclude;                 // then drop matching tensors
+  std::vector<RenameRule> renames;                 // applied in order
+  std::vector<DTypeRule> dtype_rules;              // first match wins over `dtype`
+  std::optional<DType> dtype;                      // cast for every floating or decodable quantized tensor
   std::set<std::string, std::less<>> fixed_dtype;  // tensors no cast applies to (an Export's choice)
 };
 

@@ -454,8 +454,8 @@ Result<std::string> edit_gguf_keys(std::string_view metadata_json, std::span<con
     Json metadata = Json::parse(metadata_json);
     OWF_ASSIGN_OR_RETURN(FileLayout layout, layout_from_owf(metadata_json));
     for (const KeyEdit& edit : edits) {
-      const auto it = std::find_if(layout.kvs.begin(), layout.kvs.end(),
-                                   [&](const KeyValue& kv) { return kv.key == edit.key; });
+      const auto it =
+          std::find_if(layout.kvs.begin(), layout.kvs.end(), [&](const KeyValue& kv) { return kv.key == edit.key; });
       if (!edit.value) {
         if (it == layout.kvs.end()) return Status::not_found("key " + quote(edit.key) + " not found");
         layout.kvs.erase(it);

@@ -28,7 +28,6 @@ class HfFormat final : public Format {
     if (target.name() != "gguf") return std::optional<Export>();
     return hf::export_to_gguf(model);
   }
-
 };
 
 }  // namespace

@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 // The weight layouts of a folder, in the order they are looked for (transformers' own order).
-constexpr std::array<std::string_view, 4> kWeightFiles = {
-    "model.safetensors.index.json", "model.safetensors", "pytorch_model.bin.index.json", "pytorch_model.bin"};
+constexpr std::array<std::string_view, 4> kWeightFiles = {"model.safetensors.index.json", "model.safetensors",
+                                                          "pytorch_model.bin.index.json", "pytorch_model.bin"};
 constexpr std::string_view kPytorchIndex = "pytorch_model.bin.index.json";
 
 std::string display(const fs::path& dir, std::string_view file) { return (dir / file).string(); }

@@ -78,7 +78,8 @@ struct Hyperparameters {
 
 Result<const SupportedArchitecture*> architecture_of(const Json& config) {
   std::string supported;
-  for (const auto& entry : kSupportedArchitectures) supported += (supported.empty() ? "" : ", ") + std::string(entry.hf_name);
+  for (const auto& entry : kSupportedArchitectures)
+    supported += (supported.empty() ? "" : ", ") + std::string(entry.hf_name);
   const auto list = config.find("architectures");
   if (list == config.end() || !list->is_array() || list->empty() || !(*list)[0].is_string()) {
     return Status::not_supported(std::string(kConfigFile) + ": no \"architectures\" entry; GGUF export supports " +
@@ -163,8 +164,7 @@ Result<RopeScaling> rope_scaling_of(const Json& config, const Hyperparameters& h
   if (type == "llama3") {
     OWF_ASSIGN_OR_RETURN(const double low, config_number(scaling, "low_freq_factor", 1.0));
     OWF_ASSIGN_OR_RETURN(const double high, config_number(scaling, "high_freq_factor", 4.0));
-    OWF_ASSIGN_OR_RETURN(const std::uint64_t original,
-                         config_count(scaling, "original_max_position_embeddings", 8192));
+    OWF_ASSIGN_OR_RETURN(const std::uint64_t original, config_count(scaling, "original_max_position_embeddings", 8192));
     if (high <= low) return config_error("rope_scaling.high_freq_factor", "must exceed low_freq_factor");
     const double low_wavelen = static_cast<double>(original) / low;
     const double high_wavelen = static_cast<double>(original) / high;
@@ -207,12 +207,12 @@ std::optional<std::string> gguf_tensor_name(const std::string& name) {
       {"lm_head.weight", "output.weight"},
   };
   static const std::map<std::string, std::string, std::less<>> kBlock = {
-      {"input_layernorm.weight", "attn_norm.weight"},     {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.q_proj.bias", "attn_q.bias"},           {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.k_proj.bias", "attn_k.bias"},           {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.v_proj.bias", "attn_v.bias"},           {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"self_attn.o_proj.bias", "attn_output.bias"},      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},        {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"input_layernorm.weight", "attn_norm.weight"}, {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},       {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},       {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},       {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.o_proj.bias", "attn_output.bias"},  {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
       {"mlp.down_proj.weight", "ffn_down.weight"},
   };
   if (const auto it = kGlobal.find(name); it != kGlobal.end()) return it->second;
@@ -234,13 +234,14 @@ Result<std::vector<Planned>> plan_tensors(const Model& source, const Hyperparame
     if (tensor.name.ends_with(".rotary_emb.inv_freq")) continue;  // recomputed by llama.cpp
     if (tensor.name == "lm_head.weight" && h.tied_embeddings) continue;
     const auto name = gguf_tensor_name(tensor.name);
-    if (!name) return Status::not_supported("tensor " + quote(tensor.name) + ": no GGUF name for it in " +
-                                            std::string(h.architecture->hf_name));
+    if (!name)
+      return Status::not_supported("tensor " + quote(tensor.name) + ": no GGUF name for it in " +
+                                   std::string(h.architecture->hf_name));
     Planned planned;
     planned.source = i;
     const DTypeInfo& info = dtype_info(tensor.dtype);
-    const bool widen = (tensor.shape.size() <= 1 || is_norm(*name)) &&
-                       (tensor.dtype == DType::kF16 || tensor.dtype == DType::kBF16);
+    const bool widen =
+        (tensor.shape.size() <= 1 || is_norm(*name)) && (tensor.dtype == DType::kF16 || tensor.dtype == DType::kBF16);
     planned.widen = widen;
     OWF_ASSIGN_OR_RETURN(planned.info, make_tensor_info(*name, widen ? DType::kF32 : tensor.dtype, tensor.shape));
     const bool is_q = tensor.name.find(".q_proj.") != std::string::npos;
@@ -264,7 +265,8 @@ Result<std::vector<Planned>> plan_tensors(const Model& source, const Hyperparame
     planned.is_generated = true;
     OWF_ASSIGN_OR_RETURN(planned.info,
                          make_tensor_info("rope_freqs.weight", DType::kF32, {rope.frequency_factors.size()}));
-    for (const float factor : rope.frequency_factors) append_le(planned.generated, std::bit_cast<std::uint32_t>(factor));
+    for (const float factor : rope.frequency_factors)
+      append_le(planned.generated, std::bit_cast<std::uint32_t>(factor));
     plan.push_back(std::move(planned));
   }
   return plan;
@@ -384,8 +386,8 @@ Status apply_added_tokens_decoder(const Json& tokenizer_config, Vocabulary& voca
       return Status::invalid_argument("tokenizer_config.json: added_tokens_decoder key " + quote(key) +
                                       " is not a token id");
     }
-    if (id >= vocab.tokens.size() || vocab.types[id] != kUnused || !entry.is_object() ||
-        !entry.contains("content") || !entry["content"].is_string()) {
+    if (id >= vocab.tokens.size() || vocab.types[id] != kUnused || !entry.is_object() || !entry.contains("content") ||
+        !entry["content"].is_string()) {
       continue;
     }
     const std::string content = entry["content"].get<std::string>();
@@ -492,7 +494,8 @@ Result<Vocabulary> bpe_vocabulary(const TokenizerJson& tokenizer, std::optional<
   std::map<std::uint64_t, std::string> by_id;
   std::map<std::uint64_t, bool> added_special;
   for (const auto& [token, id] : vocab_map->items()) {
-    if (!id.is_number_unsigned()) return Status::invalid_argument("tokenizer.json: model.vocab[" + quote(token) + "] is not an id");
+    if (!id.is_number_unsigned())
+      return Status::invalid_argument("tokenizer.json: model.vocab[" + quote(token) + "] is not an id");
     by_id[id.get<std::uint64_t>()] = token;
   }
   if (tokenizer.contains("added_tokens") && tokenizer["added_tokens"].is_array()) {
@@ -553,7 +556,8 @@ std::optional<std::string> special_token_text(const Json& tokenizer_config, cons
   const auto it = tokenizer_config.find(field);
   if (it == tokenizer_config.end()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
-  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) return (*it)["content"].get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
+    return (*it)["content"].get<std::string>();
   return std::nullopt;
 }
 
@@ -701,8 +705,8 @@ std::uint32_t file_type_of(const Model& model) {
   const auto it = kFileTypes.find(most->first);
   if (it != kFileTypes.end()) return it->second;
   // Other ggml block types: MOSTLY_Q4_1 3, Q5_0 8, Q5_1 9, Q2_K 10, Q3_K_S 11, Q5_K_S 16.
-  static const std::map<std::uint32_t, std::uint32_t> kByGgmlType = {{3, 3}, {6, 8}, {7, 9}, {10, 10}, {11, 11},
-                                                                     {13, 16}};
+  static const std::map<std::uint32_t, std::uint32_t> kByGgmlType = {{3, 3},   {6, 8},   {7, 9},
+                                                                     {10, 10}, {11, 11}, {13, 16}};
   const auto code = static_cast<std::uint32_t>(most->first);
   const auto ggml = kByGgmlType.find(code >= 256 ? code - 256 : UINT32_MAX);
   return ggml != kByGgmlType.end() ? ggml->second : 0;

@@ -7,10 +7,10 @@
 #include <unordered_set>
 #include <utility>
 
-#include "owf/protobuf.h"
 #include "owf/bytes.h"
 #include "owf/dtype.h"
 #include "owf/model.h"
+#include "owf/protobuf.h"
 #include "owf/text.h"
 
 namespace owf::formats::onnx {

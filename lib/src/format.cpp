@@ -108,9 +108,7 @@ Result<std::optional<std::string>> Format::native_key(std::string_view, std::str
   return Status::not_supported(std::string(name()) + " files have no typed keys of their own");
 }
 
-Result<std::optional<Export>> Format::export_to(const Format&, const Model&) const {
-  return std::optional<Export>();
-}
+Result<std::optional<Export>> Format::export_to(const Format&, const Model&) const { return std::optional<Export>(); }
 
 Status Format::write(const Model&, std::string_view, const std::filesystem::path& path, const WriteOptions&) const {
   return Status::not_supported(path.string() + ": writing " + std::string(name()) + " files is not supported");

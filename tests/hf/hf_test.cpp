@@ -32,12 +32,18 @@ TEST_CASE("sentencepiece: pieces, scores, types and trainer ids") {
   Proto trainer;
   trainer.varint(3, 2).varint(40, 0).varint(41, 1).varint(42, 2).signed_varint(43, -1).text(99, "ignored");
   Proto model;
-  model.message(1, piece("<unk>", 0, 2)).message(1, piece("<s>", 0, 3)).message(1, piece("\xe2\x96\x81" "a", -1.5f, 1));
+  model.message(1, piece("<unk>", 0, 2))
+      .message(1, piece("<s>", 0, 3))
+      .message(1, piece("\xe2\x96\x81"
+                        "a",
+                        -1.5f, 1));
   model.message(2, trainer).text(3, "normalizer spec skipped");
   const auto parsed = hf::parse_sentencepiece(model.bytes());
   REQUIRE(parsed.ok());
   REQUIRE(parsed->pieces.size() == 3);
-  CHECK(parsed->pieces[2].text == "\xe2\x96\x81" "a");
+  CHECK(parsed->pieces[2].text ==
+        "\xe2\x96\x81"
+        "a");
   CHECK(parsed->pieces[2].score == -1.5f);
   CHECK(parsed->pieces[0].type == hf::PieceType::kUnknown);
   CHECK(parsed->pieces[1].type == hf::PieceType::kControl);
