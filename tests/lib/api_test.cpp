@@ -24,7 +24,7 @@ std::vector<std::string> format_names() {
 }  // namespace
 
 TEST_CASE("the library's registry holds every built-in format") {
-  CHECK(format_names() == std::vector<std::string>{"gguf", "numpy", "onnx", "owf", "pytorch", "safetensors"});
+  CHECK(format_names() == std::vector<std::string>{"gguf", "hf", "numpy", "onnx", "owf", "pytorch", "safetensors"});
 }
 
 TEST_CASE("owf::open reads a corpus file of every format, detected by content") {
