@@ -355,8 +355,14 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
                          "Convert between formats (output format from OUT's extension), optionally filtering, "
                          "renaming, casting or quantizing tensors; provenance is recorded in the metadata");
   command->add_option("IN", options->input, "Input model file (any supported format)")->required();
-  command->add_option("OUT", options->output, "Output file; its extension selects the format")->required();
-  command->add_option("--format", options->format, "Output format by name, whatever OUT's extension")
+  command
+      ->add_option(
+          "OUT", options->output,
+          "Output file; its extension selects the format (a path ending in / writes a Hugging Face model folder)")
+      ->required();
+  command
+      ->add_option("--format,--to", options->format,
+                   "Output format by name, whatever OUT's extension (hf: a model folder)")
       ->type_name("NAME");
   command
       ->add_option("--dtype", options->dtype,
@@ -400,7 +406,9 @@ void add_convert_command(CLI::App& app, Invocation& invocation) {
       "Examples:\n"
       "  owf convert model.safetensors model.owf --compress\n"
       "  owf convert model.owf model-q8.gguf --dtype q8_0 --exclude '^lm_head\\.'\n"
-      "  owf convert in.npz out.safetensors --rename 's/^encoder\\./enc./' --set training='{\"epochs\":3}'");
+      "  owf convert in.npz out.safetensors --rename 's/^encoder\\./enc./' --set training='{\"epochs\":3}'\n"
+      "  owf convert ./TinyLlama/ tinyllama-q8.gguf --dtype q8_0\n"
+      "  owf convert tinyllama.gguf ./TinyLlama-hf/ --dtype bf16");
   command->callback([&invocation, options] { invocation.outcome = run_convert(invocation, *options); });
 }
 

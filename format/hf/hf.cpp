@@ -2,8 +2,10 @@
 
 #include <system_error>
 
+#include "hf/gguf_to_hf.h"
 #include "hf/hf_folder.h"
 #include "hf/hf_gguf.h"
+#include "hf/hf_writer.h"
 #include "owf/owf.h"
 
 namespace owf::formats {
@@ -24,9 +26,17 @@ class HfFormat final : public Format {
     return hf::open_folder(registry(), path);
   }
 
+  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+               const WriteOptions& options) const override {
+    return hf::write_folder(model, metadata_json, path, options);
+  }
+
+  bool writes_directory() const override { return true; }
+
   Result<std::optional<Export>> export_to(const Format& target, const Model& model) const override {
-    if (target.name() != "gguf") return std::optional<Export>();
-    return hf::export_to_gguf(model);
+    if (target.name() == "gguf") return hf::export_to_gguf(model);
+    if (target.name() == name()) return hf::export_gguf_to_hf(model);
+    return std::optional<Export>();
   }
 };
 

@@ -1,4 +1,4 @@
-// Hugging Face checkpoints of the llama family as the GGUF llama.cpp runs (spec/formats/hf.md §5),
+// Hugging Face checkpoints of the llama family as the GGUF llama.cpp runs (spec/formats/hf.md §4),
 // after what llama.cpp's convert_hf_to_gguf.py does: tensor names mapped, q/k un-permuted for the
 // architectures llama.cpp runs with interleaved rotary, norms and 1-D tensors in f32, the
 // hyperparameters as <arch>.* keys and the tokenizer as tokenizer.ggml.* keys.
@@ -32,9 +32,5 @@ inline constexpr SupportedArchitecture kSupportedArchitectures[] = {
 // the supported ones), a missing or wrong hyperparameter, a tensor it cannot map, or a tokenizer
 // it cannot convert, naming the config key, tensor or tokenizer file.
 Result<std::optional<Export>> export_to_gguf(const Model& model);
-
-// Row `row` of the output of llama.cpp's q/k permutation of a [n_head * head_dim, ...] weight
-// comes from this source row (HF's rotary halves -> interleaved pairs, per head).
-std::uint64_t unpermuted_source_row(std::uint64_t row, std::uint64_t rows, std::uint64_t heads);
 
 }  // namespace owf::formats::hf

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "hf/hf_folder.h"
-#include "hf/hf_gguf.h"
 #include "hf/sentencepiece.h"
+#include "hf/tensor_plan.h"
 #include "owf/bytes.h"
 #include "proto_builder.h"
 
@@ -121,4 +121,30 @@ TEST_CASE("q/k un-permutation equals reshape(H, 2, D/2).swapaxes(1, 2)") {
       }
     }
   }
+}
+
+TEST_CASE("the permutation back into HF's layout inverts the un-permutation") {
+  for (const std::uint64_t heads : {1u, 3u}) {
+    for (const std::uint64_t head_dim : {2u, 8u, 64u}) {
+      const std::uint64_t rows = heads * head_dim;
+      for (std::uint64_t row = 0; row < rows; ++row) {
+        CHECK(hf::permuted_source_row(hf::unpermuted_source_row(row, rows, heads), rows, heads) == row);
+        CHECK(hf::unpermuted_source_row(hf::permuted_source_row(row, rows, heads), rows, heads) == row);
+      }
+    }
+  }
+}
+
+TEST_CASE("tensor names map both ways") {
+  for (const char* name :
+       {"model.embed_tokens.weight", "lm_head.weight", "model.norm.weight", "model.layers.0.self_attn.q_proj.bias",
+        "model.layers.31.mlp.down_proj.weight", "model.layers.7.post_attention_layernorm.weight"}) {
+    const auto gguf = hf::gguf_tensor_name(name);
+    REQUIRE(gguf.has_value());
+    CHECK(hf::hf_tensor_name(*gguf) == std::optional<std::string>(name));
+  }
+  CHECK(hf::gguf_tensor_name("model.layers.0.self_attn.rotary_emb.inv_freq") == std::nullopt);
+  CHECK(hf::hf_tensor_name("blk.0.attn_qkv.weight") == std::nullopt);
+  CHECK(hf::hf_tensor_name("blk.x.attn_q.weight") == std::nullopt);
+  CHECK(hf::hf_tensor_name(std::string(300, 'b')) == std::nullopt);
 }
