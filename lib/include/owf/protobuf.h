@@ -21,9 +21,11 @@
 #include <string_view>
 
 #include "owf/bytes.h"
+#include "owf/export.h"
 #include "owf/status.h"
 
-namespace owf::protobuf {
+namespace OWF_EXPORT owf {
+namespace protobuf {
 
 // The deepest nesting of messages a reader enters (as libprotobuf's default).
 inline constexpr int kMaxDepth = 100;
@@ -100,4 +102,5 @@ Status for_each_varint(const Field& field, const ValueVisitor& visit);
 Status for_each_fixed32(const Field& field, const ValueVisitor& visit);
 Status for_each_fixed64(const Field& field, const ValueVisitor& visit);
 
-}  // namespace owf::protobuf
+}  // namespace protobuf
+}  // namespace owf
