@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "hf/gguf_tokenizer.h"
 #include "hf/hf_folder.h"
 #include "hf/hf_gguf.h"
 #include "hf/tensor_plan.h"
@@ -207,10 +208,13 @@ Result<std::optional<Export>> export_gguf_to_hf(const Model& model) {
   }
   OWF_ASSIGN_OR_RETURN(std::vector<PlannedTensor> plan, plan_tensors(model, shape));
   OWF_ASSIGN_OR_RETURN(const Json config, config_of(kv, shape, arch, model));
+  Json tokenizer_files = Json::object();
+  OWF_RETURN_IF_ERROR(add_tokenizer_files((*gguf)["kv"], tokenizer_files));
 
   Export result;
   result.model = make_planned_model(model, std::move(plan));
-  result.metadata = [config](const Model& written, std::string_view metadata_json) -> Result<std::string> {
+  result.metadata = [config, tokenizer_files](const Model& written,
+                                              std::string_view metadata_json) -> Result<std::string> {
     Json out;
     try {
       out = Json::parse(metadata_json);
@@ -220,7 +224,9 @@ Result<std::optional<Export>> export_gguf_to_hf(const Model& model) {
     Json written_config = config;
     written_config["torch_dtype"] = torch_dtype_name(dominant_matrix_dtype(written));
     out.erase("gguf");
-    out[kSection] = {{"config", std::move(written_config)}};
+    Json section = {{"config", std::move(written_config)}};
+    section.update(tokenizer_files);
+    out[kSection] = std::move(section);
     return out.dump();
   };
   return std::optional<Export>(std::move(result));

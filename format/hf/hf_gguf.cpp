@@ -333,12 +333,6 @@ Result<Vocabulary> sentencepiece_vocabulary(const Json& hf, std::optional<std::u
 // (convert_hf_to_gguf.py identifies them by hashing the tokenization of a test text instead,
 // which needs the tokenizer library).
 Result<std::string> pre_tokenizer_of(const TokenizerJson& tokenizer) {
-  static const std::map<std::string, std::string, std::less<>> kKnown = {
-      {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-       "llama-bpe"},
-      {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-       "qwen2"},
-  };
   const auto pre = tokenizer.find("pre_tokenizer");
   if (pre == tokenizer.end() || !pre->is_object()) {
     return Status::not_supported("tokenizer.json: no pre_tokenizer; cannot tell which tokenizer.ggml.pre applies");
@@ -363,11 +357,13 @@ Result<std::string> pre_tokenizer_of(const TokenizerJson& tokenizer) {
   }
   if (patterns.empty() && byte_level_regex) return std::string("gpt2");
   if (patterns.size() == 1 && !byte_level_regex) {
-    if (const auto it = kKnown.find(patterns[0]); it != kKnown.end()) return it->second;
+    for (const auto& known : kSplitPreTokenizers) {
+      if (known.regex == patterns[0]) return std::string(known.gguf_name);
+    }
   }
   std::string known;
-  for (const auto& [regex, name] : kKnown) known += (known.empty() ? "" : ", ") + name;
-  return Status::not_supported("tokenizer.json: pre-tokenizer not recognised (known: gpt2, " + known +
+  for (const auto& entry : kSplitPreTokenizers) known += ", " + std::string(entry.gguf_name);
+  return Status::not_supported("tokenizer.json: pre-tokenizer not recognised (known: gpt2" + known +
                                "); converting it would tokenize differently from the source");
 }
 

@@ -27,6 +27,20 @@ inline constexpr SupportedArchitecture kSupportedArchitectures[] = {
     {"Qwen2ForCausalLM", "qwen2", false},
 };
 
+// llama.cpp's byte-level BPE pre-tokenizer types (tokenizer.ggml.pre) that tokenizer.json spells as
+// one Split on `regex` followed by a ByteLevel without its own regex: llama.cpp defines each type
+// by exactly this regex. ("gpt2" is a ByteLevel with its own regex and no Split.)
+struct SplitPreTokenizer {
+  std::string_view gguf_name;
+  std::string_view regex;
+};
+inline constexpr SplitPreTokenizer kSplitPreTokenizers[] = {
+    {"llama-bpe",
+     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
+    {"qwen2",
+     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"},
+};
+
 // The GGUF export of `model` when its metadata carries hf.config (a folder, or an .owf made from
 // one); nullopt otherwise. Fails for an architecture not in kSupportedArchitectures (naming it and
 // the supported ones), a missing or wrong hyperparameter, a tensor it cannot map, or a tokenizer

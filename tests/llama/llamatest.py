@@ -20,6 +20,15 @@ LLAMA_LIBRARY = JS_DIR / "node_modules" / "@fugood" / "node-llama-linux-x64" / "
 GGML_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 8, "q4_k": 12, "q5_k": 13, "q6_k": 14, "bf16": 30,
              "nvfp4": 40, "q1_0": 41, "q2_0": 42}
 
+# Texts every tokenizer comparison runs: ASCII prose, accents, CJK and an emoji (byte fallback),
+# tabs and newlines, runs of spaces, contractions, digits and a URL.
+PROMPT = "Once upon a time, there was a little robot who"
+TOKENIZER_TEXTS = [
+    PROMPT,
+    "Hello world! It's 2024: naïve café — 東京 🙂\n\tTabs,   spaces and 12345 digits.",
+    "  leading spaces, don't, I'll, we've; CamelCase snake_case https://example.com/a?b=1",
+]
+
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 
 

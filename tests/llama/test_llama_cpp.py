@@ -32,16 +32,10 @@ import torch
 
 import hfmodel
 import owftest
-from llamatest import GGUF, GGML_TYPE, JS_DIR, Ggml, node
+from llamatest import GGUF, GGML_TYPE, JS_DIR, PROMPT, TOKENIZER_TEXTS, Ggml, node
 from owftest import CORPUS, run_owf
 from vocab import Vocabulary
 
-PROMPT = "Once upon a time, there was a little robot who"
-TOKENIZER_TEXTS = [
-    PROMPT,
-    "Hello world! It's 2024: naïve café — 東京 🙂\n\tTabs,   spaces and 12345 digits.",
-    "  leading spaces, don't, I'll, we've; CamelCase snake_case https://example.com/a?b=1",
-]
 STEPS = 20
 CANDIDATES = 32         # tokens with a non-zero lm_head row
 MIN_RELATIVE_MARGIN = 0.02
