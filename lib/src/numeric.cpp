@@ -145,6 +145,47 @@ std::uint32_t shift_right_round_even(std::uint32_t value, int shift) {
   return kept + ((rest > half || (rest == half && (kept & 1))) ? 1 : 0);
 }
 
+// The conversions behind f32_to_f16 and bf16_to_f32, here so that the loops below inline them
+// (calls to the exported functions may be interposed, so are not inlined). f32 -> f16 computes
+// every case and selects one, without branches, so that loops over it vectorize.
+inline std::uint16_t f16_from_f32(float value) {
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+  const std::uint32_t sign = (bits >> 16) & 0x8000;
+  const std::uint32_t magnitude = bits & 0x7FFFFFFF;
+  // Normal in f16 (>= 2^-14): rebias the exponent, round the mantissa to nearest even; a carry out
+  // of the mantissa correctly bumps the exponent.
+  const std::uint32_t normal = (magnitude - ((127 - 15) << 23) + 0xFFF + ((magnitude >> 13) & 1)) >> 13;
+  // Subnormal in f16: value / 2^-24 rounded to nearest even, which the FPU does when adding 0.5
+  // (whose ulp is 2^-24); just below 2^-14 this correctly rounds up to the smallest normal.
+  const std::uint32_t subnormal = std::bit_cast<std::uint32_t>(std::bit_cast<float>(magnitude) + 0.5f) - 0x3F000000;
+  std::uint32_t half = magnitude < 0x38800000 ? subnormal : normal;
+  // 65520 (0x477FF000) lies halfway between 65504, the largest f16, and 65536: it and everything
+  // above round to infinity.
+  half = magnitude >= 0x477FF000 ? 0x7C00 : half;
+  // NaN: keep the top of the payload and set the quiet bit.
+  half = magnitude > 0x7F800000 ? (0x7E00 | ((magnitude >> 13) & 0x3FF)) : half;
+  return static_cast<std::uint16_t>(sign | half);
+}
+
+inline float f32_from_bf16(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+
+// Element-wise conversion in batches through local arrays: with a constant trip count, nothing
+// that may alias and lambdas (inlined, where function pointers were not), the compiler
+// vectorizes each inner loop, even under -O2's cheap cost model.
+template <typename In, typename Out, typename Load, typename Convert, typename Store>
+void convert_batched(std::size_t count, Load load, Convert convert, Store store) {
+  constexpr std::size_t kBatch = 64;
+  In in[kBatch];
+  Out out[kBatch];
+  std::size_t i = 0;
+  for (; i + kBatch <= count; i += kBatch) {
+    for (std::size_t j = 0; j < kBatch; ++j) in[j] = load(i + j);
+    for (std::size_t j = 0; j < kBatch; ++j) out[j] = convert(in[j]);
+    for (std::size_t j = 0; j < kBatch; ++j) store(i + j, out[j]);
+  }
+  for (; i < count; ++i) store(i, convert(load(i)));
+}
+
 // Reads element i of a packed little-endian bit stream of `bits`-bit fields.
 unsigned packed_field(std::span<const std::byte> src, std::uint64_t index, unsigned bits) {
   const std::uint64_t bit = index * bits;
@@ -197,8 +238,10 @@ bool decode_ieee(DType dtype, std::span<const std::byte> src, std::span<T> dst) 
       return true;
     }
     case DType::kBF16:
-      for (std::size_t i = 0; i < dst.size(); ++i)
-        dst[i] = static_cast<T>(bf16_to_f32(load_le<std::uint16_t>(p + 2 * i)));
+      convert_batched<std::uint16_t, float>(
+          dst.size(), [p](std::size_t i) { return load_le<std::uint16_t>(p + 2 * i); },
+          [](std::uint16_t bits) { return f32_from_bf16(bits); },
+          [dst](std::size_t i, float value) { dst[i] = static_cast<T>(value); });
       return true;
     case DType::kF32: decode_ieee_strided<std::uint32_t>(p, 4, dst); return true;
     case DType::kC64: decode_ieee_strided<std::uint32_t>(p, 8, dst); return true;
@@ -301,7 +344,9 @@ Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::b
   std::byte* out = dst.data();
   switch (dtype) {
     case DType::kF16:
-      for (std::size_t i = 0; i < src.size(); ++i) store_le<std::uint16_t>(out + 2 * i, f32_to_f16(src[i]));
+      convert_batched<float, std::uint16_t>(
+          src.size(), [src](std::size_t i) { return src[i]; }, [](float value) { return f16_from_f32(value); },
+          [out](std::size_t i, std::uint16_t half) { store_le<std::uint16_t>(out + 2 * i, half); });
       break;
     case DType::kBF16:
       for (std::size_t i = 0; i < src.size(); ++i) store_le<std::uint16_t>(out + 2 * i, f32_to_bf16(src[i]));
@@ -335,32 +380,9 @@ Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::b
 
 float f16_to_f32(std::uint16_t bits) { return f16_bits_to_f32(bits); }
 
-std::uint16_t f32_to_f16(float value) {
-  const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
-  const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000);
-  const std::uint32_t magnitude = bits & 0x7FFFFFFF;
-  if (magnitude > 0x7F800000) {
-    // NaN: keep the top of the payload and set the quiet bit.
-    return static_cast<std::uint16_t>(sign | 0x7E00 | ((magnitude >> 13) & 0x3FF));
-  }
-  // 65520 (0x477FF000) lies halfway between 65504, the largest f16, and 65536:
-  // it and everything above round to infinity.
-  if (magnitude >= 0x477FF000) return static_cast<std::uint16_t>(sign | 0x7C00);
-  if (magnitude >= 0x38800000) {
-    // Normal in f16 (>= 2^-14): rebias the exponent, round the mantissa; a
-    // carry out of the mantissa correctly bumps the exponent.
-    const std::uint32_t rebiased = magnitude - ((127 - 15) << 23);
-    return static_cast<std::uint16_t>(sign | shift_right_round_even(rebiased, 13));
-  }
-  // Subnormal in f16: value / 2^-24 rounded to an integer. Below 2^-25 the
-  // result is zero (exponent field < 102 leaves nothing after the shift).
-  const std::uint32_t exponent = magnitude >> 23;
-  if (exponent < 102) return sign;
-  const std::uint32_t significand = (magnitude & 0x7FFFFF) | 0x800000;
-  return static_cast<std::uint16_t>(sign | shift_right_round_even(significand, static_cast<int>(126 - exponent)));
-}
+std::uint16_t f32_to_f16(float value) { return f16_from_f32(value); }
 
-float bf16_to_f32(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
+float bf16_to_f32(std::uint16_t bits) { return f32_from_bf16(bits); }
 
 std::uint16_t f32_to_bf16(float value) {
   const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);

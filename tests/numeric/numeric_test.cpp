@@ -137,6 +137,35 @@ TEST_CASE("f16: round to nearest even at ties") {
   CHECK(owf::f32_to_f16(std::ldexp(2047.0f, -25)) == 0x0400);
 }
 
+TEST_CASE("f16 and bf16 arrays convert as their elements do, in batches and in the tail") {
+  // 200 values (three batches of 64 and a tail) from every branch: normals, ties, subnormals,
+  // overflow, infinities, NaN.
+  std::vector<float> values;
+  for (int i = 0; i < 200; ++i) {
+    const float unit = static_cast<float>(i % 25) - 12.0f;
+    const float cases[] = {unit * 0.37f,
+                           std::ldexp(unit, -20),
+                           std::ldexp(unit, -26),
+                           unit * 7000.0f,
+                           1.0f + std::ldexp(static_cast<float>(i % 8), -11),
+                           kInf * unit,
+                           std::bit_cast<float>(0x7F800001u + static_cast<std::uint32_t>(i) * 4099u)};
+    values.push_back(cases[i % 7]);
+  }
+  std::vector<std::byte> halves(values.size() * 2);
+  REQUIRE(owf::encode_from_f32(owf::DType::kF16, values, halves).ok());
+  std::vector<std::byte> bf16(values.size() * 2);
+  REQUIRE(owf::encode_from_f32(owf::DType::kBF16, values, bf16).ok());
+  std::vector<float> widened(values.size());
+  REQUIRE(owf::decode_to_f32(owf::DType::kBF16, bf16, widened).ok());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    CAPTURE(i);
+    CHECK(owf::load_le<std::uint16_t>(halves.data() + 2 * i) == owf::f32_to_f16(values[i]));
+    const std::uint16_t brain = owf::load_le<std::uint16_t>(bf16.data() + 2 * i);
+    CHECK(std::bit_cast<std::uint32_t>(widened[i]) == std::bit_cast<std::uint32_t>(owf::bf16_to_f32(brain)));
+  }
+}
+
 TEST_CASE("bf16: conversions, ties, overflow and NaN") {
   CHECK(owf::bf16_to_f32(0x3F80) == 1.0f);
   CHECK(owf::bf16_to_f32(0xC040) == -3.0f);
