@@ -40,6 +40,8 @@ struct Invocation {
   std::optional<Outcome> outcome;  // set by the command that ran
   unsigned threads = 0;            // --threads: for the library's bulk work; 0 = online CPUs
   bool quiet = false;              // --quiet: no progress line
+  bool verbose = false;            // -v: HTTP requests and bytes fetched, on stderr at the end
+  HttpOptions http = {};           // --header, --insecure: how URLs are read
 };
 
 // Each adds its subcommand (options, help, example) to `app`. When CLI11
@@ -62,16 +64,10 @@ Outcome edit_owf_metadata(const FormatRegistry& registry, const std::string& fil
 // The whole of a small text file (a key, a signature), at most `max_bytes`.
 Result<std::string> read_small_file(const std::filesystem::path& path, std::uintmax_t max_bytes);
 
-// A model opened from a file, with the format that recognised it.
-struct OpenedModel {
-  const Format* format = nullptr;
-  std::unique_ptr<Model> model;
-};
-
-// Detects the format of `path` by its content and opens it; `key` and
-// `threads` are passed as OpenOptions. Errors name the file.
-Result<OpenedModel> open_model(const FormatRegistry& registry, const std::filesystem::path& path,
-                               const std::string& key, unsigned threads);
+// Detects the format of `path` (a file, a folder or a URL) by its content and
+// opens it with the invocation's threads and HTTP options and `key`. Errors name the file.
+Result<OpenedModel> open_model(const Invocation& invocation, const std::filesystem::path& path,
+                               const std::string& key);
 
 // Adds an option that may be repeated, taking one value each time it appears
 // (so it never swallows the positional arguments after it).
@@ -118,7 +114,8 @@ std::string format_dims(const std::vector<std::uint64_t>& dims);
 // The multi-dimensional index of flat element `flat` in a C-order `shape`.
 std::vector<std::uint64_t> unflatten_index(std::uint64_t flat, const std::vector<std::uint64_t>& shape);
 
-// The file name without its directory, as recorded in provenance.
+// As provenance records an input: a file's name without its directory; a URL
+// without credentials, query and fragment.
 std::string base_name(const std::filesystem::path& path);
 
 }  // namespace owf::cli

@@ -7,18 +7,18 @@
 
 #include "cli.h"
 #include "owf/checked.h"
+#include "owf/source.h"
 #include "owf/text.h"
 
 namespace owf::cli {
 
-Result<OpenedModel> open_model(const FormatRegistry& registry, const std::filesystem::path& path,
-                               const std::string& key, unsigned threads) {
-  OWF_ASSIGN_OR_RETURN(const Format* format, registry.detect(path));
+Result<OpenedModel> open_model(const Invocation& invocation, const std::filesystem::path& path,
+                               const std::string& key) {
   OpenOptions options;
   options.key = key;
-  options.threads = threads;
-  OWF_ASSIGN_OR_RETURN(auto model, format->open(path, options));
-  return OpenedModel{format, std::move(model)};
+  options.threads = invocation.threads;
+  options.http = invocation.http;
+  return invocation.registry.open_detected(path, options);
 }
 
 Result<std::string> read_small_file(const std::filesystem::path& path, std::uintmax_t max_bytes) {
@@ -165,6 +165,8 @@ std::vector<std::uint64_t> unflatten_index(std::uint64_t flat, const std::vector
   return index;
 }
 
-std::string base_name(const std::filesystem::path& path) { return path.filename().string(); }
+std::string base_name(const std::filesystem::path& path) {
+  return is_url(path.native()) ? display_url(path.native()) : path.filename().string();
+}
 
 }  // namespace owf::cli

@@ -306,7 +306,7 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
   OWF_ASSIGN_OR_RETURN(const auto time, source_date());
 
   OWF_ASSIGN_OR_RETURN(const OpenedModel input,
-                       open_model(invocation.registry, options.input, options.key, invocation.threads));
+                       open_model(invocation, options.input, options.key));
   auto found = find_export(invocation.registry, *format, *input.model);
   if (!found.ok()) return found.status().with_context(options.input);
   const std::optional<Export> exported = std::move(found).value();

@@ -559,9 +559,9 @@ std::string render_json(const Model& a, const Model& b, const DiffReport& report
 
 Outcome run_diff(const Invocation& invocation, const DiffOptions& options) {
   OWF_ASSIGN_OR_RETURN(const OpenedModel a,
-                       open_model(invocation.registry, options.a, options.key, invocation.threads));
+                       open_model(invocation, options.a, options.key));
   OWF_ASSIGN_OR_RETURN(const OpenedModel b,
-                       open_model(invocation.registry, options.b, options.key, invocation.threads));
+                       open_model(invocation, options.b, options.key));
   OWF_ASSIGN_OR_RETURN(const DiffReport report, build_report(invocation, *a.model, *b.model, options));
   if (!options.quiet) {
     const std::string text = options.json ? render_json(*a.model, *b.model, report, options)

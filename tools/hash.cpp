@@ -41,7 +41,7 @@ Result<std::string> hash_lines(const Invocation& invocation, const Model& model,
 Outcome run_hash(const Invocation& invocation, const HashOptions& options) {
   for (const auto& file : options.files) {
     OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                         open_model(invocation.registry, file, options.key, invocation.threads));
+                         open_model(invocation, file, options.key));
     OWF_ASSIGN_OR_RETURN(const std::string lines, hash_lines(invocation, *opened.model, file, options.tensors));
     std::fputs(lines.c_str(), stdout);
   }

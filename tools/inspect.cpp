@@ -168,7 +168,7 @@ std::string render_json(const Model& model, const Report& report, const InspectO
     if (options.stats) entry["stats"] = stats_json(tensor, info.dtype);
     tensors.push_back(std::move(entry));
   }
-  const Json document = {{"file", options.file},
+  const Json document = {{"file", display_name(options.file)},
                          {"format", report.format_name},
                          {"format_description", report.format_description},
                          {"tensor_count", report.tensors.size()},
@@ -256,7 +256,7 @@ std::string render_text(const Model& model, const Report& report, const InspectO
   const auto line = [&out](const std::string& label, const std::string& value) {
     out += label + std::string(13 - std::min<std::size_t>(label.size(), 12), ' ') + value + "\n";
   };
-  line("file:", options.file);
+  line("file:", display_name(options.file));
   line("format:", report.format_description);
   line("tensors:",
        std::to_string(report.tensors.size()) + (options.filter.empty() ? "" : " matching '" + options.filter + "'"));
@@ -302,7 +302,7 @@ std::string render_text(const Model& model, const Report& report, const InspectO
 
 Outcome run_inspect(const Invocation& invocation, const InspectOptions& options) {
   OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                       open_model(invocation.registry, options.file, options.key, invocation.threads));
+                       open_model(invocation, options.file, options.key));
   OWF_ASSIGN_OR_RETURN(const Report report, build_report(invocation, opened, options));
   const std::string text =
       options.json ? render_json(*opened.model, report, options) : render_text(*opened.model, report, options);

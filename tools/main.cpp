@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "owf/metadata.h"
 #include "owf/owf.h"
+#include "owf/source.h"
 
 namespace {
 
@@ -46,6 +47,13 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1u, 1024u))
         ->type_name("N");
     app.add_flag("--quiet", invocation.quiet, "No progress line (it is shown only on a terminal anyway)");
+    add_repeatable_option(app, "--header", invocation.http.headers, "'NAME: VALUE'",
+                          "For URLs: a request header, e.g. 'Authorization: Bearer TOKEN' (repeatable; also read, one "
+                          "per line, from OWF_HTTP_HEADERS); never printed nor recorded");
+    app.add_flag("--insecure", invocation.http.insecure,
+                 "For https:// URLs: do not verify the server's certificate and host name");
+    app.add_flag("-v,--verbose", invocation.verbose,
+                 "After the command, show on stderr the HTTP requests made and the bytes fetched");
     app.footer("Formats (detected by content when reading): " + format_names(registry) +
                "\nRun 'owf COMMAND --help' for a command's options and an example.");
     add_inspect_command(app, invocation);
@@ -71,6 +79,12 @@ int main(int argc, char** argv) {
         print_error(error.what());
       }
       return kExitError;
+    }
+    if (invocation.verbose) {
+      const owf::HttpStatistics http = owf::http_statistics();
+      std::fprintf(stderr, "owf: HTTP: %llu requests (%llu retried), %llu bytes fetched\n",
+                   static_cast<unsigned long long>(http.requests), static_cast<unsigned long long>(http.retries),
+                   static_cast<unsigned long long>(http.bytes));
     }
     if (!invocation.outcome) {
       print_error("no command ran");

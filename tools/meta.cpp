@@ -26,7 +26,7 @@ struct MetaOptions {
 
 Result<Json> read_metadata(const Invocation& invocation, const MetaOptions& options) {
   OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                       open_model(invocation.registry, options.file, options.key, invocation.threads));
+                       open_model(invocation, options.file, options.key));
   return parse_metadata(opened.model->metadata(), options.file);
 }
 
@@ -38,7 +38,7 @@ Outcome run_print(const Invocation& invocation, const MetaOptions& options) {
 
 Outcome run_get(const Invocation& invocation, const MetaOptions& options) {
   OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                       open_model(invocation.registry, options.file, options.key, invocation.threads));
+                       open_model(invocation, options.file, options.key));
   if (opened.format->has_native_keys()) {
     auto native = opened.format->native_key(opened.model->metadata(), options.metadata_key);
     if (!native.ok()) return native.status().with_context(options.file);
@@ -62,7 +62,7 @@ Outcome run_get(const Invocation& invocation, const MetaOptions& options) {
 Outcome edit_native_keys(const Invocation& invocation, const MetaOptions& options, const Format& format,
                          const std::vector<KeyEdit>& edits) {
   OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                       open_model(invocation.registry, options.file, options.key, invocation.threads));
+                       open_model(invocation, options.file, options.key));
   auto edited = format.edit_native_keys(opened.model->metadata(), edits);
   if (!edited.ok()) return edited.status().with_context(options.file);
   WriteOptions write;

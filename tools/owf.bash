@@ -25,7 +25,7 @@ _owf() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     word=${COMP_WORDS[i]}
     [[ $word == -* ]] && continue
-    [[ ${COMP_WORDS[i - 1]} == --threads ]] && continue
+    [[ ${COMP_WORDS[i - 1]} == --threads || ${COMP_WORDS[i - 1]} == --header ]] && continue
     if ((${#command[@]} == 0)) ||
       { [[ ${command[0]} == meta ]] && ((${#command[@]} == 1)) && [[ $word == get || $word == set || $word == delete ]]; }; then
       command+=("$word")

@@ -33,7 +33,7 @@ Outcome run_sign(const Invocation& invocation, const SignOptions& options) {
   std::string envelope;
   {
     OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                         open_model(invocation.registry, options.file, options.checkpoint_key, invocation.threads));
+                         open_model(invocation, options.file, options.checkpoint_key));
     if (options.embed && opened.format->name() != kOwfFormatName) {
       return Status::not_supported(options.file + ": --embed needs an .owf file, this is " +
                                    std::string(opened.format->name()) + " (write a detached signature with -o)");

@@ -69,7 +69,7 @@ Status check_signatures(const Model& model, const VerifyOptions& options, std::v
 Outcome run_verify(const Invocation& invocation, const VerifyOptions& options) {
   // A file that does not open is unreadable: that is an error (exit 2), not a finding.
   OWF_ASSIGN_OR_RETURN(const OpenedModel opened,
-                       open_model(invocation.registry, options.file, options.checkpoint_key, invocation.threads));
+                       open_model(invocation, options.file, options.checkpoint_key));
   std::vector<Problem> problems;
   opened.model->verify(problems);
   std::string signed_as;

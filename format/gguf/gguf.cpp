@@ -18,8 +18,8 @@ class GgufFormat final : public Format {
     return magic ? Confidence::kCertain : Confidence::kNone;
   }
 
-  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
-    return gguf::open_gguf(path);
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const override {
+    return gguf::open_gguf(path, options);
   }
 
   Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,

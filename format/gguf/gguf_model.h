@@ -10,6 +10,7 @@
 
 #include "gguf/gguf_metadata.h"
 #include "owf/container.h"
+#include "owf/format.h"
 #include "owf/model.h"
 #include "owf/status.h"
 
@@ -22,10 +23,10 @@ bool has_gguf_magic(std::span<const std::byte> head);
 // message refusing it, e.g. "legacy ggml file ('lmgg' magic, pre-GGUF): not supported; ...".
 std::optional<std::string> legacy_ggml_refusal(std::span<const std::byte> head);
 
-// Opens a GGUF v2/v3 file through an mmap, checking every structural rule (spec/formats/gguf.md
-// §2) before returning. Messages start with the file name and give byte offsets. The model
-// keeps the mapping; it is immutable and safe to read from several threads.
-Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path);
+// Opens a GGUF v2/v3 file or URL (through source_of), checking every structural rule
+// (spec/formats/gguf.md §2) before returning. Messages start with the file name and give byte
+// offsets. The model keeps the source; it is immutable and safe to read from several threads.
+Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path, const OpenOptions& options);
 
 // The checks of open_gguf on the bytes of a whole file, without the file name in messages;
 // returns what the file holds besides its tensors. For the fuzz target.

@@ -7,6 +7,7 @@
 #include "gguf/gguf_model.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/source.h"
 #include "owf/text.h"
 
 namespace owf::formats::gguf {
@@ -151,7 +152,8 @@ Status check_file_end(std::uint64_t content_end, std::uint64_t file_size, Parsed
                             " or, padded to the alignment, " + std::to_string(padded_end.value_or(content_end)) + ")");
 }
 
-Result<ParsedFile> parse_gguf(std::span<const std::byte> bytes) {
+// Parses the key-values and tensor infos from `bytes`, the first bytes of a file of `file_size`.
+Result<ParsedFile> parse_gguf(std::span<const std::byte> bytes, std::uint64_t file_size) {
   ByteCursor cursor(bytes);
   OWF_ASSIGN_OR_RETURN(const auto magic, cursor.bytes(kMagic.size(), "magic"));
   if (!has_gguf_magic(magic)) {
@@ -190,10 +192,10 @@ Result<ParsedFile> parse_gguf(std::span<const std::byte> bytes) {
   const auto data_start = checked_align_up(infos_end, parsed.layout.alignment);
   if (!data_start) return Status::corruption("data section start overflows");
   if (!records.empty()) parsed.padding.push_back({infos_end, *data_start});
-  OWF_RETURN_IF_ERROR(place_tensors(records, *data_start, bytes.size(), parsed));
+  OWF_RETURN_IF_ERROR(place_tensors(records, *data_start, file_size, parsed));
   const std::uint64_t content_end =
       records.empty() ? infos_end : parsed.data_offsets.back() + parsed.tensors.back().byte_size;
-  OWF_RETURN_IF_ERROR(check_file_end(content_end, bytes.size(), parsed));
+  OWF_RETURN_IF_ERROR(check_file_end(content_end, file_size, parsed));
   return parsed;
 }
 
@@ -210,7 +212,7 @@ Status with_damage_hint(const Status& status, std::span<const std::byte> bytes) 
 
 class GgufModel final : public Model {
  public:
-  GgufModel(MappedFile file, std::string display_name, ParsedFile parsed, std::string metadata)
+  GgufModel(std::shared_ptr<const ByteSource> file, std::string display_name, ParsedFile parsed, std::string metadata)
       : file_(std::move(file)),
         display_name_(std::move(display_name)),
         format_("GGUF v" + std::to_string(parsed.layout.version)),
@@ -225,30 +227,35 @@ class GgufModel final : public Model {
 
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
     OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name_));
-    return file_.read_at(data_offsets_[index] + offset, dst);
+    return file_->read_at(data_offsets_[index] + offset, dst);
   }
 
   std::optional<std::span<const std::byte>> view(std::size_t index) const override {
-    if (index >= tensors_.size()) return std::nullopt;
-    return file_.bytes().subspan(data_offsets_[index], tensors_[index].byte_size);
+    const auto mapped = file_->mapped();
+    if (!mapped || index >= tensors_.size()) return std::nullopt;
+    return mapped->subspan(data_offsets_[index], tensors_[index].byte_size);
   }
 
   // Open() checked the structure and GGUF has no checksums; what remains is the padding, whose
   // bytes must be zero for GGUF -> owf -> GGUF to reproduce the file.
   void verify(std::vector<Problem>& problems) const override {
-    const auto bytes = file_.bytes();
     for (const ByteRange& range : padding_) {
-      for (std::uint64_t at = range.begin; at < range.end; ++at) {
-        if (bytes[at] != std::byte{0}) {
-          problems.push_back({display_name_ + ": padding byte at offset " + std::to_string(at) + " is not zero"});
-          break;
-        }
+      auto bytes = file_->region(range.begin, range.end - range.begin);
+      if (!bytes.ok()) {
+        problems.push_back({bytes.status().message()});
+        continue;
+      }
+      const auto nonzero = std::find_if(bytes->bytes().begin(), bytes->bytes().end(),
+                                        [](std::byte b) { return b != std::byte{0}; });
+      if (nonzero != bytes->bytes().end()) {
+        const std::uint64_t at = range.begin + static_cast<std::uint64_t>(nonzero - bytes->bytes().begin());
+        problems.push_back({display_name_ + ": padding byte at offset " + std::to_string(at) + " is not zero"});
       }
     }
   }
 
  private:
-  MappedFile file_;
+  std::shared_ptr<const ByteSource> file_;
   std::string display_name_;
   std::string format_;
   std::string metadata_;
@@ -276,16 +283,43 @@ std::optional<std::string> legacy_ggml_refusal(std::span<const std::byte> head) 
 }
 
 Result<FileLayout> check_gguf(std::span<const std::byte> bytes) {
-  OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_gguf(bytes));
+  OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_gguf(bytes, bytes.size()));
   return std::move(parsed.layout);
 }
 
-Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path) {
-  OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+// The key-values and tensor infos of `file`. A mapped file is parsed whole; of a
+// remote one, the prefix fetched when it opened is doubled until it holds them
+// (metadata of M bytes costs ceil(log2(M / 1 MiB)) more requests), up to kMaxRemoteMetadata.
+Result<ParsedFile> parse_source(const ByteSource& file) {
+  constexpr std::uint64_t kFirstPrefix = kUrlPrefixBytes;
+  constexpr std::uint64_t kMaxRemoteMetadata = 512u << 20;
+  const std::uint64_t size = file.size();
+  if (const auto mapped = file.mapped()) {
+    auto parsed = parse_gguf(*mapped, size);
+    if (!parsed.ok()) return with_damage_hint(parsed.status(), *mapped);
+    return parsed;
+  }
+  std::vector<std::byte> prefix;
+  for (std::uint64_t want = std::min(size, kFirstPrefix);; want = std::min({size, 2 * want, kMaxRemoteMetadata})) {
+    const std::uint64_t have = prefix.size();
+    prefix.resize(want);
+    OWF_RETURN_IF_ERROR(file.read_at(have, std::span(prefix).subspan(have)));
+    auto parsed = parse_gguf(prefix, size);
+    // A failure inside a prefix shorter than the file may only mean the prefix ended too soon.
+    if (parsed.ok() || want == size || want == kMaxRemoteMetadata) {
+      if (!parsed.ok()) return with_damage_hint(parsed.status(), prefix);
+      return parsed;
+    }
+  }
+}
+
+Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path, const OpenOptions& options) {
+  OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
   std::string display_name = path.filename().string();
-  if (auto refusal = legacy_ggml_refusal(file.bytes())) return Status::not_supported(display_name + ": " + *refusal);
-  auto parsed = parse_gguf(file.bytes());
-  if (!parsed.ok()) return with_damage_hint(parsed.status(), file.bytes()).with_context(display_name);
+  OWF_ASSIGN_OR_RETURN(const Region head, file->region(0, std::min<std::uint64_t>(file->size(), 4)));
+  if (auto refusal = legacy_ggml_refusal(head.bytes())) return Status::not_supported(display_name + ": " + *refusal);
+  auto parsed = parse_source(*file);
+  if (!parsed.ok()) return parsed.status().with_context(display_name);
   auto metadata = owf_metadata_from_gguf(parsed->layout);
   if (!metadata.ok()) return metadata.status().with_context(display_name);
   return std::unique_ptr<Model>(

@@ -13,7 +13,9 @@
 #include "numpy/npy_header.h"
 #include "owf/bytes.h"
 #include "owf/checked.h"
+#include "owf/format.h"
 #include "owf/io.h"
+#include "owf/source.h"
 #include "owf/text.h"
 #include "owf/zip.h"
 
@@ -82,8 +84,8 @@ class ElementOrder {
   std::uint64_t stored_ = 0;
 };
 
-// A .npy file or the members of a .npz: every array's bytes are in the mapped
-// file or in a buffer inflated at open.
+// A .npy file or the members of a .npz: every array's bytes are in the source
+// (in `bytes_` too, when it holds the whole file) or in a buffer inflated at open.
 class NumpyModel final : public Model {
  public:
   struct Parts {
@@ -93,10 +95,12 @@ class NumpyModel final : public Model {
     std::vector<Layout> layouts;
   };
 
-  NumpyModel(std::string format, MappedFile file, Parts parts)
+  NumpyModel(std::string format, std::shared_ptr<const ByteSource> file, Region bytes, std::string display_name,
+             Parts parts)
       : format_(std::move(format)),
         file_(std::move(file)),
-        display_name_(file_.path().filename().string()),
+        bytes_(std::move(bytes)),
+        display_name_(std::move(display_name)),
         parts_(std::move(parts)) {}
 
   std::string format() const override { return format_; }
@@ -112,14 +116,14 @@ class NumpyModel final : public Model {
       convert(info, layout, offset, dst);
       return {};
     }
-    if (layout.file_offset) return file_.read_at(*layout.file_offset + offset, dst);
+    if (layout.file_offset) return file_->read_at(*layout.file_offset + offset, dst);
     std::copy_n(layout.bytes.begin() + static_cast<std::ptrdiff_t>(offset), dst.size(), dst.begin());
     return {};
   }
 
   std::optional<std::span<const std::byte>> view(std::size_t index) const override {
     const Layout& layout = parts_.layouts[index];
-    if (layout.big_endian || layout.fortran_order) return std::nullopt;
+    if (layout.big_endian || layout.fortran_order || layout.bytes.size() != layout.stored_size) return std::nullopt;
     return layout.bytes;
   }
 
@@ -171,21 +175,24 @@ class NumpyModel final : public Model {
   }
 
   std::string format_;
-  MappedFile file_;
+  std::shared_ptr<const ByteSource> file_;
+  Region bytes_;              // what `parts_` views of the file: all of it, or a remote file's header
   std::string display_name_;  // the file name, for messages
   Parts parts_;
   std::string metadata_ = "{}";  // neither .npy nor .npz has a place for metadata
 };
 
-// Checks one .npy (a file, or a zip member whose bytes start at file offset
-// `file_offset` when stored) and adds its array as tensor `name`.
-Result<numpy::NpyArray> add_array(std::string name, std::span<const std::byte> npy,
+// Checks one .npy of `npy_size` bytes (a file, or a zip member whose bytes start
+// at file offset `file_offset` when stored) and adds its array as tensor `name`.
+// `npy` holds its first bytes: at least the header, the whole .npy unless its
+// data is read from the file.
+Result<numpy::NpyArray> add_array(std::string name, std::span<const std::byte> npy, std::uint64_t npy_size,
                                   std::optional<std::uint64_t> file_offset, const std::string& where,
                                   NumpyModel::Parts& parts) {
   OWF_ASSIGN_OR_RETURN(const numpy::NpyArray array, numpy::parse_npy_header(npy, file_offset.value_or(0), where));
   auto info = make_tensor_info(std::move(name), array.dtype, array.shape);
   if (!info.ok()) return Status::corruption(where + ": " + info.status().message());
-  const std::uint64_t data_size = npy.size() - array.data_offset;
+  const std::uint64_t data_size = npy_size - array.data_offset;
   const std::uint64_t data_at = file_offset.value_or(0) + array.data_offset;
   if (data_size != info->byte_size) {
     return Status::corruption(where + ": array data at offset " + std::to_string(data_at) + " is " +
@@ -205,12 +212,23 @@ Result<numpy::NpyArray> add_array(std::string name, std::span<const std::byte> n
   return array;
 }
 
-Result<std::unique_ptr<Model>> open_npy(MappedFile file, const fs::path& path) {
+// Of a URL, the header comes from the first bytes fetched when it opened, and
+// an array that read() must reorder (big-endian, Fortran order) is fetched whole.
+Result<std::unique_ptr<Model>> open_npy(std::shared_ptr<const ByteSource> file, const fs::path& path) {
   const std::string where = path.filename().string();
+  const std::uint64_t size = file->size();
+  OWF_ASSIGN_OR_RETURN(Region bytes, file->region(0, file->mapped() ? size : std::min(size, kUrlPrefixBytes)));
   NumpyModel::Parts parts;
-  OWF_ASSIGN_OR_RETURN(const numpy::NpyArray array, add_array(path.stem().string(), file.bytes(), 0, where, parts));
+  OWF_ASSIGN_OR_RETURN(numpy::NpyArray array, add_array(path.stem().string(), bytes.bytes(), size, 0, where, parts));
+  const Layout& layout = parts.layouts.front();
+  if ((layout.big_endian || layout.fortran_order) && bytes.size() < size) {
+    OWF_ASSIGN_OR_RETURN(bytes, file->region(0, size));
+    parts = {};
+    OWF_ASSIGN_OR_RETURN(array, add_array(path.stem().string(), bytes.bytes(), size, 0, where, parts));
+  }
   return std::unique_ptr<Model>(std::make_unique<NumpyModel>("npy v" + std::to_string(array.major_version) + ".0",
-                                                             std::move(file), std::move(parts)));
+                                                             std::move(file), std::move(bytes), where,
+                                                             std::move(parts)));
 }
 
 // Inflates a deflated member into memory, bounded by its declared size (which
@@ -226,9 +244,11 @@ Result<std::vector<std::byte>> inflate(const ZipReader& zip, const ZipEntry& ent
   return buffer;
 }
 
-Result<std::unique_ptr<Model>> open_npz(MappedFile file, const fs::path& path) {
+// A .npz is read from memory: mapped, or (of a URL) fetched whole.
+Result<std::unique_ptr<Model>> open_npz(std::shared_ptr<const ByteSource> file, const fs::path& path) {
   const std::string where = path.filename().string();
-  OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(file.bytes(), where));
+  OWF_ASSIGN_OR_RETURN(Region bytes, file->region(0, file->size()));
+  OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(bytes.bytes(), where));
   OWF_RETURN_IF_ERROR(check_tensor_count(zip.entries().size(), where));
   NumpyModel::Parts parts;
   std::set<std::string> names;
@@ -240,18 +260,18 @@ Result<std::unique_ptr<Model>> open_npz(MappedFile file, const fs::path& path) {
     if (!names.insert(name).second) return Status::corruption(member + ": a second array named " + quote(name));
     if (entry.method == 0) {
       OWF_ASSIGN_OR_RETURN(const auto npy, zip.stored_data(entry));
-      OWF_RETURN_IF_ERROR(add_array(std::move(name), npy, entry.data_offset, member, parts).status());
+      OWF_RETURN_IF_ERROR(add_array(std::move(name), npy, npy.size(), entry.data_offset, member, parts).status());
     } else {
       OWF_ASSIGN_OR_RETURN(std::vector<std::byte> inflated, inflate(zip, entry, member));
       parts.inflated.push_back(std::move(inflated));  // the span below stays valid as the vector moves
       OWF_RETURN_IF_ERROR(
-          add_array(std::move(name), parts.inflated.back(), std::nullopt, member + " (inflated)", parts).status());
+          add_array(std::move(name), parts.inflated.back(), parts.inflated.back().size(), std::nullopt, member + " (inflated)", parts).status());
       parts.layouts.back().deflated = true;
       parts.layouts.back().stored_size = entry.compressed_size;
     }
   }
   parts.zip = std::move(zip);
-  return std::unique_ptr<Model>(std::make_unique<NumpyModel>("npz", std::move(file), std::move(parts)));
+  return std::unique_ptr<Model>(std::make_unique<NumpyModel>("npz", std::move(file), std::move(bytes), where, std::move(parts)));
 }
 
 bool starts_with(std::span<const std::byte> bytes, std::string_view prefix) {
@@ -351,12 +371,13 @@ class NumpyFormat final : public Format {
     return npy_member ? Confidence::kLikely : Confidence::kNone;
   }
 
-  Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions&) const override {
+  Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions& options) const override {
     try {
-      OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-      if (file.bytes().empty()) return Status::corruption(path.filename().string() + ": empty file");
-      if (starts_with(file.bytes(), kNpyMagic)) return open_npy(std::move(file), path);
-      if (starts_with(file.bytes(), kZipMagic)) return open_npz(std::move(file), path);
+      OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
+      if (file->size() == 0) return Status::corruption(path.filename().string() + ": empty file");
+      OWF_ASSIGN_OR_RETURN(const Region head, file->region(0, std::min<std::uint64_t>(file->size(), 8)));
+      if (starts_with(head.bytes(), kNpyMagic)) return open_npy(std::move(file), path);
+      if (starts_with(head.bytes(), kZipMagic)) return open_npz(std::move(file), path);
       return Status::corruption(path.filename().string() +
                                 ": neither a .npy array (magic \\x93NUMPY) nor a .npz zip archive (magic PK)");
     } catch (const std::exception& error) {  // bad_alloc and the like

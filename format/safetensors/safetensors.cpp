@@ -11,7 +11,9 @@
 
 #include "owf/bytes.h"
 #include "owf/checked.h"
+#include "owf/format.h"
 #include "owf/io.h"
+#include "owf/source.h"
 #include "owf/text.h"
 #include "safetensors/safetensors_json.h"
 
@@ -133,31 +135,36 @@ Result<FileTensor> check_entry(const HeaderEntry& entry, std::uint64_t data_star
 // Validates one safetensors file as the reference implementation does: header
 // length and cap, JSON, dtypes, shapes, and data offsets that cover the data
 // section exactly (in offset order, which need not be the header's order).
-Result<ParsedFile> parse_file(std::span<const std::byte> bytes, const std::string& where) {
-  if (bytes.empty()) return Status::corruption(where + ": empty file");
-  if (bytes.size() < kLengthBytes) {
-    return Status::corruption(where + ": file of " + std::to_string(bytes.size()) +
+// Reads the length and then the header (of a URL: at most one request each, and
+// none when they lie in the first bytes the source fetched when it opened).
+Result<ParsedFile> parse_file(const ByteSource& source, const std::string& where) {
+  const std::uint64_t file_size = source.size();
+  if (file_size == 0) return Status::corruption(where + ": empty file");
+  if (file_size < kLengthBytes) {
+    return Status::corruption(where + ": file of " + std::to_string(file_size) +
                               " bytes is too short for the 8-byte header length");
   }
-  const std::uint64_t header_size = load_le<std::uint64_t>(bytes.data());
-  const std::uint64_t available = bytes.size() - kLengthBytes;
+  OWF_ASSIGN_OR_RETURN(const Region length, source.region(0, kLengthBytes));
+  const std::uint64_t header_size = load_le<std::uint64_t>(length.bytes().data());
+  const std::uint64_t available = file_size - kLengthBytes;
   if (header_size > kMaxHeaderSize) {
     return Status::corruption(where + ": header length " + std::to_string(header_size) +
                               " at offset 0 exceeds the cap of " + std::to_string(kMaxHeaderSize) + " bytes");
   }
   if (header_size > available) {
     return Status::corruption(where + ": header length " + std::to_string(header_size) +
-                              " at offset 0 runs past the end of the file (" + std::to_string(bytes.size()) +
+                              " at offset 0 runs past the end of the file (" + std::to_string(file_size) +
                               " bytes)");
   }
-  const std::string_view text = as_chars(bytes.subspan(kLengthBytes, header_size));
+  OWF_ASSIGN_OR_RETURN(const Region header_bytes, source.region(kLengthBytes, header_size));
+  const std::string_view text = as_chars(header_bytes.bytes());
   if (text.empty() || text.front() != '{') {
     return Status::corruption(where + ": header at offset 8 does not start with '{'");
   }
   OWF_ASSIGN_OR_RETURN(safetensors::Header header, safetensors::parse_header(text, kLengthBytes, where));
 
   const std::uint64_t data_start = kLengthBytes + header_size;
-  const std::uint64_t data_size = bytes.size() - data_start;
+  const std::uint64_t data_size = file_size - data_start;
   ParsedFile file{std::move(header.metadata), {}};
   std::vector<const HeaderEntry*> by_offset;
   for (const HeaderEntry& entry : header.tensors) by_offset.push_back(&entry);
@@ -198,7 +205,7 @@ class SafetensorsModel final : public Model {
     std::uint64_t offset = 0;
   };
 
-  SafetensorsModel(std::string format, std::vector<MappedFile> files, std::vector<TensorInfo> tensors,
+  SafetensorsModel(std::string format, std::vector<std::shared_ptr<const ByteSource>> files, std::vector<TensorInfo> tensors,
                    std::vector<Location> locations, std::string metadata)
       : format_(std::move(format)),
         files_(std::move(files)),
@@ -213,17 +220,19 @@ class SafetensorsModel final : public Model {
   Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
     OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), ""));
     const Location& location = locations_[index];
-    return files_[location.file].read_at(location.offset + offset, dst);
+    return files_[location.file]->read_at(location.offset + offset, dst);
   }
 
   std::optional<std::span<const std::byte>> view(std::size_t index) const override {
     const Location& location = locations_[index];
-    return files_[location.file].bytes().subspan(location.offset, tensors_[index].byte_size);
+    const auto mapped = files_[location.file]->mapped();
+    if (!mapped) return std::nullopt;
+    return mapped->subspan(location.offset, tensors_[index].byte_size);
   }
 
  private:
   std::string format_;
-  std::vector<MappedFile> files_;
+  std::vector<std::shared_ptr<const ByteSource>> files_;
   std::vector<TensorInfo> tensors_;
   std::vector<Location> locations_;
   std::string metadata_;
@@ -231,11 +240,11 @@ class SafetensorsModel final : public Model {
 
 // Collects tensors file by file into the pieces a SafetensorsModel is made of.
 struct ModelParts {
-  std::vector<MappedFile> files;
+  std::vector<std::shared_ptr<const ByteSource>> files;
   std::vector<TensorInfo> tensors;
   std::vector<SafetensorsModel::Location> locations;
 
-  void add(MappedFile file, ParsedFile parsed) {
+  void add(std::shared_ptr<const ByteSource> file, ParsedFile parsed) {
     for (FileTensor& tensor : parsed.tensors) {
       tensors.push_back(std::move(tensor.info));
       locations.push_back({files.size(), tensor.offset});
@@ -244,10 +253,10 @@ struct ModelParts {
   }
 };
 
-Result<std::unique_ptr<Model>> open_file(const fs::path& path) {
-  OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
+Result<std::unique_ptr<Model>> open_file(const fs::path& path, const OpenOptions& options) {
+  OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
   const std::string where = path.filename().string();
-  OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(file.bytes(), where));
+  OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(*file, where));
   OWF_ASSIGN_OR_RETURN(std::string metadata, safetensors::owf_metadata(parsed.metadata, "{}", where));
   ModelParts parts;
   parts.add(std::move(file), std::move(parsed));
@@ -270,14 +279,15 @@ Status check_shard_name(const std::string& shard, const std::string& where) {
 
 // Opens every shard an index names, checks that each holds exactly the tensors
 // the weight_map puts in it, and joins them in shard-name order.
-Result<std::unique_ptr<Model>> open_index(const fs::path& path) {
-  OWF_ASSIGN_OR_RETURN(MappedFile index_file, MappedFile::open(path));
+Result<std::unique_ptr<Model>> open_index(const fs::path& path, const OpenOptions& options) {
+  OWF_ASSIGN_OR_RETURN(const std::shared_ptr<const ByteSource> index_file, source_of(path, options));
   const std::string where = path.filename().string();
-  if (index_file.size() > kMaxHeaderSize) {
-    return Status::corruption(where + ": index of " + std::to_string(index_file.size()) + " bytes exceeds the cap of " +
-                              std::to_string(kMaxHeaderSize) + " bytes");
+  if (index_file->size() > kMaxHeaderSize) {
+    return Status::corruption(where + ": index of " + std::to_string(index_file->size()) +
+                              " bytes exceeds the cap of " + std::to_string(kMaxHeaderSize) + " bytes");
   }
-  OWF_ASSIGN_OR_RETURN(const safetensors::Index index, safetensors::parse_index(as_chars(index_file.bytes()), where));
+  OWF_ASSIGN_OR_RETURN(const Region index_bytes, index_file->region(0, index_file->size()));
+  OWF_ASSIGN_OR_RETURN(const safetensors::Index index, safetensors::parse_index(as_chars(index_bytes.bytes()), where));
   const auto& weight_map = index.weight_map;  // sorted by tensor name
   std::vector<std::string> shards;
   for (const auto& [tensor, shard] : weight_map) shards.push_back(shard);
@@ -288,9 +298,9 @@ Result<std::unique_ptr<Model>> open_index(const fs::path& path) {
   StringMap metadata;
   for (const std::string& shard : shards) {
     OWF_RETURN_IF_ERROR(check_shard_name(shard, where));
-    auto file = MappedFile::open(path.parent_path() / shard);
+    auto file = open_source(path.parent_path() / shard, options.http);
     if (!file.ok()) return file.status().with_context(where + ": shard " + quote(shard));
-    OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(file->bytes(), shard));
+    OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(**file, shard));
     for (const FileTensor& tensor : parsed.tensors) {
       const auto entry = std::lower_bound(weight_map.begin(), weight_map.end(), tensor.info.name,
                                           [](const auto& pair, const std::string& name) { return pair.first < name; });
@@ -468,9 +478,9 @@ class SafetensorsFormat final : public Format {
     return plausible ? Confidence::kLikely : Confidence::kNone;
   }
 
-  Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions&) const override {
+  Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions& options) const override {
     try {
-      return is_index_name(path) ? open_index(path) : open_file(path);
+      return is_index_name(path) ? open_index(path, options) : open_file(path, options);
     } catch (const std::exception& error) {  // bad_alloc and the like: the input is too large for memory
       return Status::corruption(path.filename().string() + ": " + error.what());
     }

@@ -22,8 +22,9 @@ std::uint64_t ChunkTable::chunk_length(std::uint64_t chunk) const {
   return std::min<std::uint64_t>(chunk_size, decoded_size - start);
 }
 
-Result<ChunkTable> ChunkTable::decode(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
-                                      std::uint64_t decoded_size, std::uint16_t file_minor) {
+Result<ChunkTable> ChunkTable::decode(std::span<const std::byte> stored, std::uint64_t stored_size,
+                                      std::uint64_t file_offset, DType dtype, std::uint64_t decoded_size,
+                                      std::uint16_t file_minor) {
   ByteCursor cursor(stored, file_offset);
   const auto at = [&](std::uint64_t relative) { return " at offset " + std::to_string(file_offset + relative); };
   ChunkTable table;
@@ -79,16 +80,16 @@ Result<ChunkTable> ChunkTable::decode(std::span<const std::byte> stored, std::ui
     OWF_ASSIGN_OR_RETURN(const std::uint64_t length, cursor.u64("chunk length"));
     if (length == 0) return Status::corruption("chunk " + std::to_string(i) + " has length 0" + at(16 + 8 * i));
     const auto next = checked_add(end, length);
-    if (!next || *next > stored.size()) {
+    if (!next || *next > stored_size) {
       return Status::corruption("chunk " + std::to_string(i) + " of " + std::to_string(length) + " bytes" +
-                                at(16 + 8 * i) + " runs past the " + std::to_string(stored.size()) +
+                                at(16 + 8 * i) + " runs past the " + std::to_string(stored_size) +
                                 " stored bytes of the tensor");
     }
     end = *next;
     table.frame_ends.push_back(end);
   }
-  if (end != stored.size()) {
-    return Status::corruption("chunks end at " + std::to_string(end) + " of the " + std::to_string(stored.size()) +
+  if (end != stored_size) {
+    return Status::corruption("chunks end at " + std::to_string(end) + " of the " + std::to_string(stored_size) +
                               " stored bytes (stored length should be " + std::to_string(end) + ")");
   }
   return table;

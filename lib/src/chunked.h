@@ -57,13 +57,15 @@ struct ChunkTable {
   // Checks every rule of §6.2 that the stored bytes alone can show, before it
   // allocates the table: chunk_size range, filter allowed for the dtype,
   // reserved bytes, chunk_count = ceil(decoded_size / chunk_size) and its table
-  // fitting in `stored`, lengths >= 1, and the sum matching stored.size().
-  // `file_offset` is where `stored` begins in the file, for messages. A filter
+  // fitting in `stored` (the first bytes of the tensor's `stored_size`, at
+  // least the header and the table), lengths >= 1, and the sum matching
+  // stored_size. `file_offset` is where `stored` begins in the file, for messages. A filter
   // id is checked against the file's `file_minor` version: one of a later minor
   // than this library's is kept (the table is still checked); one that is
   // unknown or newer than the file's own version is corruption (§3).
-  static Result<ChunkTable> decode(std::span<const std::byte> stored, std::uint64_t file_offset, DType dtype,
-                                   std::uint64_t decoded_size, std::uint16_t file_minor);
+  static Result<ChunkTable> decode(std::span<const std::byte> stored, std::uint64_t stored_size,
+                                   std::uint64_t file_offset, DType dtype, std::uint64_t decoded_size,
+                                   std::uint16_t file_minor);
 };
 
 // Width to undo byte-group or lanes with for a tensor of `dtype` stored with `filter`.

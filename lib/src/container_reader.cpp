@@ -63,7 +63,7 @@ using detail::hex64;
 
 // Reads bytes [begin, end) of `file` piece by piece into `buffer`.
 template <typename Visit>
-Status for_each_piece(const MappedFile& file, std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer,
+Status for_each_piece(const ByteSource& file, std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer,
                       Visit&& visit) {
   buffer.resize(std::min<std::uint64_t>(kCheckPiece, end - begin));
   for (std::uint64_t at = begin; at < end;) {
@@ -76,19 +76,20 @@ Status for_each_piece(const MappedFile& file, std::uint64_t begin, std::uint64_t
 }
 
 // Decodes chunk `chunk` of a compressed tensor into dst (its whole decoded
-// length), straight from the map: open() checked that the chunks lie in the file.
-Status decode_chunk(const MappedFile& file, const StoredTensor& stored, const ChunkTable& table, DType dtype,
+// length), from the map of a local file (no copy) or fetched: open() checked that the chunks lie in the file.
+Status decode_chunk(const ByteSource& file, const StoredTensor& stored, const ChunkTable& table, DType dtype,
                     std::uint64_t chunk, detail::ChunkDecoder& decoder, std::span<std::byte> dst) {
   const std::uint64_t begin = table.frame_begin(chunk);
-  const auto frame = file.bytes().subspan(stored.offset + begin, table.frame_ends[chunk] - begin);
-  const Status status = decoder.decode(frame, table.filter, detail::group_width_of(table.filter, dtype), dst);
+  OWF_ASSIGN_OR_RETURN(const Region frame, file.region(stored.offset + begin, table.frame_ends[chunk] - begin));
+  const Status status =
+      decoder.decode(frame.bytes(), table.filter, detail::group_width_of(table.filter, dtype), dst);
   return status.with_context("chunk " + std::to_string(chunk) + " at offset " + std::to_string(stored.offset + begin));
 }
 
 // Checks one tensor's checksum and, unless `decode` is false (an encoding this
 // reader does not know), its decoded bytes: every chunk decodes, and bool and
 // packed values follow §5. Feeds the decoded bytes to `digester` when one is given.
-Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const StoredTensor& stored,
+Status check_tensor_bytes(const ByteSource& file, const TensorInfo& info, const StoredTensor& stored,
                           const ChunkTable* table, bool decode, TensorDigester* digester) {
   std::vector<std::byte> buffer;
   detail::Xxh3Stream checksum;
@@ -121,7 +122,7 @@ Status check_tensor_bytes(const MappedFile& file, const TensorInfo& info, const 
 }
 
 // Offset of the first nonzero byte in [begin, end) of the file, if any.
-Result<std::optional<std::uint64_t>> find_nonzero(const MappedFile& file, std::uint64_t begin, std::uint64_t end) {
+Result<std::optional<std::uint64_t>> find_nonzero(const ByteSource& file, std::uint64_t begin, std::uint64_t end) {
   std::vector<std::byte> buffer;
   std::optional<std::uint64_t> found;
   OWF_RETURN_IF_ERROR(for_each_piece(file, begin, end, buffer, [&](std::uint64_t at, std::span<const std::byte> piece) {
@@ -139,6 +140,19 @@ std::uint64_t expected_header_offset(std::uint32_t alignment, const std::vector<
   return *checked_align_up(data_end, detail::kHeaderAlignment);  // open() checked it does not overflow
 }
 
+// The first bytes of a zstd-chunked tensor's stored bytes that hold its chunk
+// header and table: all of them from a map (no copy), else the header and then
+// the table it announces, so that a remote file is not read beyond its tables.
+Result<Region> chunk_table_bytes(const ByteSource& file, std::uint64_t offset, std::uint64_t stored_length) {
+  if (file.mapped()) return file.region(offset, stored_length);
+  OWF_ASSIGN_OR_RETURN(Region header, file.region(offset, std::min(stored_length, ChunkTable::kHeaderSize)));
+  if (header.size() < ChunkTable::kHeaderSize) return header;  // decode() says what is missing
+  const auto entries = checked_mul(load_le<std::uint64_t>(header.bytes().data() + 8), 8);
+  const auto table_end = entries ? checked_add(ChunkTable::kHeaderSize, *entries) : std::nullopt;
+  if (!table_end || *table_end > stored_length) return header;  // decode() refuses the count
+  return file.region(offset, *table_end);
+}
+
 // What a tensor record means in this file (§4-§6), checked record by record in file order.
 struct RecordChecks {
   struct Tensor {
@@ -147,7 +161,7 @@ struct RecordChecks {
   };
 
   const detail::Preamble& preamble;
-  std::span<const std::byte> file;
+  const ByteSource& file;
   std::uint64_t data_end;                      // data_start, then where the previous tensor ends
   std::unordered_set<std::string_view> names;  // views into the mapped header
 
@@ -207,7 +221,9 @@ struct RecordChecks {
                     detail::shape_text(record.shape) + ")");
       }
     } else if (record.encoding == Encoding::kZstdChunked) {
-      auto table = ChunkTable::decode(file.subspan(record.offset, record.stored_length), record.offset, dtype->id,
+      auto table_bytes = chunk_table_bytes(file, record.offset, record.stored_length);
+      if (!table_bytes.ok()) return table_bytes.status();
+      auto table = ChunkTable::decode(table_bytes->bytes(), record.stored_length, record.offset, dtype->id,
                                       *decoded_size, preamble.minor);
       if (!table.ok()) return fail(table.status().message());
       result.chunks = std::move(table).value();
@@ -219,31 +235,39 @@ struct RecordChecks {
 
 }  // namespace
 
-Reader::Reader(MappedFile file, unsigned threads)
-    : file_(std::move(file)),
+Reader::Reader(std::shared_ptr<const ByteSource> source, unsigned threads)
+    : source_(std::move(source)),
       threads_(threads),
-      display_name_(file_.path().string()),
+      display_name_(source_->name()),
       scratch_(std::make_unique<ScratchPool>()) {}
 
 Reader::~Reader() = default;
 
 Result<std::unique_ptr<Reader>> Reader::open(const std::filesystem::path& path, unsigned threads) {
   return detail::guarded(path.string(), [&]() -> Result<std::unique_ptr<Reader>> {
-    OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-    std::unique_ptr<Reader> reader(new Reader(std::move(file), threads));
+    OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> source, open_source(path));
+    return open(std::move(source), threads);
+  });
+}
+
+Result<std::unique_ptr<Reader>> Reader::open(std::shared_ptr<const ByteSource> source, unsigned threads) {
+  return detail::guarded(source->name(), [&]() -> Result<std::unique_ptr<Reader>> {
+    std::unique_ptr<Reader> reader(new Reader(std::move(source), threads));
     OWF_RETURN_IF_ERROR(reader->parse());
     return reader;
   });
 }
 
 Status Reader::parse() {
-  const std::span<const std::byte> bytes = file_.bytes();
+  const ByteSource& file = *source_;
   const auto fail = [this](const Status& status) {
     return Status::corruption(display_name_ + ": " + status.message());
   };
 
   // §9 steps 1-4: the preamble, then the header's checksum.
-  auto preamble = detail::Preamble::decode(bytes);
+  OWF_ASSIGN_OR_RETURN(const Region start_bytes,
+                       file.region(0, std::min<std::uint64_t>(file.size(), detail::Preamble::kSize)));
+  auto preamble = detail::Preamble::decode(start_bytes.bytes(), file.size());
   if (!preamble.ok()) return fail(preamble.status());
   major_ = preamble->major;
   minor_ = preamble->minor;
@@ -251,7 +275,8 @@ Status Reader::parse() {
   header_offset_ = preamble->header_offset;
   header_length_ = preamble->header_length;
   header_capacity_ = preamble->header_capacity;
-  const std::span<const std::byte> header = bytes.subspan(header_offset_, header_length_);
+  OWF_ASSIGN_OR_RETURN(const Region header_bytes, file.region(header_offset_, header_length_));
+  const std::span<const std::byte> header = header_bytes.bytes();
   if (const std::uint64_t computed = detail::xxh3(header); computed != preamble->header_checksum) {
     return fail(Status::corruption("header checksum mismatch at offset " + std::to_string(header_offset_) +
                                    " (recorded " + detail::hex64(preamble->header_checksum) + ", computed " +
@@ -273,7 +298,7 @@ Status Reader::parse() {
   tensors_.reserve(start->tensor_count);
   stored_.reserve(start->tensor_count);
   chunk_indexes_.reserve(start->tensor_count);
-  RecordChecks checks{*preamble, bytes, *checked_align_up(detail::Preamble::kSize, alignment_), {}};
+  RecordChecks checks{*preamble, file, *checked_align_up(detail::Preamble::kSize, alignment_), {}};
   for (std::uint64_t i = 0; i < start->tensor_count; ++i) {
     auto record = detail::TensorRecord::decode_from(cursor, i);
     if (!record.ok()) return fail(record.status());
@@ -314,7 +339,7 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
   const StoredTensor& stored = stored_[index];
   const std::uint64_t end = offset + dst.size();  // check_read_range ruled out overflow
   if (dst.empty()) return {};
-  if (stored.encoding == Encoding::kRaw) return file_.read_at(stored.offset + offset, dst);
+  if (stored.encoding == Encoding::kRaw) return source_->read_at(stored.offset + offset, dst);
 
   // Decode only the chunks the range touches, on several threads when there
   // are several; whole chunks go straight into dst.
@@ -332,10 +357,10 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
     const auto target = dst.subspan(from - offset, to - from);
     chunks_decoded_.fetch_add(1, std::memory_order_relaxed);
     if (from == chunk_start && to == chunk_start + chunk_length) {
-      return decode_chunk(file_, stored, table, info.dtype, chunk, scratch.decoder, target);
+      return decode_chunk(*source_, stored, table, info.dtype, chunk, scratch.decoder, target);
     }
     scratch.partial.resize(chunk_length);
-    OWF_RETURN_IF_ERROR(decode_chunk(file_, stored, table, info.dtype, chunk, scratch.decoder, scratch.partial));
+    OWF_RETURN_IF_ERROR(decode_chunk(*source_, stored, table, info.dtype, chunk, scratch.decoder, scratch.partial));
     std::copy_n(scratch.partial.begin() + static_cast<std::ptrdiff_t>(from - chunk_start), target.size(),
                 target.begin());
     return Status();
@@ -345,8 +370,9 @@ Status Reader::read(std::size_t index, std::uint64_t offset, std::span<std::byte
 }
 
 std::optional<std::span<const std::byte>> Reader::view(std::size_t index) const {
-  if (index >= stored_.size() || stored_[index].encoding != Encoding::kRaw) return std::nullopt;
-  return file_.bytes().subspan(stored_[index].offset, stored_[index].stored_size);
+  const auto mapped = source_->mapped();
+  if (!mapped || index >= stored_.size() || stored_[index].encoding != Encoding::kRaw) return std::nullopt;
+  return mapped->subspan(stored_[index].offset, stored_[index].stored_size);
 }
 
 std::string Reader::encoding(std::size_t index) const {
@@ -385,7 +411,7 @@ Status Reader::verify_tensor(std::size_t index) const {
   }
   const Status decodable = check_decodable(index);
   const Status status =
-      check_tensor_bytes(file_, tensors_[index], stored_[index], chunk_indexes_[index].get(), decodable.ok(), nullptr);
+      check_tensor_bytes(*source_, tensors_[index], stored_[index], chunk_indexes_[index].get(), decodable.ok(), nullptr);
   if (!status.ok()) return status.with_context(display_name_ + ": tensor " + quote(tensors_[index].name));
   return decodable;
 }
@@ -401,7 +427,7 @@ void Reader::verify(std::vector<Problem>& problems) const {
     // An undecodable tensor still has its stored bytes' checksum checked.
     decodable[i] = check_decodable(i);
     statuses[i] =
-        check_tensor_bytes(file_, tensors_[i], stored_[i], chunk_indexes_[i].get(), decodable[i].ok(), &digester);
+        check_tensor_bytes(*source_, tensors_[i], stored_[i], chunk_indexes_[i].get(), decodable[i].ok(), &digester);
     if (statuses[i].ok()) tensor_digests[i] = digester.finish();
     return Status();
   });
@@ -421,7 +447,7 @@ void Reader::verify(std::vector<Problem>& problems) const {
 
   // Every byte that is not preamble, tensor or header must be zero.
   const auto check_zero = [&](std::uint64_t begin, std::uint64_t end, const std::string& what) {
-    auto nonzero = find_nonzero(file_, begin, end);
+    auto nonzero = find_nonzero(*source_, begin, end);
     if (!nonzero.ok()) {
       problems.push_back({nonzero.status().message()});
     } else if (*nonzero) {
@@ -504,11 +530,11 @@ Status replace_metadata(const std::filesystem::path& path, std::string_view meta
   }
   const detail::Preamble preamble{kFormatMajor, reader->minor_version(), reader->alignment(), region, header.size(),
                                   capacity,     detail::xxh3(header)};
-  OWF_ASSIGN_OR_RETURN(const MappedFile source, MappedFile::open(path));
+  OWF_ASSIGN_OR_RETURN(const std::shared_ptr<const ByteSource> source, open_source(path));
   OWF_ASSIGN_OR_RETURN(AtomicFile output, AtomicFile::create(path, /*overwrite=*/true));
   std::vector<std::byte> buffer;
   OWF_RETURN_IF_ERROR(for_each_piece(
-      source, 0, region, buffer,
+      *source, 0, region, buffer,
       [&output](std::uint64_t at, std::span<const std::byte> piece) { return output.write_at(at, piece); }));
   const auto write_at = [&output](std::uint64_t offset, std::span<const std::byte> bytes) {
     return output.write_at(offset, bytes);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -27,7 +26,8 @@ class OwfFormat final : public Format {
     return magic ? Confidence::kCertain : Confidence::kNone;
   }
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const override {
-    OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(path, options.threads));
+    OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> source, source_of(path, options));
+    OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(std::move(source), options.threads));
     return std::unique_ptr<Model>(std::move(reader));
   }
   Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
@@ -36,24 +36,28 @@ class OwfFormat final : public Format {
   }
 };
 
-// The first bytes of a file, for detection; empty for a directory.
-Result<std::vector<std::byte>> read_head(const std::filesystem::path& path) {
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (!std::filesystem::exists(status)) {
-    if (error && error != std::errc::no_such_file_or_directory) {
-      return Status::io_error(path.string() + ": " + error.message());
+// A file's source (none for a directory) and its first bytes, for detection.
+struct Head {
+  std::shared_ptr<const ByteSource> source;
+  Region bytes;
+};
+
+Result<Head> read_head(const std::filesystem::path& path, const OpenOptions& options) {
+  if (!is_url(path.native())) {
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (!std::filesystem::exists(status)) {
+      if (error && error != std::errc::no_such_file_or_directory) {
+        return Status::io_error(path.string() + ": " + error.message());
+      }
+      return Status::not_found(path.string() + ": no such file or directory");
     }
-    return Status::not_found(path.string() + ": no such file or directory");
+    if (std::filesystem::is_directory(status)) return Head{};
   }
-  if (std::filesystem::is_directory(status)) return std::vector<std::byte>{};
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io_error(path.string() + ": cannot open");
-  std::vector<std::byte> head(kDetectBytes);
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  if (in.bad()) return Status::io_error(path.string() + ": cannot read");
-  head.resize(static_cast<std::size_t>(in.gcount()));
-  if (head.empty()) return Status::invalid_argument(path.string() + ": empty file");
+  Head head;
+  OWF_ASSIGN_OR_RETURN(head.source, source_of(path, options));
+  if (head.source->size() == 0) return Status::invalid_argument(head.source->name() + ": empty file");
+  OWF_ASSIGN_OR_RETURN(head.bytes, head.source->region(0, std::min<std::uint64_t>(head.source->size(), kDetectBytes)));
   return head;
 }
 
@@ -118,8 +122,14 @@ FormatRegistry::FormatRegistry() { add(std::make_unique<OwfFormat>()); }
 
 void FormatRegistry::add(std::unique_ptr<Format> format) { formats_.push_back(std::move(format)); }
 
-Result<const Format*> FormatRegistry::detect(const std::filesystem::path& path) const {
-  OWF_ASSIGN_OR_RETURN(const std::vector<std::byte> head, read_head(path));
+Result<const Format*> FormatRegistry::detect(const std::filesystem::path& path, const HttpOptions& http) const {
+  OpenOptions options;
+  options.http = http;
+  OWF_ASSIGN_OR_RETURN(const Head head, read_head(path, options));
+  return pick(path, head.bytes.bytes());
+}
+
+Result<const Format*> FormatRegistry::pick(const std::filesystem::path& path, std::span<const std::byte> head) const {
   const Format* best = nullptr;
   const Format* tied = nullptr;
   Confidence best_confidence = Confidence::kNone;
@@ -135,12 +145,12 @@ Result<const Format*> FormatRegistry::detect(const std::filesystem::path& path) 
     }
   }
   if (tied != nullptr) {
-    return Status::not_supported(path.string() + ": ambiguous format (it looks like both " + std::string(best->name()) +
+    return Status::not_supported(display_name(path) + ": ambiguous format (it looks like both " + std::string(best->name()) +
                                  " and " + std::string(tied->name()) + ")");
   }
   if (best != nullptr) return best;
   if (head.empty()) return Status::not_supported(path.string() + ": unrecognized format (a directory)");
-  return Status::not_supported(path.string() + ": unrecognized format (first bytes: " + hex_preview(head) + ")");
+  return Status::not_supported(display_name(path) + ": unrecognized format (first bytes: " + hex_preview(head) + ")");
 }
 
 Result<const Format*> FormatRegistry::for_output(const std::filesystem::path& path, std::string_view format) const {
@@ -172,12 +182,29 @@ const Format* FormatRegistry::by_name(std::string_view name) const {
   return nullptr;
 }
 
+Result<OpenedModel> FormatRegistry::open_detected(const std::filesystem::path& path,
+                                                  const OpenOptions& options) const {
+  return detail::guarded(display_name(path), [&]() -> Result<OpenedModel> {
+    OWF_ASSIGN_OR_RETURN(const Head head, read_head(path, options));
+    OWF_ASSIGN_OR_RETURN(const Format* format, pick(path, head.bytes.bytes()));
+    OpenOptions with_source = options;
+    with_source.source = head.source;
+    OWF_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, format->open(path, with_source));
+    return OpenedModel{format, std::move(model)};
+  });
+}
+
 Result<std::unique_ptr<Model>> FormatRegistry::open(const std::filesystem::path& path,
                                                     const OpenOptions& options) const {
-  return detail::guarded(path.string(), [&]() -> Result<std::unique_ptr<Model>> {
-    OWF_ASSIGN_OR_RETURN(const Format* format, detect(path));
-    return format->open(path, options);
-  });
+  OWF_ASSIGN_OR_RETURN(OpenedModel opened, open_detected(path, options));
+  return std::move(opened.model);
+}
+
+Result<std::shared_ptr<const ByteSource>> source_of(const std::filesystem::path& path, const OpenOptions& options) {
+  if (options.source != nullptr && options.source->name() == display_name(path)) {
+    return options.source;
+  }
+  return open_source(path, options.http);
 }
 
 }  // namespace owf

@@ -47,10 +47,10 @@ std::array<std::byte, Preamble::kSize> Preamble::encode() const {
   return out;
 }
 
-Result<Preamble> Preamble::decode(std::span<const std::byte> file) {
+Result<Preamble> Preamble::decode(std::span<const std::byte> file, std::uint64_t file_size) {
   const auto fail = [](std::string message) { return Status::corruption(std::move(message)); };
   if (file.size() < kSize) {
-    return fail("file of " + std::to_string(file.size()) + " bytes is too short for the 64-byte owf preamble");
+    return fail("file of " + std::to_string(file_size) + " bytes is too short for the 64-byte owf preamble");
   }
   if (!std::equal(kMagic.begin(), kMagic.end(), file.begin())) return fail("not an owf file (bad magic)");
   const auto field = [&](std::size_t offset, auto type) { return load_le<decltype(type)>(&file[offset]); };
@@ -83,10 +83,10 @@ Result<Preamble> Preamble::decode(std::span<const std::byte> file) {
                 std::to_string(kMaxHeaderCapacity) + " bytes");
   }
   const auto file_end = checked_add(p.header_offset, p.header_capacity);
-  if (!file_end || *file_end != file.size()) {
+  if (!file_end || *file_end != file_size) {
     return fail("header at offset " + std::to_string(p.header_offset) + " with capacity " +
                 std::to_string(p.header_capacity) + " should end the file, but the file has " +
-                std::to_string(file.size()) + " bytes (truncated or extended?)");
+                std::to_string(file_size) + " bytes (truncated or extended?)");
   }
   if (p.header_length > p.header_capacity) {
     return fail("header length " + std::to_string(p.header_length) + " exceeds its capacity " +

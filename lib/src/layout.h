@@ -52,10 +52,11 @@ struct Preamble {
 
   // The 64 bytes, magic and preamble_checksum included.
   std::array<std::byte, kSize> encode() const;
-  // Checks §9 steps 1-3 on the start of `file` (its size included): magic,
-  // checksum, version, alignment, reserved, header cap, length and placement
-  // within the file. Messages name offsets, not the file.
-  static Result<Preamble> decode(std::span<const std::byte> file);
+  // Checks §9 steps 1-3 on the first bytes of a file of `file_size` bytes (at
+  // least kSize of them, unless the file is shorter): magic, checksum, version,
+  // alignment, reserved, header cap, length and placement within the file.
+  // Messages name offsets, not the file.
+  static Result<Preamble> decode(std::span<const std::byte> file, std::uint64_t file_size);
 
   std::string version() const { return std::to_string(major) + "." + std::to_string(minor); }
 };

@@ -25,6 +25,7 @@
 #include "owf/export.h"
 #include "owf/io.h"
 #include "owf/model.h"
+#include "owf/source.h"
 #include "owf/status.h"
 #include "owf/write_options.h"
 
@@ -85,13 +86,15 @@ struct StoredTensor {
   std::uint64_t checksum = 0;  // XXH3-64 of the stored bytes
 };
 
-// Reads a .owf file through an mmap. open() validates every structural rule of
-// the spec before returning, so every tensor is addressable afterwards;
-// checksums of tensor bytes are checked by verify() or verify_tensor().
+// Reads a .owf file through a ByteSource (an mmap, or range requests to a URL).
+// open() validates every structural rule of the spec before returning, so every
+// tensor is addressable afterwards; checksums of tensor bytes are checked by
+// verify() or verify_tensor().
 class Reader final : public Model {
  public:
   // Reads of many chunks decode on up to `threads` threads (0: online CPUs).
   static Result<std::unique_ptr<Reader>> open(const std::filesystem::path& path, unsigned threads = 0);
+  static Result<std::unique_ptr<Reader>> open(std::shared_ptr<const ByteSource> source, unsigned threads = 0);
   ~Reader() override;
 
   std::string format() const override;
@@ -120,10 +123,10 @@ class Reader final : public Model {
   std::uint64_t header_region_start() const;
 
  private:
-  Reader(MappedFile file, unsigned threads);
+  Reader(std::shared_ptr<const ByteSource> source, unsigned threads);
   Status parse();
 
-  MappedFile file_;
+  std::shared_ptr<const ByteSource> source_;
   unsigned threads_ = 0;
   std::string display_name_;
   std::uint16_t major_ = 0;

@@ -18,6 +18,7 @@
 #include "owf/container.h"
 #include "owf/export.h"
 #include "owf/model.h"
+#include "owf/source.h"
 #include "owf/status.h"
 
 namespace OWF_EXPORT owf {
@@ -28,7 +29,16 @@ struct OpenOptions {
   std::string key;
   // Threads a read of many compressed chunks decodes on (owf); 0 = online CPUs.
   unsigned threads = 0;
+  // How URLs are fetched: the one opened and those it names (shards, external data).
+  HttpOptions http = {};
+  // The file being opened, when the caller opened it already (FormatRegistry::open does, to detect
+  // the format): adapters read it instead of opening the path again.
+  std::shared_ptr<const ByteSource> source = nullptr;
 };
+
+// The source of the file at `path` (a local path or a URL): options.source when it is that
+// file, else the file opened with options.http.
+Result<std::shared_ptr<const ByteSource>> source_of(const std::filesystem::path& path, const OpenOptions& options);
 
 // How strongly a file's first bytes (and name) point at a format.
 enum class Confidence : std::uint8_t {
@@ -130,6 +140,12 @@ TensorSource progress_source(const Model& model, std::size_t index, WriteProgres
 // first read or write error.
 Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress);
 
+// A model and the format that recognised it.
+struct OpenedModel {
+  const Format* format = nullptr;
+  std::unique_ptr<Model> model;
+};
+
 class FormatRegistry {
  public:
   // A registry that knows the owf container.
@@ -140,18 +156,24 @@ class FormatRegistry {
   // The format most confident that the file is its own; an error naming the
   // file and what its first bytes look like when none claims it, or naming
   // both formats when two are equally confident.
-  Result<const Format*> detect(const std::filesystem::path& path) const;
+  // `path` may be a URL (fetched with `http`).
+  Result<const Format*> detect(const std::filesystem::path& path, const HttpOptions& http = {}) const;
   // The format to write `path` with: the one named `format`, or when that is
   // empty the one whose extensions match `path` (for a path ending in '/', the
   // one that writes directories).
   Result<const Format*> for_output(const std::filesystem::path& path, std::string_view format = {}) const;
   const Format* by_name(std::string_view name) const;
 
+  // Detects the format of `path` (a file, a folder or a URL) and opens it, reading the file once
+  // for both. Errors name the file.
+  Result<OpenedModel> open_detected(const std::filesystem::path& path, const OpenOptions& options = {}) const;
   Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options = {}) const;
 
   std::span<const std::unique_ptr<Format>> formats() const { return formats_; }
 
  private:
+  Result<const Format*> pick(const std::filesystem::path& path, std::span<const std::byte> head) const;
+
   std::vector<std::unique_ptr<Format>> formats_;
 };
 
