@@ -33,7 +33,8 @@ _owf() {
   done
 
   local -a options=()
-  mapfile -t options < <(_owf_help_items Options "$owf" "${command[@]}"; ((${#command[@]})) && _owf_help_items Options "$owf")
+  # A command's own option comes first; a global one of the same name (-v) is not offered twice.
+  mapfile -t options < <({ _owf_help_items Options "$owf" "${command[@]}"; ((${#command[@]})) && _owf_help_items Options "$owf"; } | awk '!seen[$0]++')
   if [[ " ${options[*]} " == *" $previous= "* ]]; then
     case $previous in
       --format)
