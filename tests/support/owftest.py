@@ -74,6 +74,23 @@ def write_safetensors(path, tensors, metadata=None):
     pathlib.Path(path).write_bytes(safetensors_bytes(header, data))
 
 
+def torch_safetensors_bytes(tensors, metadata=None):
+    """A safetensors file of {name: torch tensor} (f32, f16 or bf16), as safetensors' own writer lays
+    it out (header padded with spaces to 8 bytes); `metadata` is __metadata__."""
+    import torch
+    dtypes = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+    header, data = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, tensor in tensors.items():
+        raw = tensor.contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b""
+        header[name] = {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape),
+                        "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header).encode()
+    return safetensors_bytes(text + b" " * (-len(text) % 8), data)
+
+
 def read_safetensors(path):
     """{name: numpy array} and __metadata__ of a safetensors file, read without owf."""
     import numpy
