@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "owf/text.h"
+#include "text.h"
 
 namespace owf::detail {
 namespace {
@@ -14,12 +15,6 @@ std::string_view trim(std::string_view text) {
   while (!text.empty() && space(text.front())) text.remove_prefix(1);
   while (!text.empty() && space(text.back())) text.remove_suffix(1);
   return text;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Decimal digits only (no sign, no spaces), without overflow.

@@ -8,6 +8,7 @@
 #include "http_source.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "text.h"
 
 namespace owf {
 namespace {
@@ -36,9 +37,7 @@ class LocalSource final : public ByteSource {
 };
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-           return a == std::tolower(static_cast<unsigned char>(b));
-         });
+  return detail::equals_ignoring_case(text.substr(0, std::min(text.size(), prefix.size())), prefix);
 }
 
 }  // namespace
