@@ -92,8 +92,10 @@ Result<std::uint64_t> check_range_answer(const ResponseHead& head, std::uint64_t
   const std::string asked = " to a request for " + range_text(first, last);
   const std::string context = std::string(where) + ": ";
   if (head.status == 200) {
-    return Status::not_supported(context + "the server does not support range requests (it answered 200 with the "
-                                 "whole file" + asked + "); download the file and read it locally");
+    return Status::not_supported(context +
+                                 "the server does not support range requests (it answered 200 with the "
+                                 "whole file" +
+                                 asked + "); download the file and read it locally");
   }
   if (head.status == 416 && !expected_total) {  // "bytes */0": the first request, to an empty file
     const auto range = parse_content_range(head.content_range);
@@ -119,8 +121,8 @@ Result<std::uint64_t> check_range_answer(const ResponseHead& head, std::uint64_t
   if (!pinned.empty() && head.validator() != pinned) {
     const std::string now = head.validator().empty() ? "none" : quote(head.validator());
     return Status::io_error(context + "the file changed while being read (its " +
-                            (head.etag.empty() && !head.last_modified.empty() ? "Last-Modified" : "ETag") +
-                            " was " + quote(pinned) + ", now " + now + ")");
+                            (head.etag.empty() && !head.last_modified.empty() ? "Last-Modified" : "ETag") + " was " +
+                            quote(pinned) + ", now " + now + ")");
   }
   return *range->total;
 }

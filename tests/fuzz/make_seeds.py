@@ -474,11 +474,60 @@ def c_api_seeds():
         shutil.copy(SEEDS / target / name, SEEDS / "fuzz_c_api")
 
 
+def http_seeds():
+    """Requests (first line: FIRST-LAST[/TOTAL][ VALIDATOR]) and the header lines answering them: 206
+    answers, a first request shortened at the end of the file, redirects and 1xx answers before the
+    last head, bad and overflowing Content-Ranges, changed validators, malformed status lines."""
+    def answer(request, *heads):
+        text = request + "\n"
+        for status, headers in heads:
+            text += status + "\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+        return text.encode()
+
+    date = "Wed, 02 Dec 2026 09:00:00 GMT"
+    seeds = {
+        "206_etag": answer('0-1023/4096 "abc"', ("HTTP/1.1 206 Partial Content", [
+            ("Content-Range", "bytes 0-1023/4096"), ("ETag", '"abc"'), ("Content-Length", "1024")])),
+        "206_first_shortened": answer("0-65535", ("HTTP/2 206", [
+            ("content-range", "bytes 0-99/100"), ("last-modified", date)])),
+        "206_last_modified_pinned": answer(f"100-199/200 {date}", ("HTTP/1.1 206 Partial Content", [
+            ("Last-Modified", date), ("Content-Range", "bytes 100-199/200")])),
+        "redirects_and_interim": answer('1024-2047/4096 W/"v1"', ("HTTP/1.1 100 Continue", []),
+                                        ("HTTP/1.1 302 Found", [("Location", "https://cdn.example.test/x"),
+                                                                ("ETag", '"old"'), ("Content-Range", "bytes 0-1/2")]),
+                                        ("HTTP/1.1 103 Early Hints", [("Link", "</a>; rel=preload")]),
+                                        ("HTTP/2 206", [("Content-Range", "bytes 1024-2047/4096"), ("ETag", 'W/"v1"')])),
+        "empty_file_416": answer("0-65535", ("HTTP/1.1 416 Range Not Satisfiable", [("Content-Range", "bytes */0")])),
+        "whole_file_200": answer("0-1023", ("HTTP/1.1 200 OK", [("Content-Length", "4096"), ("ETag", '"abc"')])),
+        "transient_503": answer("0-1023/4096", ("HTTP/1.1 503 Service Unavailable", [("Retry-After", "1")])),
+        "unknown_total": answer("0-9", ("HTTP/1.1 206 Partial Content", [("Content-Range", "bytes 0-9/*")])),
+        "leading_zeros_mixed_case": answer("0-9/10", ("HTTP/1.1 206 Partial Content", [
+            ("CONTENT-RANGE", "  BYTES 000-0009/0010 ")])),
+        "wrong_total": answer("0-1023/4096", ("HTTP/1.1 206 Partial Content", [("Content-Range", "bytes 0-1023/4097")])),
+        "etag_changed": answer('0-1023/4096 "abc"', ("HTTP/1.1 206 Partial Content", [
+            ("Content-Range", "bytes 0-1023/4096"), ("ETag", '"def"'), ("Last-Modified", date)])),
+        "overflow_total": answer("0-1", ("HTTP/1.1 206 Partial Content", [
+            ("Content-Range", "bytes 0-1/18446744073709551616")])),
+        "overflow_first": answer("18446744073709551614-18446744073709551614/18446744073709551615",
+                                 ("HTTP/1.1 206 Partial Content", [
+                                     ("Content-Range", "bytes 18446744073709551614-18446744073709551614/18446744073709551615")]),
+                                 ("HTTP/1.1 206 Partial Content", [("Content-Range", "bytes 18446744073709551616-1/2")])),
+        "malformed_status_lines": answer("0-1/2", ("HTTP/1.1 20 OK", []), ("HTTP/1.1 2066", []), ("HTTP/1.1", []),
+                                         ("HTTP/1.1 099 Low", [("Content-Range", "bytes 0-1/2")])),
+    }
+    for name, bad in (("reversed", "bytes 9-3/10"), ("past_total", "bytes 0-10/10"), ("trailing", "bytes 0-1/2 x"),
+                      ("unknown_both", "bytes */*"), ("unit", "items 0-1/2"), ("no_slash", "bytes 0-1"),
+                      ("signs", "bytes +0--1/2")):
+        seeds[f"bad_range_{name}"] = answer("0-9/10", ("HTTP/1.1 206 Partial Content", [("Content-Range", bad)]))
+    for name, data in seeds.items():
+        write("fuzz_http", name + ".txt", data)
+
+
 # Each target's seeds, in an order where later ones may copy earlier ones'.
 GENERATORS = {"fuzz_gguf": gguf_seeds, "fuzz_pickle": pytorch_seeds, "fuzz_npy": numpy_seeds,
               "fuzz_safetensors": safetensors_seeds, "fuzz_onnx": onnx_seeds, "fuzz_zip": zip_seeds,
               "fuzz_owf": owf_seeds, "fuzz_c_api": c_api_seeds, "fuzz_sentencepiece": sentencepiece_seeds,
-              "fuzz_hf_tokenizer": tokenizer_seeds, "fuzz_hf_folder": folder_seeds}
+              "fuzz_hf_tokenizer": tokenizer_seeds, "fuzz_hf_folder": folder_seeds, "fuzz_http": http_seeds}
 
 if __name__ == "__main__":
     # Arguments name the targets to regenerate (default: all).
