@@ -136,31 +136,42 @@ Status add_provenance(Json& metadata, const ConversionFacts& facts, const Digest
   return {};
 }
 
-// The content digest of a source model, computed from the bytes a conversion
-// reads anyway. A tensor that was not read whole and in order (dropped by a
-// filter, or read out of order) is read once more by finish().
-class SourceDigests {
+// A conversion's input that computes its content digest, once enabled, from the bytes the writer
+// reads through it. A tensor not read whole and in order (dropped by a filter, or read out of
+// order, as an export un-permuting rows does) is read once more by finish().
+class DigestingModel final : public Model {
  public:
-  explicit SourceDigests(const Model& source) : source_(source) {
-    for (const auto& info : source.tensors()) entries_.push_back({TensorDigester(info), 0});
+  explicit DigestingModel(const Model& source) : source_(source) {
+    for (const auto& info : source.tensors()) entries_.push_back(std::make_unique<Entry>(info));
   }
 
-  // Feeds tensor `index`'s bytes at `offset` to its digest. Thread-safe.
-  void observe(std::size_t index, std::uint64_t offset, std::span<const std::byte> bytes) {
-    const std::lock_guard lock(mutex_);
-    Entry& entry = entries_[index];
-    if (offset <= entry.digested && offset + bytes.size() > entry.digested) {
-      entry.digester.update(bytes.subspan(entry.digested - offset));
-      entry.digested = offset + bytes.size();
+  // Before the first read: from then on, read() feeds the digests.
+  void enable() { enabled_ = true; }
+
+  std::string format() const override { return source_.format(); }
+  const std::vector<TensorInfo>& tensors() const override { return source_.tensors(); }
+  const std::string& metadata() const override { return source_.metadata(); }
+  std::string encoding(std::size_t index) const override { return source_.encoding(index); }
+  std::uint64_t stored_size(std::size_t index) const override { return source_.stored_size(index); }
+  // No view(): every byte a writer takes passes through read(). Thread-safe, as Model requires.
+  Status read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const override {
+    OWF_RETURN_IF_ERROR(source_.read(index, offset, dst));
+    if (!enabled_) return {};
+    Entry& entry = *entries_[index];
+    const std::lock_guard lock(entry.mutex);
+    if (offset <= entry.digested && offset + dst.size() > entry.digested) {
+      entry.digester.update(std::span<const std::byte>(dst).subspan(entry.digested - offset));
+      entry.digested = offset + dst.size();
     }
+    return {};
   }
 
-  Result<Digest> finish() {
+  Result<Digest> finish() const {
     std::vector<std::pair<std::string, Digest>> digests;
     for (std::size_t i = 0; i < entries_.size(); ++i) {
       const TensorInfo& info = source_.tensors()[i];
-      if (entries_[i].digested == info.byte_size) {
-        digests.emplace_back(info.name, entries_[i].digester.finish());
+      if (entries_[i]->digested == info.byte_size) {
+        digests.emplace_back(info.name, entries_[i]->digester.finish());
       } else {
         OWF_ASSIGN_OR_RETURN(const Digest digest, tensor_digest(source_, i));
         digests.emplace_back(info.name, digest);
@@ -171,54 +182,15 @@ class SourceDigests {
 
  private:
   struct Entry {
+    explicit Entry(const TensorInfo& info) : digester(info) {}
+    std::mutex mutex;
     TensorDigester digester;
     std::uint64_t digested = 0;  // bytes fed so far, from the start
   };
   const Model& source_;
-  std::vector<Entry> entries_;
-  std::mutex mutex_;
+  std::vector<std::unique_ptr<Entry>> entries_;
+  bool enabled_ = false;
 };
-
-// The content digest of a conversion's input: recorded in an .owf header, else computed.
-Result<Digest> input_content_digest(const Model& input, unsigned threads) {
-  if (const auto* reader = dynamic_cast<const Reader*>(&input)) return reader->recorded_digest();
-  return content_digest(input, threads);
-}
-
-// The metadata text of the output, given the input's content digest.
-using MetadataForDigest = std::function<Result<std::string>(const Digest& input_digest)>;
-
-// Streams the view into an .owf Writer. The input's digest comes free when the
-// content is unchanged (it is the output's, which the Writer computes while
-// writing); otherwise from the source bytes as they pass through the view.
-Status write_owf_streaming(const TransformedModel& view, const Model& source, const std::filesystem::path& output,
-                           const WriteOptions& write_options, const MetadataForDigest& metadata_for) {
-  OWF_ASSIGN_OR_RETURN(Writer writer, Writer::create(output, write_options));
-  std::optional<SourceDigests> source_digests;
-  if (view.changes_content()) source_digests.emplace(source);
-  for (std::size_t i = 0; i < view.tensors().size(); ++i) {
-    TensorSource pull = [&view, i](std::uint64_t offset, std::span<std::byte> dst) {
-      return view.read(i, offset, dst);
-    };
-    if (source_digests) {
-      const std::size_t source_index = view.source_index(i);
-      const ByteObserver observe = [&source_digests, source_index](std::uint64_t offset,
-                                                                   std::span<const std::byte> bytes) {
-        source_digests->observe(source_index, offset, bytes);
-      };
-      pull = [&view, i, observe](std::uint64_t offset, std::span<std::byte> dst) {
-        return view.read_observed(i, offset, dst, observe);
-      };
-    }
-    OWF_RETURN_IF_ERROR(writer.add(view.tensors()[i], pull));
-  }
-  Digest input_digest = writer.content_digest();
-  if (source_digests) {
-    OWF_ASSIGN_OR_RETURN(input_digest, source_digests->finish());
-  }
-  OWF_ASSIGN_OR_RETURN(const std::string metadata, metadata_for(input_digest));
-  return writer.finish(metadata);
-}
 
 Result<WriteOptions> write_options(const ConvertOptions& options, bool owf_output, unsigned threads) {
   WriteOptions write;
@@ -307,41 +279,49 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
 
   OWF_ASSIGN_OR_RETURN(const OpenedModel input,
                        open_model(invocation, options.input, options.key));
-  auto found = find_export(invocation.registry, *format, *input.model);
+  DigestingModel digesting(*input.model);
+  auto found = find_export(invocation.registry, *format, digesting);
   if (!found.ok()) return found.status().with_context(options.input);
   const std::optional<Export> exported = std::move(found).value();
   if (exported) transform.fixed_dtype.insert(exported->fixed_dtype.begin(), exported->fixed_dtype.end());
-  auto created = TransformedModel::create(exported ? *exported->model : *input.model, transform);
+  auto created = TransformedModel::create(exported ? *exported->model : digesting, transform);
   if (!created.ok()) return created.status().with_context(options.input);
   const std::unique_ptr<TransformedModel> view = std::move(created).value();
   OWF_ASSIGN_OR_RETURN(const Json edited, edited_metadata(*input.model, *format, options));
   const ConversionFacts facts{base_name(options.input), std::string(input.format->name()), std::string(format->name()),
                               view->changes_content() ? content_flags(options) : std::vector<std::string>(), time};
-  const MetadataForDigest metadata_for = [&](const Digest& input_digest) -> Result<std::string> {
+  const auto metadata_for = [&](const Digest& input_digest) -> Result<std::string> {
     Json metadata = edited;
     OWF_RETURN_IF_ERROR(add_provenance(metadata, facts, input_digest, options.input));
     std::string text = dump_json(metadata, -1);
     OWF_RETURN_IF_ERROR(validate_metadata(text, options.output));
-    return text;
+    if (exported) {
+      auto recast = exported->metadata(*view, text);
+      if (!recast.ok()) return recast.status().with_context(options.input);
+      text = std::move(recast).value();
+    }
+    return with_native_sets(*format, std::move(text), options);
   };
+
+  // The input's content digest, for provenance: recorded in an .owf input's header; else taken
+  // from the writer when the tensors reach one that digests them unchanged; else computed from
+  // the bytes the writer reads (so the input is read once, which matters most for a URL).
+  const Reader* owf_input = dynamic_cast<const Reader*>(input.model.get());
+  const bool writer_digests_input = !exported && !view->changes_content() && format->digests_content();
+  OWF_ASSIGN_OR_RETURN(std::string draft, metadata_for(owf_input ? owf_input->recorded_digest() : Digest{}));
+  OutputMetadata::Completion completion;
+  if (!owf_input && format->stores_metadata()) {
+    if (!writer_digests_input) digesting.enable();
+    completion = [&](const WrittenContent& written) -> Result<std::string> {
+      if (writer_digests_input && written.content_digest) return metadata_for(*written.content_digest);
+      OWF_ASSIGN_OR_RETURN(const Digest input_digest, digesting.finish());
+      return metadata_for(input_digest);
+    };
+  }
+  const OutputMetadata metadata(std::move(draft), std::move(completion));
 
   ProgressLine progress(invocation.quiet, "converting", view->total_bytes());
   if (progress.enabled()) write.progress = [&progress](std::uint64_t done, std::uint64_t) { progress.set(done); };
-  if (owf_output) {
-    OWF_RETURN_IF_ERROR(write_owf_streaming(*view, *input.model, options.output, write, metadata_for));
-    return kExitOk;
-  }
-  // Other formats take the metadata before the tensors, so the input's digest
-  // needs a pass of its own, except from an .owf file, whose header records it
-  // (under the header checksum; `owf verify` checks it against the tensors).
-  OWF_ASSIGN_OR_RETURN(const Digest input_digest, input_content_digest(*input.model, invocation.threads));
-  OWF_ASSIGN_OR_RETURN(std::string metadata, metadata_for(input_digest));
-  if (exported) {
-    auto recast = exported->metadata(*view, metadata);
-    if (!recast.ok()) return recast.status().with_context(options.input);
-    metadata = std::move(recast).value();
-  }
-  OWF_ASSIGN_OR_RETURN(metadata, with_native_sets(*format, std::move(metadata), options));
   OWF_RETURN_IF_ERROR(format->write(*view, metadata, options.output, write));
   return kExitOk;
 }

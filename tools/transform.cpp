@@ -147,16 +147,8 @@ Result<std::unique_ptr<TransformedModel>> TransformedModel::create(const Model& 
 }
 
 Status TransformedModel::read(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const {
-  if (is_cast(index)) return read_cast(index, offset, dst, nullptr);
+  if (is_cast(index)) return read_cast(index, offset, dst);
   return source_.read(sources_[index], offset, dst);
-}
-
-Status TransformedModel::read_observed(std::size_t index, std::uint64_t offset, std::span<std::byte> dst,
-                                       const ByteObserver& observe) const {
-  if (is_cast(index)) return read_cast(index, offset, dst, &observe);
-  OWF_RETURN_IF_ERROR(source_.read(sources_[index], offset, dst));
-  observe(offset, dst);
-  return {};
 }
 
 std::optional<std::span<const std::byte>> TransformedModel::view(std::size_t index) const {
@@ -175,8 +167,7 @@ std::uint64_t TransformedModel::stored_size(std::size_t index) const {
 // Casts the runs of whole blocks that cover the requested bytes, copying out
 // the part of each that was asked for. The output dtype (a float type or a ggml
 // row-block type) is never packed, so runs map to whole output bytes.
-Status TransformedModel::read_cast(std::size_t index, std::uint64_t offset, std::span<std::byte> dst,
-                                   const ByteObserver* observe) const {
+Status TransformedModel::read_cast(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const {
   const TensorInfo& output = infos_[index];
   const std::uint64_t end = offset + dst.size();
   if (end < offset || end > output.byte_size) {
@@ -195,7 +186,7 @@ Status TransformedModel::read_cast(std::size_t index, std::uint64_t offset, std:
   std::vector<std::byte> encoded;
   return for_each_run(first, last, unit, [&](std::uint64_t run_first, std::uint64_t count) -> Status {
     values.resize(count);
-    OWF_RETURN_IF_ERROR(reader.read(run_first, values, observe));
+    OWF_RETURN_IF_ERROR(reader.read(run_first, values));
     const ByteRange range = element_bytes(output, run_first, count);
     encoded.resize(range.end - range.begin);
     OWF_RETURN_IF_ERROR(encode_from_f32(output.dtype, values, encoded).with_context("tensor " + quote(output.name)));

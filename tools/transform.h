@@ -76,11 +76,6 @@ class TransformedModel final : public Model {
   std::string encoding(std::size_t index) const override;
   std::uint64_t stored_size(std::size_t index) const override;
 
-  // read(), also showing `observe` every source byte it reads, with its offset
-  // in the source tensor, in the order read.
-  Status read_observed(std::size_t index, std::uint64_t offset, std::span<std::byte> dst,
-                       const ByteObserver& observe) const;
-
   // Which source tensor output tensor `index` comes from.
   std::size_t source_index(std::size_t index) const { return sources_[index]; }
   bool is_cast(std::size_t index) const { return infos_[index].dtype != source_.tensors()[sources_[index]].dtype; }
@@ -90,8 +85,7 @@ class TransformedModel final : public Model {
 
  private:
   explicit TransformedModel(const Model& source) : source_(source) {}
-  Status read_cast(std::size_t index, std::uint64_t offset, std::span<std::byte> dst,
-                   const ByteObserver* observe) const;
+  Status read_cast(std::size_t index, std::uint64_t offset, std::span<std::byte> dst) const;
 
   const Model& source_;
   std::vector<TensorInfo> infos_;

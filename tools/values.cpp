@@ -46,23 +46,21 @@ Status for_each_piece(const Model& model, std::size_t index,
 
 ElementReader::ElementReader(const Model& model, std::size_t index) : model_(model), index_(index) {}
 
-Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std::uint64_t count,
-                                                        const ByteObserver* observe) {
+Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std::uint64_t count) {
   const ByteRange range = element_bytes(model_.tensors()[index_], first, count);
   buffer_.resize(range.end - range.begin);
   OWF_RETURN_IF_ERROR(model_.read(index_, range.begin, buffer_));
-  if (observe != nullptr) (*observe)(range.begin, buffer_);
   return std::span<const std::byte>(buffer_);
 }
 
 Status ElementReader::read(std::uint64_t first, std::span<double> out) {
-  OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size(), nullptr));
+  OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size()));
   return decode_to_f64(model_.tensors()[index_].dtype, bytes, out)
       .with_context("tensor " + quote(model_.tensors()[index_].name));
 }
 
-Status ElementReader::read(std::uint64_t first, std::span<float> out, const ByteObserver* observe) {
-  OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size(), observe));
+Status ElementReader::read(std::uint64_t first, std::span<float> out) {
+  OWF_ASSIGN_OR_RETURN(const auto bytes, fetch(first, out.size()));
   return decode_to_f32(model_.tensors()[index_].dtype, bytes, out)
       .with_context("tensor " + quote(model_.tensors()[index_].name));
 }

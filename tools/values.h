@@ -48,9 +48,6 @@ inline constexpr std::uint64_t kChunkBytes = 1u << 20;
 Status for_each_piece(const Model& model, std::size_t index,
                       const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit);
 
-// Sees the source bytes a reader reads: (offset in the decoded tensor, bytes).
-using ByteObserver = std::function<void(std::uint64_t offset, std::span<const std::byte> bytes)>;
-
 // Decodes runs of elements of tensor `index` of `model` (which must outlive
 // it). Reuses one buffer, so one ElementReader must not be shared by threads.
 class ElementReader {
@@ -60,11 +57,11 @@ class ElementReader {
   // Decodes elements [first, first + out.size()) (aligned as element_bytes()
   // requires). Fails for dtypes numeric.h cannot decode, naming the tensor.
   Status read(std::uint64_t first, std::span<double> out);
-  // As above, to floats; `observe` (when not null) is shown the bytes read.
-  Status read(std::uint64_t first, std::span<float> out, const ByteObserver* observe = nullptr);
+  // As above, to floats.
+  Status read(std::uint64_t first, std::span<float> out);
 
  private:
-  Result<std::span<const std::byte>> fetch(std::uint64_t first, std::uint64_t count, const ByteObserver* observe);
+  Result<std::span<const std::byte>> fetch(std::uint64_t first, std::uint64_t count);
 
   const Model& model_;
   std::size_t index_;

@@ -22,9 +22,9 @@ class GgufFormat final : public Format {
     return gguf::open_gguf(path, options);
   }
 
-  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+  Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                const WriteOptions& options) const override {
-    return gguf::write_gguf(model, metadata_json, path, options);
+    return gguf::write_gguf(model, metadata, path, options);
   }
 
   bool has_native_keys() const override { return true; }

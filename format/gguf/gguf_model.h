@@ -32,11 +32,11 @@ Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path, cons
 // returns what the file holds besides its tensors. For the fuzz target.
 Result<FileLayout> check_gguf(std::span<const std::byte> bytes);
 
-// Writes `model` as GGUF v3 to `path` through an AtomicFile: key-values from `metadata_json`
+// Writes `model` as GGUF v3 to `path` through an AtomicFile: key-values from `metadata`
 // (spec/formats/gguf.md §5), tensors in model order streamed through Model::read in
 // bounded pieces. Refuses, naming the tensor, dtypes GGUF lacks, rank above 4 and names over 63
 // bytes. Deterministic: the same model and metadata give the same bytes.
-Status write_gguf(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+Status write_gguf(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                   const WriteOptions& options);
 
 }  // namespace owf::formats::gguf

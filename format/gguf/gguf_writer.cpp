@@ -85,10 +85,23 @@ Status pad_to_alignment(AtomicFile& file, std::uint32_t alignment) {
   return {};
 }
 
-Status write_file(const Model& model, const FileLayout& layout, const std::vector<std::byte>& head,
-                  const std::filesystem::path& path, const WriteOptions& options) {
+// The header of a GGUF file holding `model` with `metadata_json`.
+Result<std::vector<std::byte>> head_for(const Model& model, std::string_view metadata_json, FileLayout& layout) {
+  OWF_ASSIGN_OR_RETURN(layout, gguf_layout_from_owf(metadata_json));
+  add_quantization_version(model, layout);
+  return encode_head(model, layout);
+}
+
+}  // namespace
+
+Status write_gguf(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
+                  const WriteOptions& options) {
+  const std::string where = path.filename().string();
+  FileLayout layout;
+  auto head = head_for(model, metadata.draft(), layout);
+  if (!head.ok()) return head.status().with_context(where);
   OWF_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path, options.overwrite));
-  OWF_RETURN_IF_ERROR(file.write(head));
+  OWF_RETURN_IF_ERROR(file.write(*head));
   const auto& tensors = model.tensors();
   if (!tensors.empty() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
   WriteProgress progress(options, model.total_bytes());
@@ -96,20 +109,14 @@ Status write_file(const Model& model, const FileLayout& layout, const std::vecto
     OWF_RETURN_IF_ERROR(copy_tensor(model, i, file, progress));
     if (i + 1 < tensors.size() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
   }
+  if (metadata.pending()) {
+    OWF_ASSIGN_OR_RETURN(const std::string completed, metadata.complete());
+    FileLayout completed_layout;
+    auto completed_head = head_for(model, completed, completed_layout);
+    if (!completed_head.ok()) return completed_head.status().with_context(where);
+    OWF_RETURN_IF_ERROR(rewrite_header(file, 0, *head, *completed_head, where));
+  }
   return file.commit();
-}
-
-}  // namespace
-
-Status write_gguf(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
-                  const WriteOptions& options) {
-  const std::string display_name = path.filename().string();
-  auto layout = gguf_layout_from_owf(metadata_json);
-  if (!layout.ok()) return layout.status().with_context(display_name);
-  add_quantization_version(model, *layout);
-  auto head = encode_head(model, *layout);
-  if (!head.ok()) return head.status().with_context(display_name);
-  return write_file(model, *layout, *head, path, options);
 }
 
 }  // namespace owf::formats::gguf

@@ -26,9 +26,9 @@ class HfFormat final : public Format {
     return hf::open_folder(registry(), path);
   }
 
-  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+  Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                const WriteOptions& options) const override {
-    return hf::write_folder(model, metadata_json, path, options);
+    return hf::write_folder(model, metadata, path, options);
   }
 
   bool writes_directory() const override { return true; }

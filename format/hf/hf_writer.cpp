@@ -119,59 +119,80 @@ Status move_into_place(const fs::path& built, const fs::path& target) {
   return sync_directory(target.parent_path());
 }
 
-}  // namespace
+// The metadata as a JSON object, and the folder's own files (config.json, the tokenizer's) it carries.
+struct FolderMetadata {
+  Json json;
+  std::vector<std::pair<const CarriedFile*, std::string>> files;
+};
 
-Status write_folder(const Model& model, std::string_view metadata_json, const fs::path& path,
-                    const WriteOptions& options) {
-  // "out/" names the folder "out".
-  fs::path target = path;
-  while (target.has_relative_path() && !target.has_filename()) target = target.parent_path();
-  if (target.parent_path().empty()) target = fs::path(".") / target;
-
-  Json metadata;
+Result<FolderMetadata> folder_metadata(std::string_view text, const fs::path& target) {
+  FolderMetadata metadata;
   try {
-    metadata = Json::parse(metadata_json);
+    metadata.json = Json::parse(text);
   } catch (const std::exception& error) {
     return Status::invalid_argument(std::string("metadata: ") + error.what());
   }
-  const Json* section = metadata.contains(kSection) ? &metadata[std::string(kSection)] : nullptr;
-  if (section == nullptr || !section->is_object() || !section->contains("config") ||
+  const auto section = metadata.json.find(kSection);
+  if (section == metadata.json.end() || !section->is_object() || !section->contains("config") ||
       !(*section)["config"].is_object()) {
     return Status::not_supported(
         target.string() +
         ": a model folder needs config.json, and this model carries none (convert from a folder, an .owf made from "
         "one, or a GGUF of the llama family)");
   }
+  for (const CarriedFile& carried : kCarriedFiles) {
+    if (!section->contains(carried.key)) continue;
+    OWF_ASSIGN_OR_RETURN(std::string content, carried_content(carried, (*section)[std::string(carried.key)]));
+    metadata.files.emplace_back(&carried, std::move(content));
+  }
+  return metadata;
+}
+
+// The metadata the weights keep: the folder's own files and a GGUF's key-values are not repeated
+// in every shard.
+std::string weights_metadata(Json metadata) {
+  metadata.erase(std::string(kSection));
+  metadata.erase("gguf");
+  return metadata.dump();
+}
+
+}  // namespace
+
+Status write_folder(const Model& model, const OutputMetadata& metadata, const fs::path& path,
+                    const WriteOptions& options) {
+  // "out/" names the folder "out".
+  fs::path target = path;
+  while (target.has_relative_path() && !target.has_filename()) target = target.parent_path();
+  if (target.parent_path().empty()) target = fs::path(".") / target;
+
+  OWF_ASSIGN_OR_RETURN(FolderMetadata folder, folder_metadata(metadata.draft(), target));
   for (const TensorInfo& tensor : model.tensors()) {
     if (dtype_info(tensor.dtype).kind == DTypeKind::kQuantized) {
       return Status::not_supported("tensor " + quote(tensor.name) + ": " + std::string(dtype_info(tensor.dtype).name) +
                                    " has no safetensors dtype; add --dtype f16, bf16 or f32 to dequantize it");
     }
   }
-  std::vector<std::pair<const CarriedFile*, std::string>> files;
-  for (const CarriedFile& carried : kCarriedFiles) {
-    if (!section->contains(carried.key)) continue;
-    OWF_ASSIGN_OR_RETURN(std::string content, carried_content(carried, (*section)[std::string(carried.key)]));
-    files.emplace_back(&carried, std::move(content));
-  }
   OWF_RETURN_IF_ERROR(check_replaceable(target, options.overwrite));
 
-  // The weights keep the rest of the metadata; the folder's own files and a GGUF's key-values are
-  // not repeated in every shard.
-  Json weights_metadata = metadata;
-  weights_metadata.erase(std::string(kSection));
-  weights_metadata.erase("gguf");
   const Format* safetensors = registry().by_name("safetensors");
   if (safetensors == nullptr) return Status::not_supported("this build of owf has no safetensors writer");
   WriteOptions weights_options = options;
   weights_options.format.clear();
   weights_options.overwrite = false;
   if (weights_options.max_shard_size == 0) weights_options.max_shard_size = kDefaultShardBytes;
+  OutputMetadata::Completion completion;
+  if (metadata.pending()) {
+    completion = [&](const WrittenContent& written) -> Result<std::string> {
+      OWF_ASSIGN_OR_RETURN(const std::string completed, metadata.complete(written));
+      OWF_ASSIGN_OR_RETURN(folder, folder_metadata(completed, target));
+      return weights_metadata(folder.json);
+    };
+  }
+  const OutputMetadata weights(weights_metadata(folder.json), std::move(completion));
 
   OWF_ASSIGN_OR_RETURN(TempDirectory built, TempDirectory::create(target, "partial"));
-  OWF_RETURN_IF_ERROR(
-      safetensors->write(model, weights_metadata.dump(), built.path() / "model.safetensors", weights_options));
-  for (const auto& [carried, content] : files) {
+  OWF_RETURN_IF_ERROR(safetensors->write(model, weights, built.path() / "model.safetensors", weights_options));
+  for (const auto& [carried, content] : folder.files) {
     OWF_RETURN_IF_ERROR(write_small_file(built.path() / carried->file_name, content));
   }
   OWF_RETURN_IF_ERROR(sync_directory(built.path()));

@@ -18,7 +18,7 @@ inline constexpr std::uint64_t kDefaultShardBytes = 5'000'000'000;
 // whose key the metadata has. The folder is built beside `path` and renamed onto it, so `path` is
 // complete or absent (or, with options.overwrite, the model folder it was). Refuses ggml block
 // types, which safetensors cannot hold, naming the tensor.
-Status write_folder(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+Status write_folder(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                     const WriteOptions& options);
 
 }  // namespace owf::formats::hf

@@ -387,7 +387,8 @@ class NumpyFormat final : public Format {
 
   bool stores_metadata() const override { return false; }  // neither .npy nor .npz has a place for it
 
-  Status write(const Model& model, std::string_view, const fs::path& path, const WriteOptions& options) const override {
+  Status write(const Model& model, const OutputMetadata&, const fs::path& path,
+               const WriteOptions& options) const override {
     const std::string where = path.filename().string();
     try {
       for (const TensorInfo& info : model.tensors()) OWF_RETURN_IF_ERROR(check_writable(info, where));

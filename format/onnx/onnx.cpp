@@ -185,7 +185,7 @@ class OnnxFormat final : public Format {
     return std::unique_ptr<Model>(new OnnxModel(std::move(files), std::move(file_of), std::move(decl)));
   }
 
-  Status write(const Model&, std::string_view, const fs::path&, const WriteOptions&) const override {
+  Status write(const Model&, const OutputMetadata&, const fs::path&, const WriteOptions&) const override {
     return Status::not_supported("onnx: writing is not supported");
   }
 };

@@ -21,9 +21,10 @@ class PyTorchFormat final : public Format {
     return pytorch::open_checkpoint(path, options);
   }
 
-  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+  // A state dict keeps no metadata but the ties, which the draft holds (a completion names no tensor).
+  Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                const WriteOptions& options) const override {
-    return pytorch::write_checkpoint(model, metadata_json, path, options);
+    return pytorch::write_checkpoint(model, metadata.draft(), path, options);
   }
 };
 

@@ -334,10 +334,10 @@ Result<std::unique_ptr<Model>> open_index(const fs::path& path, const OpenOption
       std::move(parts.locations), std::move(owf_metadata)));
 }
 
-// Writes the tensors `indices` of `model`, in that order, as one safetensors file.
-Status write_file(const Model& model, std::span<const std::size_t> indices, const StringMap& metadata, AtomicFile& out,
-                  WriteProgress& progress) {
-  const std::string where = out.target().filename().string();
+// The length and header of a safetensors file holding the tensors `indices` of `model`, in that
+// order, with `metadata`.
+Result<std::vector<std::byte>> file_prefix(const Model& model, std::span<const std::size_t> indices,
+                                           const StringMap& metadata, const std::string& where) {
   std::vector<HeaderEntry> entries;
   std::uint64_t data_size = 0;
   for (const std::size_t index : indices) {
@@ -359,8 +359,34 @@ Status write_file(const Model& model, std::span<const std::size_t> indices, cons
   std::vector<std::byte> prefix;
   append_le<std::uint64_t>(prefix, header.size());
   append_bytes(prefix, as_bytes(header));
-  OWF_RETURN_IF_ERROR(out.write(prefix));
-  for (const std::size_t index : indices) OWF_RETURN_IF_ERROR(copy_tensor(model, index, out, progress));
+  return prefix;
+}
+
+// One output file of a write: the tensors it holds and the prefix it was laid out with.
+struct OutputFile {
+  AtomicFile file;
+  std::vector<std::size_t> indices;
+  std::vector<std::byte> prefix;
+};
+
+Status write_file(const Model& model, const StringMap& metadata, OutputFile& out, WriteProgress& progress) {
+  OWF_ASSIGN_OR_RETURN(out.prefix, file_prefix(model, out.indices, metadata, out.file.target().filename().string()));
+  OWF_RETURN_IF_ERROR(out.file.write(out.prefix));
+  for (const std::size_t index : out.indices) OWF_RETURN_IF_ERROR(copy_tensor(model, index, out.file, progress));
+  return {};
+}
+
+// Puts the completed metadata into every file's header, once all tensors were written.
+Status complete_headers(const Model& model, const OutputMetadata& metadata, std::vector<OutputFile>& outputs) {
+  if (!metadata.pending()) return {};
+  OWF_ASSIGN_OR_RETURN(const std::string completed, metadata.complete());
+  auto mapped = safetensors::safetensors_metadata(completed);
+  if (!mapped.ok()) return mapped.status();
+  for (OutputFile& out : outputs) {
+    const std::string where = out.file.target().filename().string();
+    OWF_ASSIGN_OR_RETURN(const std::vector<std::byte> prefix, file_prefix(model, out.indices, *mapped, where));
+    OWF_RETURN_IF_ERROR(rewrite_header(out.file, 0, out.prefix, prefix, where));
+  }
   return {};
 }
 
@@ -409,12 +435,12 @@ std::string shard_name(const fs::path& target, std::size_t number, std::size_t c
 
 // Commits every output, or none: when one commit fails, the targets already
 // committed are removed again.
-Status commit_all(std::vector<AtomicFile>& outputs) {
+Status commit_all(std::vector<AtomicFile*> outputs) {
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    if (Status status = outputs[i].commit(); !status.ok()) {
+    if (Status status = outputs[i]->commit(); !status.ok()) {
       for (std::size_t k = 0; k < i; ++k) {
         std::error_code ignored;
-        fs::remove(outputs[k].target(), ignored);
+        fs::remove(outputs[k]->target(), ignored);
       }
       return status;
     }
@@ -422,21 +448,22 @@ Status commit_all(std::vector<AtomicFile>& outputs) {
   return {};
 }
 
-Status write_model(const Model& model, std::string_view metadata_json, const fs::path& target,
+Status write_model(const Model& model, const OutputMetadata& metadata, const fs::path& target,
                    const WriteOptions& options) {
   const std::string where = target.filename().string();
   for (const TensorInfo& info : model.tensors()) OWF_RETURN_IF_ERROR(check_writable(info, where));
-  auto mapped = safetensors::safetensors_metadata(metadata_json);
+  auto mapped = safetensors::safetensors_metadata(metadata.draft());
   if (!mapped.ok()) return mapped.status().with_context(where);
-  const StringMap metadata = std::move(mapped).value();
-  const auto shards = plan_shards(model, options.max_shard_size);
+  const StringMap draft = std::move(mapped).value();
+  auto shards = plan_shards(model, options.max_shard_size);
   WriteProgress progress(options, model.total_bytes());
-  std::vector<AtomicFile> outputs;
+  std::vector<OutputFile> outputs;
   if (shards.size() == 1) {  // everything fits: one plain file, as Hugging Face writes it
     OWF_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::create(target, options.overwrite));
-    OWF_RETURN_IF_ERROR(write_file(model, shards.front(), metadata, out, progress));
-    outputs.push_back(std::move(out));
-    return commit_all(outputs);
+    outputs.push_back({std::move(out), std::move(shards.front()), {}});
+    OWF_RETURN_IF_ERROR(write_file(model, draft, outputs.front(), progress));
+    OWF_RETURN_IF_ERROR(complete_headers(model, metadata, outputs).with_context(where));
+    return commit_all({&outputs.front().file});
   }
   // Create every output first, so an existing file is refused before any data is written.
   const fs::path folder = target.parent_path();
@@ -445,20 +472,23 @@ Status write_model(const Model& model, std::string_view metadata_json, const fs:
   for (std::size_t k = 0; k < shards.size(); ++k) {
     OWF_ASSIGN_OR_RETURN(AtomicFile out,
                          AtomicFile::create(folder / shard_name(target, k + 1, shards.size()), options.overwrite));
-    outputs.push_back(std::move(out));
+    outputs.push_back({std::move(out), std::move(shards[k]), {}});
   }
   OWF_ASSIGN_OR_RETURN(AtomicFile index_out, AtomicFile::create(index_path, options.overwrite));
   std::vector<std::pair<std::string, std::string>> weight_map;
-  for (std::size_t k = 0; k < shards.size(); ++k) {
-    OWF_RETURN_IF_ERROR(write_file(model, shards[k], metadata, outputs[k], progress));
-    const std::string name = outputs[k].target().filename().string();
-    for (const std::size_t index : shards[k]) weight_map.emplace_back(model.tensors()[index].name, name);
+  for (OutputFile& out : outputs) {
+    OWF_RETURN_IF_ERROR(write_file(model, draft, out, progress));
+    const std::string name = out.file.target().filename().string();
+    for (const std::size_t index : out.indices) weight_map.emplace_back(model.tensors()[index].name, name);
   }
+  OWF_RETURN_IF_ERROR(complete_headers(model, metadata, outputs).with_context(where));
   auto index_text = safetensors::index_text(progress.total(), weight_map);
   if (!index_text.ok()) return index_text.status().with_context(index_path.filename().string());
   OWF_RETURN_IF_ERROR(index_out.write(as_bytes(*index_text)));
-  outputs.push_back(std::move(index_out));
-  return commit_all(outputs);
+  std::vector<AtomicFile*> files;
+  for (OutputFile& out : outputs) files.push_back(&out.file);
+  files.push_back(&index_out);
+  return commit_all(std::move(files));
 }
 
 class SafetensorsFormat final : public Format {
@@ -486,10 +516,10 @@ class SafetensorsFormat final : public Format {
     }
   }
 
-  Status write(const Model& model, std::string_view metadata_json, const fs::path& path,
+  Status write(const Model& model, const OutputMetadata& metadata, const fs::path& path,
                const WriteOptions& options) const override {
     try {
-      return write_model(model, metadata_json, path, options);
+      return write_model(model, metadata, path, options);
     } catch (const std::exception& error) {
       return Status::io_error(path.filename().string() + ": " + error.what());
     }

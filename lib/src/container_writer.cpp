@@ -385,7 +385,7 @@ Status Writer::finish(std::string_view metadata_json) {
 
 Digest Writer::content_digest() const { return combine_digests(impl_->digests); }
 
-Status write_owf(const Model& model, std::string_view metadata_json, const std::filesystem::path& target,
+Status write_owf(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& target,
                  const WriteOptions& options) {
   WriteOptions with_total = options;
   if (options.progress) {
@@ -400,7 +400,8 @@ Status write_owf(const Model& model, std::string_view metadata_json, const std::
       return model.read(i, offset, dst);
     }));
   }
-  return writer.finish(metadata_json);
+  OWF_ASSIGN_OR_RETURN(const std::string text, metadata.complete({writer.content_digest()}));
+  return writer.finish(text);
 }
 
 }  // namespace owf

@@ -30,10 +30,11 @@ class OwfFormat final : public Format {
     OWF_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader, Reader::open(std::move(source), options.threads));
     return std::unique_ptr<Model>(std::move(reader));
   }
-  Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+  Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                const WriteOptions& options) const override {
-    return write_owf(model, metadata_json, path, options);
+    return write_owf(model, metadata, path, options);
   }
+  bool digests_content() const override { return true; }
 };
 
 // A file's source (none for a directory) and its first bytes, for detection.
@@ -104,6 +105,17 @@ Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, Write
   return {};
 }
 
+Status rewrite_header(AtomicFile& out, std::uint64_t offset, std::span<const std::byte> draft,
+                      std::span<const std::byte> completed, std::string_view where) {
+  if (completed.size() != draft.size()) {
+    return Status::invalid_argument(std::string(where) + ": the completed metadata makes a header of " +
+                                    std::to_string(completed.size()) + " bytes where the file was laid out for " +
+                                    std::to_string(draft.size()));
+  }
+  if (std::equal(draft.begin(), draft.end(), completed.begin())) return {};
+  return out.write_at(offset, completed);
+}
+
 Result<std::string> Format::edit_native_keys(std::string_view, std::span<const KeyEdit>) const {
   return Status::not_supported(std::string(name()) + " files have no typed keys of their own");
 }
@@ -114,7 +126,8 @@ Result<std::optional<std::string>> Format::native_key(std::string_view, std::str
 
 Result<std::optional<Export>> Format::export_to(const Format&, const Model&) const { return std::optional<Export>(); }
 
-Status Format::write(const Model&, std::string_view, const std::filesystem::path& path, const WriteOptions&) const {
+Status Format::write(const Model&, const OutputMetadata&, const std::filesystem::path& path,
+                     const WriteOptions&) const {
   return Status::not_supported(path.string() + ": writing " + std::string(name()) + " files is not supported");
 }
 

@@ -25,10 +25,10 @@ Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const Ope
   return registry().open(path, options);
 }
 
-Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
              const WriteOptions& options) {
   OWF_ASSIGN_OR_RETURN(const Format* format, registry().for_output(path, options.format));
-  return format->write(model, metadata_json, path, options);
+  return format->write(model, metadata, path, options);
 }
 
 Result<std::uint64_t> row_size(const TensorInfo& info) {

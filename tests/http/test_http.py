@@ -10,9 +10,13 @@ import subprocess
 import tempfile
 import threading
 import time
+import json
+import re
 import unittest
 
-from owftest import CORPUS, OwfTestCase, run_owf
+import numpy
+
+from owftest import CORPUS, OwfTestCase, content_digest, run_owf, write_safetensors
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 FILES = [
@@ -129,6 +133,27 @@ http {{
         self.assertIn(f"http://127.0.0.1:{self.port}/safetensors/silero_vad_16k.safetensors", metadata)
         for secret in ("secret", "token", "abc", "hidden"):
             self.assertNotIn(secret, metadata)
+
+    def test_convert_fetches_the_input_once(self):
+        # Writers take the provenance digest from the bytes they stream (OutputMetadata), so converting
+        # a URL into any format fetches each byte once, not once more for the digest.
+        rng = numpy.random.default_rng(7)
+        tensors = {f"w{i}": rng.standard_normal((512, 1024), dtype=numpy.float32) for i in range(4)}
+        source = self.root / "big" / "weights.safetensors"
+        source.parent.mkdir(exist_ok=True)
+        write_safetensors(source, tensors)
+        size = source.stat().st_size
+        for out, flags in (("once.owf", []), ("once.safetensors", ["--dtype", "f16"]), ("once.gguf", []),
+                           ("shards.safetensors", ["--max-shard-size", "3MiB"])):
+            with self.subTest(out):
+                result = run_owf("-v", "convert", *flags, self.url("big/weights.safetensors"), self.tmp / out)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                fetched = int(re.search(r"(\d+) bytes fetched", result.stderr).group(1))
+                self.assertGreaterEqual(fetched, size)
+                self.assertLess(fetched, size * 1.2)
+        for out in ("once.owf", "once.safetensors", "shards.safetensors.index.json"):
+            metadata = json.loads(run_owf("inspect", "--json", self.tmp / out, check=0).stdout)["metadata"]
+            self.assertEqual(metadata["provenance"]["parents"][0]["digest"], content_digest(tensors), out)
 
     def test_missing_file_is_404(self):
         result = run_owf("inspect", self.url("nothing.safetensors"))

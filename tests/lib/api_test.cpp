@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,70 @@ TEST_CASE("owf::write picks the writer by extension or by name, and the result r
   unknown.format = "hdf5";
   CHECK(write(model, "{}", dir / "m.h5", unknown).message().starts_with("--format 'hdf5': unknown format (known: "));
   CHECK(write(model, "{}", dir / "m.xyz").code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("a write stores its metadata as completed after the tensors, in every format that keeps it") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("a", DType::kF32, {64, 64});
+  model.add_pattern("b", DType::kF32, {64, 64}, 2);
+  const std::string draft = R"({"license":"LicenseRef-0000"})";
+  struct Case {
+    std::string output;
+    std::uint64_t max_shard_size;
+    std::string reopened;
+  };
+  const Case cases[] = {{"m.owf", 0, "m.owf"},
+                        {"m.safetensors", 0, "m.safetensors"},
+                        {"s.safetensors", 20000, "s.safetensors.index.json"},  // two shards, each patched
+                        {"m.gguf", 0, "m.gguf"}};
+  for (const Case& c : cases) {
+    CAPTURE(c.output);
+    WriteOptions options;
+    options.max_shard_size = c.max_shard_size;
+    std::optional<WrittenContent> seen;
+    const OutputMetadata metadata(draft, [&seen](const WrittenContent& written) -> Result<std::string> {
+      seen = written;
+      return std::string(R"({"license":"LicenseRef-abcd"})");
+    });
+    const Status written = write(model, metadata, dir / c.output, options);
+    REQUIRE_MESSAGE(written.ok(), written.message());
+    REQUIRE(seen.has_value());
+    // Only the .owf writer digests what it writes; the others leave that to the caller.
+    CHECK(seen->content_digest == (c.output == "m.owf" ? std::optional<Digest>(*content_digest(model)) : std::nullopt));
+    const auto back = open(dir / c.reopened);
+    REQUIRE_MESSAGE(back.ok(), back.status().message());
+    CHECK((*back)->metadata().find("LicenseRef-abcd") != std::string::npos);
+    CHECK((*back)->metadata().find("LicenseRef-0000") == std::string::npos);
+    CHECK(*read_tensor(**back, 1) == model.data(1));
+  }
+}
+
+TEST_CASE("a completion that fails, or changes the length of a header before the tensors, leaves no output") {
+  ScratchDir dir;
+  MemoryModel model;
+  model.add_pattern("a", DType::kF32, {16, 16});
+  const std::string draft = R"({"license":"LicenseRef-0000"})";
+  const OutputMetadata longer(draft, [](const WrittenContent&) -> Result<std::string> {
+    return std::string(R"({"license":"LicenseRef-00000"})");
+  });
+  for (const char* name : {"m.safetensors", "m.gguf"}) {
+    CAPTURE(std::string(name));
+    const Status status = write(model, longer, dir / name);
+    CHECK(status.code() == ErrorCode::kInvalidArgument);
+    CHECK(status.message().find("laid out for") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / name));
+  }
+  const OutputMetadata failing(draft, [](const WrittenContent&) -> Result<std::string> {
+    return Status::corruption("input.bin: changed while it was read");
+  });
+  for (const char* name : {"f.owf", "f.safetensors", "f.gguf"}) {
+    CAPTURE(std::string(name));
+    const Status status = write(model, failing, dir / name);
+    CHECK(status.code() == ErrorCode::kCorruption);
+    CHECK(status.message().find("changed while it was read") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / name));
+  }
 }
 
 TEST_CASE("read_rows of a compressed tensor decodes only the chunks those rows lie in") {

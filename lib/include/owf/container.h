@@ -25,6 +25,7 @@
 #include "owf/export.h"
 #include "owf/io.h"
 #include "owf/model.h"
+#include "owf/output_metadata.h"
 #include "owf/source.h"
 #include "owf/status.h"
 #include "owf/write_options.h"
@@ -74,8 +75,8 @@ class Writer {
 // checks them too.
 Status validate_write_options(const WriteOptions& options);
 
-// Writes every tensor of `model`, in order, with `metadata_json`.
-Status write_owf(const Model& model, std::string_view metadata_json, const std::filesystem::path& target,
+// Writes every tensor of `model`, in order, with `metadata` (completed with the content digest).
+Status write_owf(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& target,
                  const WriteOptions& options);
 
 // Where and how one tensor is stored.

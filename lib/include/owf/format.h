@@ -18,6 +18,7 @@
 #include "owf/container.h"
 #include "owf/export.h"
 #include "owf/model.h"
+#include "owf/output_metadata.h"
 #include "owf/source.h"
 #include "owf/status.h"
 
@@ -85,10 +86,14 @@ class Format {
 
   virtual Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const = 0;
 
-  // Writes `model` with `metadata_json` (owf's metadata model; the adapter maps
-  // what its format can hold) to `path`, atomically. Default: kNotSupported.
-  virtual Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+  // Writes `model` with `metadata` (owf's metadata model; the adapter maps what its format can
+  // hold) to `path`, atomically, reading each tensor once. Default: kNotSupported.
+  virtual Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
                        const WriteOptions& options) const;
+
+  // Whether write() computes the content digest of what it writes (and passes it to the
+  // metadata's completion), so a caller that needs it for tensors written unchanged need not.
+  virtual bool digests_content() const { return false; }
 
   // Whether write() keeps owf metadata (some of it, or all): false for formats with no place for
   // any, so that a conversion can refuse metadata the user set instead of dropping it.
@@ -139,6 +144,12 @@ TensorSource progress_source(const Model& model, std::size_t index, WriteProgres
 // most 4 MiB so memory stays flat, each reported to `progress`. Fails with the
 // first read or write error.
 Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress);
+
+// For writers whose header holds the metadata ahead of the tensors: writes `completed` (the
+// header encoded from the completed metadata) over `draft` (the header the file was laid out
+// with, at `offset`). Fails with kInvalidArgument, naming `where`, when their lengths differ.
+Status rewrite_header(AtomicFile& out, std::uint64_t offset, std::span<const std::byte> draft,
+                      std::span<const std::byte> completed, std::string_view where);
 
 // A model and the format that recognised it.
 struct OpenedModel {

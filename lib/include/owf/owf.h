@@ -27,6 +27,7 @@
 #include "owf/format.h"
 #include "owf/metadata.h"
 #include "owf/model.h"
+#include "owf/output_metadata.h"
 #include "owf/status.h"
 #include "owf/version.h"
 #include "owf/write_options.h"
@@ -48,11 +49,12 @@ Result<const Format*> detect(const std::filesystem::path& path);
 // addressable; Model::verify() checks the rest (checksums, every byte of every tensor).
 Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options = {});
 
-// Writes `model` with `metadata_json` (one JSON object, owf's metadata model; each format keeps what
-// it can hold) to `path` in the format options.format names, or else the one `path`'s extension
-// selects. The output appears complete or not at all. Tensors are streamed in bounded pieces, so
-// memory use does not grow with the model.
-Status write(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
+// Writes `model` with `metadata` (one JSON object, owf's metadata model, or a draft completed after
+// the tensors: output_metadata.h; each format keeps what it can hold) to `path` in the format
+// options.format names, or else the one `path`'s extension selects. The output appears complete or
+// not at all. Each tensor is read once, streamed in bounded pieces, so memory use does not grow
+// with the model.
+Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,
              const WriteOptions& options = {});
 
 // The decoded bytes of one row of a tensor's outermost dimension (shape[0]). Fails with
