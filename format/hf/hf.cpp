@@ -7,6 +7,7 @@
 #include "hf/hf_gguf.h"
 #include "hf/hf_writer.h"
 #include "owf/owf.h"
+#include "owf/source.h"
 
 namespace owf::formats {
 namespace {
@@ -16,14 +17,17 @@ class HfFormat final : public Format {
   std::string_view name() const override { return "hf"; }
   std::vector<std::string_view> extensions() const override { return {}; }
 
-  // Every directory (no other format reads one): open() then names what a model folder lacks.
+  // Every directory and folder URL (ending in '/'; no other format reads one): open() then names
+  // what a model folder lacks.
   Confidence detect(const std::filesystem::path& path, std::span<const std::byte> head) const override {
     std::error_code error;
-    return head.empty() && std::filesystem::is_directory(path, error) ? Confidence::kCertain : Confidence::kNone;
+    const bool folder =
+        is_url(path.native()) ? path.native().ends_with('/') : std::filesystem::is_directory(path, error);
+    return head.empty() && folder ? Confidence::kCertain : Confidence::kNone;
   }
 
-  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions&) const override {
-    return hf::open_folder(registry(), path);
+  Result<std::unique_ptr<Model>> open(const std::filesystem::path& path, const OpenOptions& options) const override {
+    return hf::open_folder(registry(), path, options);
   }
 
   Status write(const Model& model, const OutputMetadata& metadata, const std::filesystem::path& path,

@@ -9,6 +9,7 @@
 #include "owf/bytes.h"
 #include "owf/io.h"
 #include "owf/metadata.h"
+#include "owf/source.h"
 #include "owf/text.h"
 
 namespace owf::formats::hf {
@@ -22,20 +23,63 @@ constexpr std::array<std::string_view, 4> kWeightFiles = {"model.safetensors.ind
                                                           "pytorch_model.bin.index.json", "pytorch_model.bin"};
 constexpr std::string_view kPytorchIndex = "pytorch_model.bin.index.json";
 
-std::string display(const fs::path& dir, std::string_view file) { return (dir / file).string(); }
+std::string display(const fs::path& dir, std::string_view file) { return display_name(dir / file); }
 
-Result<std::string> read_file_text(const fs::path& path) {
-  std::error_code error;
-  const auto size = fs::file_size(path, error);
-  if (error) return Status::io_error(path.string() + ": " + error.message());
-  if (size > kMaxCarriedFileBytes) {
-    return Status::not_supported(path.string() + ": " + std::to_string(size) + " bytes exceeds the cap of " +
-                                 std::to_string(kMaxCarriedFileBytes));
+// The files of a folder on disk, or of a folder URL (ending in '/'), where a file that answers
+// 404 is absent and a file found is opened once, for both the check and the read.
+class Folder {
+ public:
+  Folder(fs::path dir, const OpenOptions& options)
+      : dir_(std::move(dir)), remote_(is_url(dir_.native())), options_(options) {}
+
+  fs::path path(std::string_view name) const { return dir_ / name; }
+
+  // Whether the folder has the file: a stat, or of a URL folder a request.
+  Result<bool> has(std::string_view name) {
+    if (!remote_) {
+      std::error_code error;
+      return fs::exists(path(name), error);
+    }
+    if (opened_.contains(std::string(name))) return true;
+    auto source = open_source(path(name), options_.http);
+    if (source.status().code() == ErrorCode::kNotFound) return false;
+    if (!source.ok()) return source.status();
+    opened_.emplace(std::string(name), std::move(source).value());
+    return true;
   }
-  OWF_ASSIGN_OR_RETURN(const MappedFile file, MappedFile::open(path));
-  const auto bytes = file.bytes();
-  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
+
+  // The text of a file, refused beyond kMaxCarriedFileBytes.
+  Result<std::string> text(std::string_view name) {
+    OWF_ASSIGN_OR_RETURN(const std::shared_ptr<const ByteSource> source, this->source(name));
+    const std::uint64_t size = source->size();
+    if (size > kMaxCarriedFileBytes) {
+      return Status::not_supported(display_name(path(name)) + ": " + std::to_string(size) +
+                                   " bytes exceeds the cap of " + std::to_string(kMaxCarriedFileBytes));
+    }
+    OWF_ASSIGN_OR_RETURN(const Region bytes, source->region(0, size));
+    return std::string(as_chars(bytes.bytes()));
+  }
+
+  // Opens a weights file of the folder through `registry`.
+  Result<std::unique_ptr<Model>> open(const FormatRegistry& registry, std::string_view name) {
+    OpenOptions options;
+    options.threads = options_.threads;
+    options.http = options_.http;
+    if (const auto known = opened_.find(std::string(name)); known != opened_.end()) options.source = known->second;
+    return registry.open(path(name), options);
+  }
+
+ private:
+  Result<std::shared_ptr<const ByteSource>> source(std::string_view name) {
+    if (const auto known = opened_.find(std::string(name)); known != opened_.end()) return known->second;
+    return open_source(path(name), options_.http);
+  }
+
+  fs::path dir_;
+  bool remote_;
+  const OpenOptions& options_;
+  std::map<std::string, std::shared_ptr<const ByteSource>> opened_;  // of a URL folder
+};
 
 // Parses a JSON file, refusing nesting beyond what owf metadata allows (the value sits two levels
 // down, at hf.<key>). AnyJson: ordered_json keeps key order; nlohmann::json looks keys up in
@@ -55,11 +99,11 @@ Result<AnyJson> parse_json_file(const fs::path& path, const std::string& text) {
   try {
     value = AnyJson::parse(text, limit);
   } catch (const typename AnyJson::parse_error& error) {
-    return Status::corruption(path.string() + ": invalid JSON at byte " + std::to_string(error.byte) + ": " +
+    return Status::corruption(display_name(path) + ": invalid JSON at byte " + std::to_string(error.byte) + ": " +
                               error.what());
   }
   if (too_deep) {
-    return Status::not_supported(path.string() + ": nested more than " + std::to_string(kMaxJsonDepth - 2) +
+    return Status::not_supported(display_name(path) + ": nested more than " + std::to_string(kMaxJsonDepth - 2) +
                                  " levels deep");
   }
   return value;
@@ -110,20 +154,14 @@ class FolderModel final : public Model {
   std::string metadata_;
 };
 
-Result<std::unique_ptr<Model>> open_weights_file(const FormatRegistry& registry, const fs::path& path) {
-  auto model = registry.open(path);
-  if (!model.ok()) return model.status();
-  return std::move(model).value();
-}
-
 // pytorch_model.bin.index.json: {"metadata": {...}, "weight_map": {tensor: shard file}}. Each shard
 // is opened through the registry; every tensor must be in the shard the map names, and every
 // tensor the map names must be found.
-Result<std::vector<std::unique_ptr<Model>>> open_pytorch_shards(const FormatRegistry& registry, const fs::path& dir) {
-  const fs::path index_path = dir / kPytorchIndex;
-  OWF_ASSIGN_OR_RETURN(const std::string text, read_file_text(index_path));
+Result<std::vector<std::unique_ptr<Model>>> open_pytorch_shards(const FormatRegistry& registry, Folder& folder) {
+  const fs::path index_path = folder.path(kPytorchIndex);
+  OWF_ASSIGN_OR_RETURN(const std::string text, folder.text(kPytorchIndex));
   OWF_ASSIGN_OR_RETURN(const Json index, parse_json_file(index_path, text));
-  const std::string where = index_path.string();
+  const std::string where = display_name(index_path);
   const auto map = index.is_object() ? index.find("weight_map") : index.end();
   if (map == index.end() || !map->is_object()) return Status::corruption(where + ": no \"weight_map\" object");
   std::map<std::string, std::string> shard_of;
@@ -143,7 +181,7 @@ Result<std::vector<std::unique_ptr<Model>>> open_pytorch_shards(const FormatRegi
   std::vector<std::unique_ptr<Model>> parts;
   std::size_t found = 0;
   for (const std::string& shard : shards) {
-    OWF_ASSIGN_OR_RETURN(auto model, open_weights_file(registry, dir / shard));
+    OWF_ASSIGN_OR_RETURN(auto model, folder.open(registry, shard));
     for (const TensorInfo& tensor : model->tensors()) {
       const auto entry = shard_of.find(tensor.name);
       if (entry == shard_of.end() || entry->second != shard) {
@@ -211,25 +249,33 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return bytes;
 }
 
-Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const fs::path& dir) {
-  std::error_code error;
-  if (!fs::exists(dir / "config.json", error)) {
+Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const fs::path& dir,
+                                           const OpenOptions& options) {
+  Folder folder(dir, options);
+  OWF_ASSIGN_OR_RETURN(const bool has_config, folder.has("config.json"));
+  if (!has_config) {
     return Status::not_found(display(dir, "config.json") +
                              ": missing (a Hugging Face model folder needs config.json and its weights)");
   }
-  const auto weights = std::find_if(kWeightFiles.begin(), kWeightFiles.end(),
-                                    [&](std::string_view name) { return fs::exists(dir / name, error); });
+  const std::string_view* weights = kWeightFiles.end();
+  for (const std::string_view& name : kWeightFiles) {
+    OWF_ASSIGN_OR_RETURN(const bool found, folder.has(name));
+    if (found) {
+      weights = &name;
+      break;
+    }
+  }
   if (weights == kWeightFiles.end()) {
-    return Status::not_found(dir.string() +
+    return Status::not_found(display_name(dir) +
                              ": no weights (model.safetensors, model.safetensors.index.json, pytorch_model.bin "
                              "or pytorch_model.bin.index.json)");
   }
 
   std::vector<std::unique_ptr<Model>> parts;
   if (*weights == kPytorchIndex) {
-    OWF_ASSIGN_OR_RETURN(parts, open_pytorch_shards(registry, dir));
+    OWF_ASSIGN_OR_RETURN(parts, open_pytorch_shards(registry, folder));
   } else {
-    OWF_ASSIGN_OR_RETURN(auto model, open_weights_file(registry, dir / *weights));
+    OWF_ASSIGN_OR_RETURN(auto model, folder.open(registry, *weights));
     parts.push_back(std::move(model));
   }
 
@@ -242,9 +288,10 @@ Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const
   }
   Json section = Json::object();
   for (const CarriedFile& carried : kCarriedFiles) {
-    const fs::path path = dir / carried.file_name;
-    if (!fs::exists(path, error)) continue;
-    OWF_ASSIGN_OR_RETURN(const std::string text, read_file_text(path));
+    const fs::path path = folder.path(carried.file_name);
+    OWF_ASSIGN_OR_RETURN(const bool found, folder.has(carried.file_name));
+    if (!found) continue;
+    OWF_ASSIGN_OR_RETURN(const std::string text, folder.text(carried.file_name));
     switch (carried.how) {
       case Carried::kJson: {
         OWF_ASSIGN_OR_RETURN(section[carried.key], parse_json_file(path, text));
@@ -272,7 +319,7 @@ Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const
   try {
     text = metadata.dump();
   } catch (const std::exception& dump_error) {  // a string that is not UTF-8
-    return Status::corruption(dir.string() + ": " + dump_error.what());
+    return Status::corruption(display_name(dir) + ": " + dump_error.what());
   }
   return std::unique_ptr<Model>(std::make_unique<FolderModel>(format + ")", std::move(parts), std::move(text)));
 }

@@ -45,10 +45,13 @@ inline constexpr std::array<CarriedFile, 6> kCarriedFiles = {{
 // published are ~35 MB).
 inline constexpr std::uint64_t kMaxCarriedFileBytes = 256u << 20;
 
-// Opens the folder `dir`: config.json and the first weights found among model.safetensors.index.json,
-// model.safetensors, pytorch_model.bin.index.json and pytorch_model.bin, read through `registry`.
-// Messages name the folder and the missing or damaged file.
-Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const std::filesystem::path& dir);
+// Opens the folder `dir` (a path, or a URL ending in '/' whose files are fetched, a 404 meaning
+// absent): config.json and the first weights found among model.safetensors.index.json,
+// model.safetensors, pytorch_model.bin.index.json and pytorch_model.bin, read through `registry`
+// with the threads and HTTP options of `options`. Messages name the folder and the missing or
+// damaged file.
+Result<std::unique_ptr<Model>> open_folder(const FormatRegistry& registry, const std::filesystem::path& dir,
+                                           const OpenOptions& options);
 
 // RFC 4648 base64 with padding, and its strict inverse (nullopt for anything else).
 std::string base64_encode(std::span<const std::byte> bytes);

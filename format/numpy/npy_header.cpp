@@ -14,10 +14,7 @@ namespace owf::formats::numpy {
 namespace {
 
 constexpr std::string_view kMagic = "\x93NUMPY";
-constexpr std::uint64_t kPreambleV1 = 10;  // magic, version, u16 length
-// Headers of the arrays owf reads are a few hundred bytes (numpy itself refuses
-// more than 10000 by default); anything longer than version 1.0 allows is refused.
-constexpr std::uint64_t kMaxHeaderLength = 65535;
+constexpr std::uint64_t kPreambleV1 = 10;     // magic, version, u16 length
 constexpr std::uint64_t kDataAlignment = 64;  // numpy's ARRAY_ALIGN
 // Python literals in a header nest only in structured descrs, which owf refuses.
 constexpr int kMaxNesting = 16;

@@ -32,6 +32,12 @@ struct NpyArray {
   std::uint64_t data_offset = 0;  // from the start of the .npy bytes
 };
 
+// The longest header dict owf reads (version 1.0's limit; numpy itself refuses
+// more than 10000 bytes by default), and the most bytes of a .npy that
+// parse_npy_header looks at: the 2.0/3.0 preamble and such a header.
+inline constexpr std::uint64_t kMaxHeaderLength = 65535;
+inline constexpr std::uint64_t kMaxHeaderBytes = 12 + kMaxHeaderLength;
+
 // Parses the preamble and header at the start of `npy` (a whole .npy file or
 // zip member). The header dict is parsed strictly: Python literal syntax, the
 // three keys exactly once each in any order, a trailing comma allowed. Object

@@ -85,11 +85,13 @@ class ElementOrder {
 };
 
 // A .npy file or the members of a .npz: every array's bytes are in the source
-// (in `bytes_` too, when it holds the whole file) or in a buffer inflated at open.
+// (in `bytes_` or `fetched` too, when they hold all of them) or in a buffer
+// inflated at open.
 class NumpyModel final : public Model {
  public:
   struct Parts {
     std::optional<ZipReader> zip;
+    std::vector<Region> fetched;  // of each stored .npz member: its bytes, or (of a URL) its header
     std::vector<std::vector<std::byte>> inflated;
     std::vector<TensorInfo> tensors;
     std::vector<Layout> layouts;
@@ -176,7 +178,7 @@ class NumpyModel final : public Model {
 
   std::string format_;
   std::shared_ptr<const ByteSource> file_;
-  Region bytes_;              // what `parts_` views of the file: all of it, or a remote file's header
+  Region bytes_;              // of a .npy, what `parts_` views of it: all of it, or a remote file's header
   std::string display_name_;  // the file name, for messages
   Parts parts_;
   std::string metadata_ = "{}";  // neither .npy nor .npz has a place for metadata
@@ -244,11 +246,12 @@ Result<std::vector<std::byte>> inflate(const ZipReader& zip, const ZipEntry& ent
   return buffer;
 }
 
-// A .npz is read from memory: mapped, or (of a URL) fetched whole.
+// A .npz is read through its zip directory. Of a URL, a stored member's header
+// is fetched with its local header in one request (the whole member when read()
+// must reorder it) and its data when read; deflated members are inflated at open.
 Result<std::unique_ptr<Model>> open_npz(std::shared_ptr<const ByteSource> file, const fs::path& path) {
   const std::string where = path.filename().string();
-  OWF_ASSIGN_OR_RETURN(Region bytes, file->region(0, file->size()));
-  OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(bytes.bytes(), where));
+  OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(file, where));
   OWF_RETURN_IF_ERROR(check_tensor_count(zip.entries().size(), where));
   NumpyModel::Parts parts;
   std::set<std::string> names;
@@ -259,8 +262,17 @@ Result<std::unique_ptr<Model>> open_npz(std::shared_ptr<const ByteSource> file, 
     if (name.ends_with(kMemberSuffix)) name.resize(name.size() - kMemberSuffix.size());
     if (!names.insert(name).second) return Status::corruption(member + ": a second array named " + quote(name));
     if (entry.method == 0) {
-      OWF_ASSIGN_OR_RETURN(const auto npy, zip.stored_data(entry));
-      OWF_RETURN_IF_ERROR(add_array(std::move(name), npy, npy.size(), entry.data_offset, member, parts).status());
+      OWF_ASSIGN_OR_RETURN(Region npy, zip.stored_data(entry, numpy::kMaxHeaderBytes));
+      OWF_ASSIGN_OR_RETURN(const std::uint64_t data_offset, zip.data_offset(entry));
+      OWF_RETURN_IF_ERROR(add_array(name, npy.bytes(), entry.size, data_offset, member, parts).status());
+      const Layout& layout = parts.layouts.back();
+      if ((layout.big_endian || layout.fortran_order) && npy.size() < entry.size) {
+        OWF_ASSIGN_OR_RETURN(npy, zip.stored_data(entry));
+        parts.tensors.pop_back();
+        parts.layouts.pop_back();
+        OWF_RETURN_IF_ERROR(add_array(std::move(name), npy.bytes(), entry.size, data_offset, member, parts).status());
+      }
+      parts.fetched.push_back(std::move(npy));  // the spans add_array took stay valid as the region moves
     } else {
       OWF_ASSIGN_OR_RETURN(std::vector<std::byte> inflated, inflate(zip, entry, member));
       parts.inflated.push_back(std::move(inflated));  // the span below stays valid as the vector moves
@@ -271,7 +283,8 @@ Result<std::unique_ptr<Model>> open_npz(std::shared_ptr<const ByteSource> file, 
     }
   }
   parts.zip = std::move(zip);
-  return std::unique_ptr<Model>(std::make_unique<NumpyModel>("npz", std::move(file), std::move(bytes), where, std::move(parts)));
+  return std::unique_ptr<Model>(
+      std::make_unique<NumpyModel>("npz", std::move(file), Region(), where, std::move(parts)));
 }
 
 bool starts_with(std::span<const std::byte> bytes, std::string_view prefix) {

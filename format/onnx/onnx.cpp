@@ -12,6 +12,7 @@
 #include "onnx/onnx_decode.h"
 #include "owf/checked.h"
 #include "owf/io.h"
+#include "owf/source.h"
 #include "owf/text.h"
 
 namespace owf::formats {
@@ -23,13 +24,15 @@ using onnx::ModelDecl;
 using onnx::Storage;
 using onnx::TensorDecl;
 
-// The bytes of a model: the model file itself (file 0), the external data files
-// it references (1..), and tensors decoded from typed fields in memory.
+// The bytes of a model: the model file itself (file 0, in memory), the external
+// data files it references (1..: mapped, or read by range from URLs), and
+// tensors decoded from typed fields in memory.
 class OnnxModel final : public Model {
  public:
-  OnnxModel(std::vector<MappedFile> files, std::vector<std::size_t> file_of, ModelDecl decl)
+  OnnxModel(std::vector<std::shared_ptr<const ByteSource>> files, std::string display_name,
+            std::vector<std::size_t> file_of, ModelDecl decl)
       : files_(std::move(files)),
-        display_name_(files_.front().path().filename().string()),
+        display_name_(std::move(display_name)),
         file_of_(std::move(file_of)),
         decl_(std::move(decl)) {
     for (TensorDecl& tensor : decl_.tensors) tensors_.push_back(tensor.info);
@@ -47,7 +50,7 @@ class OnnxModel final : public Model {
     if (tensor.storage == Storage::kDecoded) {
       std::memcpy(dst.data(), tensor.decoded.data() + offset, dst.size());
     } else {
-      OWF_RETURN_IF_ERROR(files_[file_of_[index]].read_at(tensor.offset + offset, dst));
+      OWF_RETURN_IF_ERROR(files_[file_of_[index]]->read_at(tensor.offset + offset, dst));
     }
     if (tensor.clear_last_nibble && offset + dst.size() == size) dst.back() &= std::byte{0x0F};
     return {};
@@ -57,7 +60,9 @@ class OnnxModel final : public Model {
     const TensorDecl& tensor = decl_.tensors[index];
     if (tensor.storage == Storage::kDecoded) return std::span<const std::byte>(tensor.decoded);
     if (tensor.clear_last_nibble) return std::nullopt;
-    return files_[file_of_[index]].bytes().subspan(tensor.offset, tensor.info.byte_size);
+    const auto mapped = files_[file_of_[index]]->mapped();
+    if (!mapped) return std::nullopt;
+    return mapped->subspan(tensor.offset, tensor.info.byte_size);
   }
 
   std::string encoding(std::size_t index) const override {
@@ -70,7 +75,7 @@ class OnnxModel final : public Model {
   std::uint64_t stored_size(std::size_t index) const override { return decl_.tensors[index].stored_size; }
 
  private:
-  std::vector<MappedFile> files_;
+  std::vector<std::shared_ptr<const ByteSource>> files_;
   std::string display_name_;          // the model file's name, for messages
   std::vector<std::size_t> file_of_;  // per tensor: index into files_ (unused for kDecoded)
   ModelDecl decl_;
@@ -78,10 +83,13 @@ class OnnxModel final : public Model {
 };
 
 // Opens the external data files of a model, each once, refusing locations that
-// are absolute or lead out of the model's folder, before or after symlinks.
+// are absolute or lead out of the model's folder, before or after symlinks. Of
+// a model URL they are URLs in the same folder.
 class ExternalFiles {
  public:
-  ExternalFiles(fs::path folder, std::vector<MappedFile>& files) : folder_(std::move(folder)), files_(files) {}
+  ExternalFiles(fs::path folder, bool url, const HttpOptions& http,
+                std::vector<std::shared_ptr<const ByteSource>>& files)
+      : folder_(std::move(folder)), url_(url), http_(http), files_(files) {}
 
   // Checks `external` for `tensor` and returns the index of its file, with
   // tensor.offset set to where its bytes start there.
@@ -95,17 +103,21 @@ class ExternalFiles {
     if (normal.empty() || *normal.begin() == ".." || *normal.begin() == ".") {
       return Status::corruption(where + " is not a file inside the model's folder");
     }
-    std::error_code error;
-    const fs::path real = fs::canonical(folder_ / normal, error);
-    if (error) return Status::not_found(where + " cannot be opened: " + error.message());
-    const fs::path inside = real.lexically_relative(folder_);
-    if (inside.empty() || *inside.begin() == "..") {
-      return Status::corruption(where + " resolves to " + quote(real.string()) + ", outside the model's folder");
+    fs::path real = folder_ / normal;
+    if (!url_) {
+      std::error_code error;
+      real = fs::canonical(real, error);
+      if (error) return Status::not_found(where + " cannot be opened: " + error.message());
+      const fs::path inside = real.lexically_relative(folder_);
+      if (inside.empty() || *inside.begin() == "..") {
+        return Status::corruption(where + " resolves to " + quote(real.string()) + ", outside the model's folder");
+      }
+      if (!fs::is_regular_file(real, error)) return Status::corruption(where + " is not a regular file");
     }
-    if (!fs::is_regular_file(real, error)) return Status::corruption(where + " is not a regular file");
 
     OWF_ASSIGN_OR_RETURN(const std::size_t index, open(real));
-    const std::uint64_t file_size = files_[index].size();
+    const ByteSource& file = *files_[index];
+    const std::uint64_t file_size = file.size();
     const std::uint64_t size = tensor.info.byte_size;
     const std::uint64_t length =
         external.length.value_or(external.offset <= file_size ? file_size - external.offset : 0);
@@ -120,8 +132,11 @@ class ExternalFiles {
                                 std::to_string(file_size) + " bytes");
     }
     tensor.offset = external.offset;
-    tensor.clear_last_nibble =
-        onnx::needs_nibble_clear(tensor.info, files_[index].bytes().subspan(tensor.offset, size));
+    // Only the last stored byte matters (one request of a URL, for packed 4-bit tensors only).
+    if (onnx::odd_packed_count(tensor.info) && size > 0) {
+      OWF_ASSIGN_OR_RETURN(const Region last, file.region(tensor.offset + size - 1, 1));
+      tensor.clear_last_nibble = onnx::needs_nibble_clear(tensor.info, last.bytes());
+    }
     return index;
   }
 
@@ -129,14 +144,16 @@ class ExternalFiles {
   Result<std::size_t> open(const fs::path& real) {
     const auto known = opened_.find(real.string());
     if (known != opened_.end()) return known->second;
-    OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(real));
+    OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, open_source(real, http_));
     files_.push_back(std::move(file));
     opened_.emplace(real.string(), files_.size() - 1);
     return files_.size() - 1;
   }
 
-  fs::path folder_;  // canonical
-  std::vector<MappedFile>& files_;
+  fs::path folder_;  // canonical, or the model URL's folder
+  bool url_;
+  const HttpOptions& http_;
+  std::vector<std::shared_ptr<const ByteSource>>& files_;
   std::map<std::string, std::size_t> opened_;
 };
 
@@ -158,22 +175,25 @@ class OnnxFormat final : public Format {
     if (!options.key.empty()) {
       return Status::invalid_argument(display + ": ONNX models have no keys to select (" + quote(options.key) + ")");
     }
-    std::vector<MappedFile> files;
-    {
-      OWF_ASSIGN_OR_RETURN(MappedFile model_file, MappedFile::open(path));
-      files.push_back(std::move(model_file));
-    }
-    OWF_ASSIGN_OR_RETURN(ModelDecl decl, onnx::decode_model(files.front().bytes(), display));
+    // The protobuf is decoded from memory: a URL's is fetched whole (with external data, it is small).
+    OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> model_file, source_of(path, options));
+    OWF_ASSIGN_OR_RETURN(model_file, whole_in_memory(std::move(model_file)));
+    OWF_ASSIGN_OR_RETURN(ModelDecl decl, onnx::decode_model(*model_file->mapped(), display));
+    std::vector<std::shared_ptr<const ByteSource>> files{std::move(model_file)};
 
     std::vector<std::size_t> file_of(decl.tensors.size(), 0);
     const bool any_external = std::any_of(decl.tensors.begin(), decl.tensors.end(),
                                           [](const TensorDecl& t) { return t.storage == Storage::kExternal; });
     if (any_external) {
-      std::error_code error;
+      const bool url = is_url(path.native());
       const fs::path parent = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-      const fs::path folder = fs::canonical(parent, error);
-      if (error) return Status::io_error(display + ": cannot resolve the model's folder: " + error.message());
-      ExternalFiles externals(folder, files);
+      fs::path folder = parent;
+      if (!url) {
+        std::error_code error;
+        folder = fs::canonical(parent, error);
+        if (error) return Status::io_error(display + ": cannot resolve the model's folder: " + error.message());
+      }
+      ExternalFiles externals(folder, url, options.http, files);
       for (std::size_t i = 0; i < decl.tensors.size(); ++i) {
         TensorDecl& tensor = decl.tensors[i];
         if (tensor.storage != Storage::kExternal) continue;
@@ -182,7 +202,7 @@ class OnnxFormat final : public Format {
         file_of[i] = *index;
       }
     }
-    return std::unique_ptr<Model>(new OnnxModel(std::move(files), std::move(file_of), std::move(decl)));
+    return std::unique_ptr<Model>(new OnnxModel(std::move(files), display, std::move(file_of), std::move(decl)));
   }
 
   Status write(const Model&, const OutputMetadata&, const fs::path&, const WriteOptions&) const override {

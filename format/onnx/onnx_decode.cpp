@@ -266,10 +266,6 @@ std::pair<std::int64_t, std::int64_t> int32_range(const DTypeInfo& info) {
   return {0, (std::int64_t{1} << bits) - 1};  // unsigned integers and float bit patterns
 }
 
-bool odd_packed_count(const TensorInfo& info) {
-  return dtype_info(info.dtype).block_elements == 2 && info.byte_size * 2 != element_count(info.shape).value();
-}
-
 // Decodes the typed-field values of a tensor into owf's layout, checking the
 // count and each value's range.
 Result<std::vector<std::byte>> decode_typed(const TensorFields& tensor, const OnnxType& type, const TensorInfo& info) {
@@ -775,6 +771,10 @@ std::optional<WireType> model_field_type(std::uint64_t number) {
 }
 
 }  // namespace
+
+bool odd_packed_count(const TensorInfo& info) {
+  return dtype_info(info.dtype).block_elements == 2 && info.byte_size * 2 != element_count(info.shape).value();
+}
 
 bool needs_nibble_clear(const TensorInfo& info, std::span<const std::byte> stored) {
   return odd_packed_count(info) && !stored.empty() && (stored.back() & std::byte{0xF0}) != std::byte{0};

@@ -71,8 +71,12 @@ struct ModelDecl {
 // (referenced by offset); typed fields are decoded into TensorDecl::decoded.
 Result<ModelDecl> decode_model(std::span<const std::byte> bytes, std::string_view display_name);
 
+// Whether a 4-bit tensor has an odd element count: its last byte holds one element and a nibble
+// ONNX leaves unspecified.
+bool odd_packed_count(const TensorInfo& info);
+
 // Whether the stored bytes of a 4-bit tensor with an odd element count end in a
-// non-zero unused nibble (ONNX leaves it unspecified; owf wants it zero).
+// non-zero unused nibble (owf wants it zero). Only the last byte is looked at.
 bool needs_nibble_clear(const TensorInfo& info, std::span<const std::byte> stored);
 
 // Whether `head` (the first bytes of a file) starts like a ModelProto: every

@@ -63,13 +63,16 @@ bool is_torch_record(std::string_view name) {
 // The bytes of one storage inside the file.
 struct StorageRecord {
   std::string name;          // for messages: "archive/data/0", "storage 9489756"
-  std::uint64_t offset = 0;  // absolute file offset
+  std::uint64_t offset = 0;  // absolute file offset; from the start of `entry`'s data when there is one
   std::uint64_t size = 0;    // bytes
+  const ZipEntry* entry = nullptr;  // the zip record, whose data offset is read when first needed
 };
 
 // How tensor bytes are found: the storage's file offset plus element strides.
 struct TensorLayout {
-  std::uint64_t base = 0;  // absolute file offset of the tensor's first element
+  std::uint64_t base = 0;  // file offset of the tensor's first element; from the start of `entry`'s data
+  const ZipEntry* entry = nullptr;
+  std::optional<std::size_t> fetched;  // of a URL, the index of the fetched bytes a gather() reads
   std::vector<std::uint64_t> shape;
   std::vector<std::uint64_t> strides;  // in elements
   std::uint32_t element_size = 1;
@@ -88,9 +91,10 @@ bool is_contiguous(const std::vector<std::uint64_t>& shape, const std::vector<st
 
 class CheckpointModel final : public Model {
  public:
-  CheckpointModel(MappedFile file, std::string format, std::string metadata)
+  CheckpointModel(std::shared_ptr<const ByteSource> file, std::string display_name, std::string format,
+                  std::string metadata)
       : file_(std::move(file)),
-        display_name_(file_.path().filename().string()),
+        display_name_(std::move(display_name)),
         format_(std::move(format)),
         metadata_(std::move(metadata)) {}
 
@@ -102,8 +106,9 @@ class CheckpointModel final : public Model {
     OWF_RETURN_IF_ERROR(check_read_range(tensors_, index, offset, dst.size(), display_name()));
     if (dst.empty()) return {};  // gather() divides by the dimensions, which may be 0
     const TensorLayout& layout = layouts_[index];
-    if (layout.contiguous && !layout.swap_bytes) return file_.read_at(layout.base + offset, dst);
-    gather(layout, offset, dst);
+    OWF_ASSIGN_OR_RETURN(const std::uint64_t base, base_of(layout));
+    if (layout.contiguous && !layout.swap_bytes) return file_->read_at(base + offset, dst);
+    gather(layout, storage_of(layout, base), offset, dst);
     return {};
   }
 
@@ -151,28 +156,51 @@ class CheckpointModel final : public Model {
     TensorLayout layout;
     // Inside the record (checked above); an empty tensor reads nothing.
     layout.base = record.offset + (info.byte_size > 0 ? tensor.storage_offset * element_size : 0);
+    layout.entry = record.entry;
     layout.shape = tensor.shape;
     layout.strides = tensor.strides;
     layout.element_size = element_size;
     layout.contiguous = is_contiguous(tensor.shape, tensor.strides);
     layout.swap_bytes = big_endian && element_size > 1;
+    if (!(layout.contiguous && !layout.swap_bytes) && !file_->mapped() && info.byte_size > 0) {
+      // gather() reads from memory: fetch the bytes the view spans.
+      const std::uint64_t span = *storage_bytes - tensor.storage_offset * element_size;
+      OWF_ASSIGN_OR_RETURN(const std::uint64_t base, base_of(layout));
+      OWF_ASSIGN_OR_RETURN(Region bytes, file_->region(base, span));
+      layout.fetched = fetched_.size();
+      fetched_.push_back(std::move(bytes));
+    }
     tensors_.push_back(std::move(info));
     layouts_.push_back(std::move(layout));
     return {};
   }
 
-  void keep_zip(ZipReader zip, std::vector<ZipEntry> records) {
-    zip_ = std::move(zip);
-    checked_records_ = std::move(records);
-  }
+  // The archive tensors are read from; add() needs it for their records.
+  void keep_zip(ZipReader zip) { zip_ = std::move(zip); }
+  // The records verify() checks the CRC-32 of.
+  void check_records(std::vector<ZipEntry> records) { checked_records_ = std::move(records); }
 
   const std::string& display_name() const { return display_name_; }
 
  private:
+  // The file offset of the tensor's first element.
+  Result<std::uint64_t> base_of(const TensorLayout& layout) const {
+    if (layout.entry == nullptr) return layout.base;
+    OWF_ASSIGN_OR_RETURN(const std::uint64_t data_offset, zip_->data_offset(*layout.entry));
+    return data_offset + layout.base;
+  }
+
+  // Where gather() finds the bytes of a view that starts at file offset `base`.
+  const std::byte* storage_of(const TensorLayout& layout, std::uint64_t base) const {
+    if (layout.fetched) return fetched_[*layout.fetched].bytes().data();
+    return file_->mapped()->data() + base;
+  }
+
   // Copies a strided (or byte-swapped) view in C order: whole runs along the
   // innermost dimension when its stride is 1 (row slices), else element by
   // element; only the overlap with [offset, offset + dst.size()) is written.
-  void gather(const TensorLayout& layout, std::uint64_t offset, std::span<std::byte> dst) const {
+  void gather(const TensorLayout& layout, const std::byte* storage, std::uint64_t offset,
+              std::span<std::byte> dst) const {
     const std::uint64_t size = layout.element_size;
     const std::uint64_t first = offset / size;
     const std::uint64_t end = (offset + dst.size() + size - 1) / size;
@@ -186,7 +214,6 @@ class CheckpointModel final : public Model {
       rest /= layout.shape[d];
       position += index[d] * layout.strides[d];
     }
-    const std::byte* storage = file_.bytes().data() + layout.base;
     std::array<std::byte, kMaxElementSize> element{};
     for (std::uint64_t e = first; e < end;) {
       const std::uint64_t run = row_runs ? std::min(layout.shape[rank - 1] - index[rank - 1], end - e) : 1;
@@ -214,7 +241,7 @@ class CheckpointModel final : public Model {
     }
   }
 
-  MappedFile file_;
+  std::shared_ptr<const ByteSource> file_;
   std::string display_name_;  // the file name, for messages
   std::string format_;
   std::string metadata_;
@@ -222,6 +249,7 @@ class CheckpointModel final : public Model {
   std::vector<TensorLayout> layouts_;
   std::optional<ZipReader> zip_;
   std::vector<ZipEntry> checked_records_;
+  std::vector<Region> fetched_;  // of a URL, the bytes of views gather() reads
 };
 
 using LocateStorage = std::function<Result<StorageRecord>(const StorageRef&)>;
@@ -234,9 +262,11 @@ Status add_tensors(CheckpointModel& model, const Flattened& checkpoint, const Lo
   return {};
 }
 
-Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& options) {
-  const std::string display = file.path().filename().string();
-  OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(file.bytes(), display));
+// Of a URL, open reads the zip's tail and directory, data.pkl and byteorder with
+// their local headers, and a storage's local header when a tensor of it is read.
+Result<std::unique_ptr<Model>> open_zip(std::shared_ptr<const ByteSource> file, const std::string& display,
+                                        const OpenOptions& options) {
+  OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(file, display));
   const ZipEntry* pickle = nullptr;
   for (const ZipEntry& entry : zip.entries()) {
     const auto slash = entry.name.find('/');
@@ -253,31 +283,35 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
         display +
         ": TorchScript archive, not a plain checkpoint (load it with torch.jit.load and torch.save its state_dict())");
   }
-  const auto stored = [&](const ZipEntry& entry) -> Result<std::span<const std::byte>> {
-    if (entry.method != 0) {
-      return Status::not_supported(display + ": record " + quote(entry.name) + " is compressed (method " +
-                                   std::to_string(entry.method) + "); torch.save stores records uncompressed");
-    }
+  const auto check_stored = [&](const ZipEntry& entry) -> Status {
+    if (entry.method == 0) return {};
+    return Status::not_supported(display + ": record " + quote(entry.name) + " is compressed (method " +
+                                 std::to_string(entry.method) + "); torch.save stores records uncompressed");
+  };
+  const auto stored = [&](const ZipEntry& entry) -> Result<Region> {
+    OWF_RETURN_IF_ERROR(check_stored(entry));
     return zip.stored_data(entry);
   };
 
   bool big_endian = false;
   if (const ZipEntry* byteorder = zip.find(root + "byteorder")) {
-    OWF_ASSIGN_OR_RETURN(const auto text, stored(*byteorder));
-    if (as_chars(text) == "big") {
+    OWF_ASSIGN_OR_RETURN(const Region text, stored(*byteorder));
+    if (as_chars(text.bytes()) == "big") {
       big_endian = true;
-    } else if (as_chars(text) != "little") {
+    } else if (as_chars(text.bytes()) != "little") {
       return Status::corruption(display + ": record " + quote(byteorder->name) + " is neither 'little' nor 'big'");
     }
   }
 
   ValueArena arena;
-  OWF_ASSIGN_OR_RETURN(const auto pickle_bytes, stored(*pickle));
+  OWF_ASSIGN_OR_RETURN(const Region pickle_bytes, stored(*pickle));
+  OWF_ASSIGN_OR_RETURN(const std::uint64_t pickle_offset, zip.data_offset(*pickle));
   OWF_ASSIGN_OR_RETURN(const Unpickled object,
-                       unpickle(pickle_bytes, pickle->data_offset, display + ": " + pickle->name, arena));
+                       unpickle(pickle_bytes.bytes(), pickle_offset, display + ": " + pickle->name, arena));
   OWF_ASSIGN_OR_RETURN(const Flattened checkpoint, flatten_checkpoint(*object.root, options.key, display));
 
   // Storage records by name (ZipReader::find scans), and those used, each once for verify().
+  // The entries stay where they are when the reader moves into the model.
   std::unordered_map<std::string_view, const ZipEntry*> by_name;
   for (const ZipEntry& entry : zip.entries()) by_name.emplace(entry.name, &entry);
   std::vector<ZipEntry> records{*pickle};
@@ -288,14 +322,15 @@ Result<std::unique_ptr<Model>> open_zip(MappedFile file, const OpenOptions& opti
     if (entry == by_name.end()) {
       return Status::corruption(display + ": storage " + quote(storage.key) + " has no record " + quote(name));
     }
-    OWF_RETURN_IF_ERROR(stored(*entry->second).status());
+    OWF_RETURN_IF_ERROR(check_stored(*entry->second));
     if (recorded.insert(name).second) records.push_back(*entry->second);
-    return StorageRecord{name, entry->second->data_offset, entry->second->size};
+    return StorageRecord{name, 0, entry->second->size, entry->second};
   };
-  auto model =
-      std::make_unique<CheckpointModel>(std::move(file), "pytorch (torch.save zip)", checkpoint_metadata(checkpoint));
+  auto model = std::make_unique<CheckpointModel>(std::move(file), display, "pytorch (torch.save zip)",
+                                                 checkpoint_metadata(checkpoint));
+  model->keep_zip(std::move(zip));
   OWF_RETURN_IF_ERROR(add_tensors(*model, checkpoint, locate, big_endian));
-  model->keep_zip(std::move(zip), std::move(records));
+  model->check_records(std::move(records));
   return std::unique_ptr<Model>(std::move(model));
 }
 
@@ -311,9 +346,10 @@ Status check_sys_info(const Value& sys_info, const std::string& display) {
   return {};
 }
 
-Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& options) {
-  const std::string display = file.path().filename().string();
-  const auto bytes = file.bytes();
+// `file` must be mapped (or in memory): the pickles and storages follow one another.
+Result<std::unique_ptr<Model>> open_legacy(std::shared_ptr<const ByteSource> file, const std::string& display,
+                                           const OpenOptions& options) {
+  const auto bytes = *file->mapped();
   const auto magic_at = legacy_magic_at(bytes);
   const std::size_t magic_end = magic_at ? *magic_at + kLegacyMagic.size() : 0;
   if (!magic_at || magic_end >= bytes.size() || std::to_integer<std::uint8_t>(bytes[magic_end]) != kPickleStop) {
@@ -362,7 +398,7 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
     if (!size) return Status::corruption(display + ": " + name + " element count overflows");
     const std::uint64_t data_offset = cursor.offset();
     if (Status skipped = cursor.skip(*size, name + " data"); !skipped.ok()) return skipped.with_context(display);
-    if (!records.emplace(key->text, StorageRecord{name, data_offset, *size}).second) {
+    if (!records.emplace(key->text, StorageRecord{name, data_offset, *size, nullptr}).second) {
       return Status::corruption(display + ": " + name + " is listed twice");
     }
   }
@@ -375,7 +411,7 @@ Result<std::unique_ptr<Model>> open_legacy(MappedFile file, const OpenOptions& o
     }
     return found->second;
   };
-  auto model = std::make_unique<CheckpointModel>(std::move(file), "pytorch (legacy torch.save)",
+  auto model = std::make_unique<CheckpointModel>(std::move(file), display, "pytorch (legacy torch.save)",
                                                  checkpoint_metadata(checkpoint));
   OWF_RETURN_IF_ERROR(add_tensors(*model, checkpoint, locate, false));
   return std::unique_ptr<Model>(std::move(model));
@@ -396,9 +432,14 @@ Confidence checkpoint_confidence(std::span<const std::byte> head) {
 }
 
 Result<std::unique_ptr<Model>> open_checkpoint(const std::filesystem::path& path, const OpenOptions& options) {
-  OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(path));
-  if (starts_with(file.bytes(), kZipLocalMagic)) return open_zip(std::move(file), options);
-  return open_legacy(std::move(file), options);
+  OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
+  const std::string display = path.filename().string();
+  OWF_ASSIGN_OR_RETURN(const Region head,
+                       file->region(0, std::min<std::uint64_t>(file->size(), kZipLocalMagic.size())));
+  if (starts_with(head.bytes(), kZipLocalMagic)) return open_zip(std::move(file), display, options);
+  // A legacy checkpoint of a URL is fetched whole.
+  OWF_ASSIGN_OR_RETURN(file, whole_in_memory(std::move(file)));
+  return open_legacy(std::move(file), display, options);
 }
 
 }  // namespace owf::pytorch

@@ -15,6 +15,7 @@
 #include "owf/metadata.h"
 #include "owf/text.h"
 #include "owf/threads.h"
+#include "owf/write_options.h"
 #include "text.h"
 #include "value_check.h"
 
@@ -140,18 +141,90 @@ std::uint64_t expected_header_offset(std::uint32_t alignment, const std::vector<
   return *checked_align_up(data_end, detail::kHeaderAlignment);  // open() checked it does not overflow
 }
 
-// The first bytes of a zstd-chunked tensor's stored bytes that hold its chunk
-// header and table: all of them from a map (no copy), else the header and then
-// the table it announces, so that a remote file is not read beyond its tables.
-Result<Region> chunk_table_bytes(const ByteSource& file, std::uint64_t offset, std::uint64_t stored_length) {
-  if (file.mapped()) return file.region(offset, stored_length);
-  OWF_ASSIGN_OR_RETURN(Region header, file.region(offset, std::min(stored_length, ChunkTable::kHeaderSize)));
-  if (header.size() < ChunkTable::kHeaderSize) return header;  // decode() says what is missing
-  const auto entries = checked_mul(load_le<std::uint64_t>(header.bytes().data() + 8), 8);
-  const auto table_end = entries ? checked_add(ChunkTable::kHeaderSize, *entries) : std::nullopt;
-  if (!table_end || *table_end > stored_length) return header;  // decode() refuses the count
-  return file.region(offset, *table_end);
-}
+// Where open reads the chunk tables of compressed tensors from (each at the
+// start of its tensor's stored bytes, §6.2): a map, without a copy. Of a remote
+// file they are fetched before the records are checked, with as few requests as
+// possible: each table's likely extent (its header and the lengths of chunks of
+// the writer's default size) is joined with the next when less than one first
+// request's worth of bytes lies between them, up to kMaxRun bytes a run, and
+// each run is one request. A table longer than its guess costs one more.
+class ChunkTables {
+ public:
+  explicit ChunkTables(const ByteSource& file) : file_(file) {}
+
+  // Fetches the runs of the zstd-chunked tensors among `records` (of a remote file). Records
+  // whose extent is not sane are left to accept() to refuse.
+  Status prefetch(std::span<const detail::TensorRecord> records) {
+    if (file_.mapped()) return {};
+    struct Extent {
+      std::uint64_t begin, end;
+    };
+    std::vector<Extent> extents;
+    for (const detail::TensorRecord& record : records) {
+      const DTypeInfo* dtype = find_dtype(record.dtype_id);
+      if (record.encoding != Encoding::kZstdChunked || dtype == nullptr) continue;
+      const auto decoded = storage_size(dtype->id, record.shape);
+      if (!decoded.ok()) continue;
+      const std::uint64_t chunks = *decoded / kLikelyChunkSize + (*decoded % kLikelyChunkSize != 0 ? 1 : 0);
+      const std::uint64_t size = std::min(record.stored_length, ChunkTable::encoded_size(chunks));  // < 2^48
+      const auto end = checked_add(record.offset, size);
+      // The first request's bytes are kept by the source: a table among them costs nothing.
+      if (!end || *end > file_.size() || *end <= kUrlPrefixBytes) continue;
+      extents.push_back({record.offset, *end});
+    }
+    std::sort(extents.begin(), extents.end(), [](const Extent& a, const Extent& b) { return a.begin < b.begin; });
+    for (std::size_t i = 0; i < extents.size();) {
+      Extent run = extents[i];
+      for (++i; i < extents.size() && extents[i].begin >= run.end && extents[i].begin - run.end < kUrlPrefixBytes &&
+                extents[i].end - run.begin <= kMaxRun;
+           ++i) {
+        run.end = extents[i].end;
+      }
+      OWF_ASSIGN_OR_RETURN(Region bytes, file_.region(run.begin, run.end - run.begin));
+      runs_.push_back({run.begin, std::move(bytes)});
+    }
+    return {};
+  }
+
+  // The first bytes of a zstd-chunked tensor's stored bytes that hold its chunk header and table:
+  // all of them from a map, else the header and the table it announces, so that a remote file is
+  // not read beyond its tables.
+  Result<Region> bytes(std::uint64_t offset, std::uint64_t stored_length) const {
+    if (file_.mapped()) return file_.region(offset, stored_length);
+    OWF_ASSIGN_OR_RETURN(Region header, read(offset, std::min(stored_length, ChunkTable::kHeaderSize)));
+    if (header.size() < ChunkTable::kHeaderSize) return header;  // decode() says what is missing
+    const auto entries = checked_mul(load_le<std::uint64_t>(header.bytes().data() + 8), 8);
+    const auto table_end = entries ? checked_add(ChunkTable::kHeaderSize, *entries) : std::nullopt;
+    if (!table_end || *table_end > stored_length) return header;  // decode() refuses the count
+    return read(offset, *table_end);
+  }
+
+ private:
+  // Joined runs stay below this, so that a model of many small tensors is not fetched whole at open.
+  static constexpr std::uint64_t kMaxRun = 16u << 20;
+  static constexpr std::uint64_t kLikelyChunkSize = CompressionOptions{}.chunk_size;  // the writer's default
+
+  // Bytes [offset, offset + size): a view of a run that holds them, else fetched.
+  Result<Region> read(std::uint64_t offset, std::uint64_t size) const {
+    const auto after = std::upper_bound(runs_.begin(), runs_.end(), offset,
+                                        [](std::uint64_t at, const Run& run) { return at < run.offset; });
+    if (after != runs_.begin()) {
+      const Run& run = *std::prev(after);
+      const std::uint64_t skip = offset - run.offset;
+      if (skip <= run.bytes.size() && size <= run.bytes.size() - skip) {
+        return Region::borrowed(run.bytes.bytes().subspan(skip, size));
+      }
+    }
+    return file_.region(offset, size);
+  }
+
+  struct Run {
+    std::uint64_t offset;
+    Region bytes;
+  };
+  const ByteSource& file_;
+  std::vector<Run> runs_;  // by offset
+};
 
 // What a tensor record means in this file (§4-§6), checked record by record in file order.
 struct RecordChecks {
@@ -161,7 +234,7 @@ struct RecordChecks {
   };
 
   const detail::Preamble& preamble;
-  const ByteSource& file;
+  const ChunkTables& tables;
   std::uint64_t data_end;                      // data_start, then where the previous tensor ends
   std::unordered_set<std::string_view> names;  // views into the mapped header
 
@@ -221,7 +294,7 @@ struct RecordChecks {
                     detail::shape_text(record.shape) + ")");
       }
     } else if (record.encoding == Encoding::kZstdChunked) {
-      auto table_bytes = chunk_table_bytes(file, record.offset, record.stored_length);
+      auto table_bytes = tables.bytes(record.offset, record.stored_length);
       if (!table_bytes.ok()) return table_bytes.status();
       auto table = ChunkTable::decode(table_bytes->bytes(), record.stored_length, record.offset, dtype->id,
                                       *decoded_size, preamble.minor);
@@ -298,17 +371,32 @@ Status Reader::parse() {
   tensors_.reserve(start->tensor_count);
   stored_.reserve(start->tensor_count);
   chunk_indexes_.reserve(start->tensor_count);
-  RecordChecks checks{*preamble, file, *checked_align_up(detail::Preamble::kSize, alignment_), {}};
-  for (std::uint64_t i = 0; i < start->tensor_count; ++i) {
+  // Every record is decoded first, so that the chunk tables of all can be fetched together; a
+  // record that does not decode is reported after the checks of those before it.
+  std::vector<detail::TensorRecord> records;
+  records.reserve(start->tensor_count);
+  Status undecoded;
+  for (std::uint64_t i = 0; i < start->tensor_count && undecoded.ok(); ++i) {
     auto record = detail::TensorRecord::decode_from(cursor, i);
-    if (!record.ok()) return fail(record.status());
-    auto tensor = checks.accept(*record, i);
+    if (record.ok()) {
+      records.push_back(std::move(record).value());
+    } else {
+      undecoded = record.status();
+    }
+  }
+  ChunkTables tables(file);
+  OWF_RETURN_IF_ERROR(tables.prefetch(records));
+  RecordChecks checks{*preamble, tables, *checked_align_up(detail::Preamble::kSize, alignment_), {}};
+  for (std::uint64_t i = 0; i < records.size(); ++i) {
+    const detail::TensorRecord& record = records[i];
+    auto tensor = checks.accept(record, i);
     if (!tensor.ok()) return fail(tensor.status());
     tensors_.push_back(std::move(tensor->info));
-    stored_.push_back(record->stored());
+    stored_.push_back(record.stored());
     chunk_indexes_.push_back(tensor->chunks ? std::make_shared<ChunkIndex>(ChunkIndex{std::move(*tensor->chunks)})
                                             : nullptr);
   }
+  if (!undecoded.ok()) return fail(undecoded);
   if (minor_ <= kFormatMinor && !cursor.at_end()) {  // bytes of a later minor version
     return fail(Status::corruption(std::to_string(cursor.remaining()) + " bytes after the tensor records at offset " +
                                    std::to_string(cursor.offset()) + ", which a version " + preamble->version() +

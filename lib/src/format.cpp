@@ -44,6 +44,7 @@ struct Head {
 };
 
 Result<Head> read_head(const std::filesystem::path& path, const OpenOptions& options) {
+  if (is_url(path.native()) && path.native().ends_with('/')) return Head{};  // a folder URL
   if (!is_url(path.native())) {
     std::error_code error;
     const auto status = std::filesystem::status(path, error);

@@ -13,27 +13,61 @@
 namespace owf {
 namespace {
 
-class LocalSource final : public ByteSource {
+// Checks that [offset, offset + size) lies within the `total` bytes of source `name`.
+Status check_range(const std::string& name, std::uint64_t offset, std::uint64_t size, std::uint64_t total) {
+  const auto end = checked_add(offset, size);
+  if (!end || *end > total) {
+    return Status::invalid_argument(name + ": region of " + std::to_string(size) + " bytes at offset " +
+                                    std::to_string(offset) + " runs past " + std::to_string(total) + " bytes");
+  }
+  return {};
+}
+
+// A source whose bytes are all in memory: a mapped local file, or a buffer.
+class MemorySource : public ByteSource {
  public:
-  explicit LocalSource(MappedFile file) : file_(std::move(file)), name_(file_.path().string()) {}
+  MemorySource(std::string name, std::span<const std::byte> bytes) : name_(std::move(name)), bytes_(bytes) {}
 
   const std::string& name() const override { return name_; }
-  std::uint64_t size() const override { return file_.size(); }
-  Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override { return file_.read_at(offset, dst); }
-  Result<Region> region(std::uint64_t offset, std::uint64_t size) const override {
-    const auto end = checked_add(offset, size);
-    if (!end || *end > file_.size()) {
-      return Status::invalid_argument(name_ + ": region of " + std::to_string(size) + " bytes at offset " +
-                                      std::to_string(offset) + " runs past " + std::to_string(file_.size()) +
-                                      " bytes");
-    }
-    return Region::borrowed(file_.bytes().subspan(offset, size));
+  std::uint64_t size() const override { return bytes_.size(); }
+  Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
+    OWF_RETURN_IF_ERROR(check_range(name_, offset, dst.size(), bytes_.size()));
+    std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(offset), dst.size(), dst.begin());
+    return {};
   }
-  std::optional<std::span<const std::byte>> mapped() const override { return file_.bytes(); }
+  Result<Region> region(std::uint64_t offset, std::uint64_t size) const override {
+    OWF_RETURN_IF_ERROR(check_range(name_, offset, size, bytes_.size()));
+    return Region::borrowed(bytes_.subspan(offset, size));
+  }
+  std::optional<std::span<const std::byte>> mapped() const override { return bytes_; }
+
+ protected:
+  void set_bytes(std::span<const std::byte> bytes) { bytes_ = bytes; }
+
+ private:
+  std::string name_;
+  std::span<const std::byte> bytes_;
+};
+
+class LocalSource final : public MemorySource {
+ public:
+  explicit LocalSource(MappedFile file) : MemorySource(file.path().string(), {}), file_(std::move(file)) {
+    set_bytes(file_.bytes());
+  }
+  Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override { return file_.read_at(offset, dst); }
 
  private:
   MappedFile file_;
-  std::string name_;
+};
+
+class BufferSource final : public MemorySource {
+ public:
+  BufferSource(std::string name, Region bytes, std::shared_ptr<const ByteSource> owner)
+      : MemorySource(std::move(name), bytes.bytes()), bytes_(std::move(bytes)), owner_(std::move(owner)) {}
+
+ private:
+  Region bytes_;                             // the span survives the move
+  std::shared_ptr<const ByteSource> owner_;  // what `bytes_` may borrow from
 };
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
@@ -41,6 +75,18 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
 }
 
 }  // namespace
+
+std::shared_ptr<const ByteSource> memory_source(std::string name, Region bytes) {
+  return std::make_shared<BufferSource>(std::move(name), std::move(bytes), nullptr);
+}
+
+Result<std::shared_ptr<const ByteSource>> whole_in_memory(std::shared_ptr<const ByteSource> source) {
+  if (source->mapped()) return source;
+  OWF_ASSIGN_OR_RETURN(Region whole, source->region(0, source->size()));
+  std::string name = source->name();
+  return std::shared_ptr<const ByteSource>(
+      std::make_shared<BufferSource>(std::move(name), std::move(whole), std::move(source)));
+}
 
 bool is_url(std::string_view location) {
   return starts_with_ignoring_case(location, "http://") || starts_with_ignoring_case(location, "https://");

@@ -52,6 +52,11 @@ constexpr std::uint64_t kEndSize = 22;
 constexpr std::uint64_t kZip64EndSize = 56;
 constexpr std::uint64_t kZip64LocatorSize = 20;
 constexpr std::uint64_t kMaxCommentSize = 0xFFFF;
+// What open reads from the end: the end record after the longest comment, and the zip64 records before it.
+constexpr std::uint64_t kTailSize = kZip64EndSize + kZip64LocatorSize + kEndSize + kMaxCommentSize;
+// Reading a local header fetches this much of its extra field with it (zip64 sizes, alignment
+// padding of up to 64 bytes are what writers put there), so that one request usually does.
+constexpr std::uint64_t kLocalExtraAllowance = 1024;
 
 // Offsets of fields patched after the data is written.
 constexpr std::uint64_t kLocalCrcOffset = 14;
@@ -175,8 +180,29 @@ struct Directory {
   std::uint64_t end_records_offset = 0;  // first byte of the zip64 end record or end record
 };
 
-Result<Directory> read_zip64_end(std::span<const std::byte> archive, std::uint64_t locator_offset) {
-  ByteCursor locator(archive.subspan(locator_offset, kZip64LocatorSize), locator_offset);
+// The last bytes of the archive, which open reads first: the end record (after the longest
+// comment) and the zip64 records before it, and often the central directory too.
+struct Tail {
+  Region bytes;
+  std::uint64_t offset = 0;
+};
+
+// Bytes [offset, offset + size) of the archive: a view of the tail when it holds them, else read.
+Result<Region> archive_bytes(const ByteSource& archive, const Tail& tail, std::uint64_t offset, std::uint64_t size) {
+  const auto end = checked_add(offset, size);
+  if (!end || *end > archive.size()) {
+    return Status::corruption(std::to_string(size) + " bytes at offset " + std::to_string(offset) +
+                              " run past the end of the archive (" + std::to_string(archive.size()) + " bytes)");
+  }
+  if (offset >= tail.offset && *end <= tail.offset + tail.bytes.size()) {
+    return Region::borrowed(tail.bytes.bytes().subspan(offset - tail.offset, size));
+  }
+  return archive.region(offset, size);
+}
+
+Result<Directory> read_zip64_end(const ByteSource& archive, const Tail& tail, std::uint64_t locator_offset) {
+  OWF_ASSIGN_OR_RETURN(const Region locator_bytes, archive_bytes(archive, tail, locator_offset, kZip64LocatorSize));
+  ByteCursor locator(locator_bytes.bytes(), locator_offset);
   OWF_RETURN_IF_ERROR(locator.skip(4, "zip64 locator signature"));
   OWF_ASSIGN_OR_RETURN(const std::uint32_t end_disk, locator.u32("zip64 locator disk"));
   OWF_ASSIGN_OR_RETURN(const std::uint64_t end_offset, locator.u64("zip64 end record offset"));
@@ -186,7 +212,8 @@ Result<Directory> read_zip64_end(std::span<const std::byte> archive, std::uint64
     return Status::corruption("zip64 end record offset " + std::to_string(end_offset) + " in the locator at offset " +
                               std::to_string(locator_offset) + " leaves no room for the record");
   }
-  ByteCursor record(archive.subspan(end_offset, locator_offset - end_offset), end_offset);
+  OWF_ASSIGN_OR_RETURN(const Region record_bytes, archive_bytes(archive, tail, end_offset, kZip64EndSize));
+  ByteCursor record(record_bytes.bytes(), end_offset);
   OWF_ASSIGN_OR_RETURN(const std::uint32_t signature, record.u32("zip64 end record signature"));
   if (signature != kZip64EndSignature) {
     return Status::corruption("no zip64 end record signature at offset " + std::to_string(end_offset));
@@ -209,27 +236,29 @@ Result<Directory> read_zip64_end(std::span<const std::byte> archive, std::uint64
 // Finds the end record by a backwards search over the last 22 + 65535 bytes
 // (the record ends with a comment of at most 65535 bytes), then the zip64
 // records that may precede it.
-Result<Directory> find_directory(std::span<const std::byte> archive) {
-  if (archive.size() < kEndSize) {
-    return Status::corruption("the archive has " + std::to_string(archive.size()) +
+Result<Directory> find_directory(const ByteSource& archive, const Tail& tail) {
+  const std::uint64_t archive_size = archive.size();
+  if (archive_size < kEndSize) {
+    return Status::corruption("the archive has " + std::to_string(archive_size) +
                               " bytes, fewer than the 22 of an end of central directory record");
   }
-  const std::uint64_t last = archive.size() - kEndSize;
+  const std::span<const std::byte> bytes = tail.bytes.bytes();
+  const std::uint64_t last = archive_size - kEndSize;
   const std::uint64_t first = last > kMaxCommentSize ? last - kMaxCommentSize : 0;
   std::optional<std::uint64_t> end_offset;
   for (std::uint64_t at = last + 1; at-- > first;) {
-    const std::byte* record = archive.data() + at;
+    const std::byte* record = bytes.data() + (at - tail.offset);
     if (load_le<std::uint32_t>(record) == kEndSignature &&
-        at + kEndSize + load_le<std::uint16_t>(record + 20) == archive.size()) {
+        at + kEndSize + load_le<std::uint16_t>(record + 20) == archive_size) {
       end_offset = at;
       break;
     }
   }
   if (!end_offset) {
-    return Status::corruption("no end of central directory record in the last " +
-                              std::to_string(archive.size() - first) + " bytes (not a zip archive, or truncated)");
+    return Status::corruption("no end of central directory record in the last " + std::to_string(archive_size - first) +
+                              " bytes (not a zip archive, or truncated)");
   }
-  ByteCursor end(archive.subspan(*end_offset, kEndSize), *end_offset);
+  ByteCursor end(bytes.subspan(*end_offset - tail.offset, kEndSize), *end_offset);
   OWF_RETURN_IF_ERROR(end.skip(4, "end record signature"));
   OWF_ASSIGN_OR_RETURN(const std::uint16_t disk, end.u16("end record disk"));
   OWF_ASSIGN_OR_RETURN(const std::uint16_t directory_disk, end.u16("end record directory disk"));
@@ -239,9 +268,11 @@ Result<Directory> find_directory(std::span<const std::byte> archive) {
   OWF_ASSIGN_OR_RETURN(const std::uint32_t offset, end.u32("end record directory offset"));
 
   Directory directory;
+  // The tail reaches kZip64LocatorSize bytes before the earliest end record.
   if (*end_offset >= kZip64LocatorSize &&
-      load_le<std::uint32_t>(archive.data() + *end_offset - kZip64LocatorSize) == kZip64LocatorSignature) {
-    OWF_ASSIGN_OR_RETURN(directory, read_zip64_end(archive, *end_offset - kZip64LocatorSize));
+      load_le<std::uint32_t>(bytes.data() + (*end_offset - kZip64LocatorSize - tail.offset)) ==
+          kZip64LocatorSignature) {
+    OWF_ASSIGN_OR_RETURN(directory, read_zip64_end(archive, tail, *end_offset - kZip64LocatorSize));
   } else {
     if (disk != 0 || directory_disk != 0 || disk_entries != entries) {
       return Status::not_supported("multi-disk archives are not supported");
@@ -266,7 +297,6 @@ Result<Directory> find_directory(std::span<const std::byte> archive) {
 struct CentralHeader {
   ZipEntry entry;
   std::uint16_t flags = 0;
-  std::uint64_t local_header_offset = 0;
 };
 
 Result<CentralHeader> read_central_header(ByteCursor& cursor) {
@@ -288,7 +318,7 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
   OWF_ASSIGN_OR_RETURN(const std::uint16_t comment_length, cursor.u16("central header comment length"));
   OWF_ASSIGN_OR_RETURN(const std::uint16_t disk, cursor.u16("central header disk"));
   OWF_RETURN_IF_ERROR(cursor.skip(2 + 4, "central header attributes"));
-  OWF_ASSIGN_OR_RETURN(header.local_header_offset, cursor.u32("central header local header offset"));
+  OWF_ASSIGN_OR_RETURN(header.entry.local_header_offset, cursor.u32("central header local header offset"));
   OWF_ASSIGN_OR_RETURN(const auto name, cursor.bytes(name_length, "central header name"));
   header.entry.name = std::string(as_chars(name));
   const std::uint64_t extra_offset = cursor.offset();
@@ -300,8 +330,8 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
     return "entry " + in_quotes(header.entry.name) + " (central header at offset " + std::to_string(header_offset) +
            ")";
   };
-  const Status zip64 = resolve_zip64(extra, extra_offset,
-                                     {&header.entry.size, &header.entry.compressed_size, &header.local_header_offset});
+  const Status zip64 = resolve_zip64(
+      extra, extra_offset, {&header.entry.size, &header.entry.compressed_size, &header.entry.local_header_offset});
   if (!zip64.ok()) return zip64.with_context(where());
   if (const char* problem = entry_name_problem(header.entry.name)) return Status::corruption(where() + ": " + problem);
   if (disk != 0 && disk != kMax16) return Status::not_supported(where() + ": multi-disk archives are not supported");
@@ -326,16 +356,22 @@ Result<CentralHeader> read_central_header(ByteCursor& cursor) {
   return header;
 }
 
-// Reads the local header of `header` and checks that it agrees with the
-// central one; sets entry.data_offset.
-Status read_local_header(std::span<const std::byte> archive, CentralHeader& header) {
-  ZipEntry& entry = header.entry;
-  const std::uint64_t offset = header.local_header_offset;
-  if (offset > archive.size()) {
-    return Status::corruption("local header offset " + std::to_string(offset) + " is beyond the end of the archive (" +
-                              std::to_string(archive.size()) + " bytes)");
-  }
-  ByteCursor cursor(archive.subspan(offset), offset);
+// The size of the local header at the start of `bytes` (archive offset
+// `offset`), name and extra field included, from its fixed part.
+Result<std::uint64_t> local_header_size(std::span<const std::byte> bytes, std::uint64_t offset) {
+  ByteCursor cursor(bytes, offset);
+  OWF_RETURN_IF_ERROR(cursor.skip(kLocalHeaderSize - 4, "local header"));
+  OWF_ASSIGN_OR_RETURN(const std::uint16_t name_length, cursor.u16("local header name length"));
+  OWF_ASSIGN_OR_RETURN(const std::uint16_t extra_length, cursor.u16("local header extra length"));
+  return kLocalHeaderSize + name_length + extra_length;
+}
+
+// Checks the local header at the start of `bytes` (archive offset `offset`,
+// the whole header) against the central one of `entry`; returns the offset of
+// the entry's data.
+Result<std::uint64_t> read_local_header(std::span<const std::byte> bytes, std::uint64_t offset, const ZipEntry& entry,
+                                        bool data_descriptor) {
+  ByteCursor cursor(bytes, offset);
   OWF_ASSIGN_OR_RETURN(const std::uint32_t signature, cursor.u32("local header signature"));
   if (signature != kLocalHeaderSignature) {
     return Status::corruption("no local header signature at offset " + std::to_string(offset));
@@ -366,7 +402,7 @@ Status read_local_header(std::span<const std::byte> archive, CentralHeader& head
     return Status::not_supported(where() + ": encrypted entries are not supported");
   }
   // With a data descriptor the local header may hold zeros; the central directory has the values.
-  if ((header.flags & kFlagDataDescriptor) == 0) {
+  if (!data_descriptor) {
     const Status zip64 = resolve_zip64(extra, extra_offset, {&size, &compressed_size});
     if (!zip64.ok()) return zip64.with_context(where());
     if (crc != entry.crc32 || size != entry.size || compressed_size != entry.compressed_size) {
@@ -376,13 +412,7 @@ Status read_local_header(std::span<const std::byte> archive, CentralHeader& head
                                 std::to_string(entry.compressed_size) + "/" + std::to_string(entry.size));
     }
   }
-  entry.data_offset = cursor.offset();
-  if (entry.compressed_size > cursor.remaining()) {
-    return Status::corruption("data at offset " + std::to_string(entry.data_offset) + " (" +
-                              std::to_string(entry.compressed_size) + " bytes) runs past the end of the archive (" +
-                              std::to_string(archive.size()) + " bytes)");
-  }
-  return {};
+  return cursor.offset();
 }
 
 // A span of the archive that an entry (its local header and data) or the
@@ -485,21 +515,9 @@ Result<std::uint32_t> inflate_with_crc(std::span<const std::byte> compressed, st
   return crc;
 }
 
-// The (compressed) bytes of an entry; kInvalidArgument for an entry that is
-// not from this archive.
-Result<std::span<const std::byte>> entry_bytes(std::span<const std::byte> archive, const ZipEntry& entry,
-                                               const std::string& where) {
-  const auto end = checked_add(entry.data_offset, entry.compressed_size);
-  if (!end || *end > archive.size()) {
-    return Status::invalid_argument(where + ": data at offset " + std::to_string(entry.data_offset) + " (" +
-                                    std::to_string(entry.compressed_size) + " bytes) is not in this archive");
-  }
-  return archive.subspan(entry.data_offset, entry.compressed_size);
-}
-
-Status compare_crc(const ZipEntry& entry, std::uint32_t computed, const std::string& where) {
+Status compare_crc(const ZipEntry& entry, std::uint64_t data_offset, std::uint32_t computed, const std::string& where) {
   if (computed == entry.crc32) return {};
-  return Status::corruption(where + ": data at offset " + std::to_string(entry.data_offset) + " has CRC-32 " +
+  return Status::corruption(where + ": data at offset " + std::to_string(data_offset) + " has CRC-32 " +
                             std::to_string(computed) + ", the central directory records " +
                             std::to_string(entry.crc32));
 }
@@ -638,37 +656,70 @@ Status patch_le(AtomicFile& file, std::uint64_t offset, T value) {
 }  // namespace
 
 Result<ZipReader> ZipReader::open(std::span<const std::byte> archive, std::string display_name) {
-  auto directory = find_directory(archive);
+  return open(memory_source(display_name, Region::borrowed(archive)), std::move(display_name));
+}
+
+Result<ZipReader> ZipReader::open(std::shared_ptr<const ByteSource> archive, std::string display_name) {
+  const std::uint64_t archive_size = archive->size();
+  const std::uint64_t tail_size = std::min(archive_size, kTailSize);
+  auto tail_bytes = archive->region(archive_size - tail_size, tail_size);
+  if (!tail_bytes.ok()) return tail_bytes.status().with_context(display_name);
+  const Tail tail{std::move(tail_bytes).value(), archive_size - tail_size};
+  auto directory = find_directory(*archive, tail);
   if (!directory.ok()) return directory.status().with_context(display_name);
+  auto directory_bytes = archive_bytes(*archive, tail, directory->offset, directory->size);
+  if (!directory_bytes.ok()) return directory_bytes.status().with_context(display_name);
 
   ZipReader reader;
-  reader.archive_ = archive;
+  reader.archive_ = std::move(archive);
   reader.display_name_ = std::move(display_name);
   reader.entries_.reserve(directory->entry_count);
-  std::vector<std::uint64_t> local_header_offsets;
-  local_header_offsets.reserve(directory->entry_count);
-
-  ByteCursor cursor(archive.subspan(directory->offset, directory->size), directory->offset);
+  ByteCursor cursor(directory_bytes->bytes(), directory->offset);
   for (std::uint64_t i = 0; i < directory->entry_count; ++i) {
     auto header = read_central_header(cursor);
     if (!header.ok()) return header.status().with_context(reader.display_name_);
-    if (const Status local = read_local_header(archive, *header); !local.ok()) {
-      return local.with_context(entry_context(reader.display_name_, header->entry.name));
-    }
-    local_header_offsets.push_back(header->local_header_offset);
+    reader.data_descriptors_.push_back((header->flags & kFlagDataDescriptor) != 0);
     reader.entries_.push_back(std::move(header->entry));
   }
-  // entries_ no longer grows, so the extents can point into it.
-  std::vector<Extent> extents;
-  extents.reserve(reader.entries_.size() + 1);
-  extents.push_back({directory->offset, directory->offset + directory->size, nullptr});
-  for (std::size_t i = 0; i < reader.entries_.size(); ++i) {
-    const ZipEntry& entry = reader.entries_[i];
-    extents.push_back({local_header_offsets[i], entry.data_offset + entry.compressed_size, &entry});
+  const std::size_t count = reader.entries_.size();
+  reader.lazy_->data_offsets.assign(count, 0);
+  reader.limits_.assign(count, archive_size);
+  const bool mapped = reader.archive_->mapped().has_value();
+  if (mapped) {
+    // Reading every local header costs nothing here, and the overlap check can then use real extents.
+    for (std::size_t i = 0; i < count; ++i) OWF_RETURN_IF_ERROR(reader.data(i, 0).status());
   }
-  OWF_RETURN_IF_ERROR(check_no_overlap(std::move(extents)).with_context(reader.display_name_));
+  // entries_ no longer grows, so the extents can point into it. Without the local headers, an
+  // entry's extent is as long as its fixed header, name and data at least, and must end by the
+  // start of the next extent.
+  std::vector<Extent> extents;
+  extents.reserve(count + 1);
+  extents.push_back({directory->offset, directory->offset + directory->size, nullptr});
+  for (std::size_t i = 0; i < count; ++i) {
+    const ZipEntry& entry = reader.entries_[i];
+    const std::uint64_t begin = entry.local_header_offset;
+    if (mapped) {
+      extents.push_back({begin, reader.lazy_->data_offsets[i] + entry.compressed_size, &entry});
+      continue;
+    }
+    const auto end = checked_add(begin, kLocalHeaderSize + entry.name.size() + entry.compressed_size);
+    if (!end || *end > archive_size) {
+      return Status::corruption(entry_context(reader.display_name_, entry.name) + ": local header at offset " +
+                                std::to_string(begin) + " and " + std::to_string(entry.compressed_size) +
+                                " bytes of data run past the end of the archive (" + std::to_string(archive_size) +
+                                " bytes)");
+    }
+    extents.push_back({begin, *end, &entry});
+  }
+  OWF_RETURN_IF_ERROR(check_no_overlap(extents).with_context(reader.display_name_));
+  if (!mapped) {
+    std::sort(extents.begin(), extents.end(), [](const Extent& a, const Extent& b) { return a.begin < b.begin; });
+    for (std::size_t i = 0; i + 1 < extents.size(); ++i) {
+      if (extents[i].entry) reader.limits_[extents[i].entry - reader.entries_.data()] = extents[i + 1].begin;
+    }
+  }
   auto& by_name = reader.by_name_;
-  by_name.resize(reader.entries_.size());
+  by_name.resize(count);
   std::iota(by_name.begin(), by_name.end(), std::size_t{0});
   const auto name_of = [&entries = reader.entries_](std::size_t i) -> std::string_view { return entries[i].name; };
   std::ranges::sort(by_name, {}, name_of);
@@ -684,10 +735,74 @@ const ZipEntry* ZipReader::find(std::string_view name) const {
   return found != by_name_.end() && name_of(*found) == name ? &entries_[*found] : nullptr;
 }
 
-Result<std::span<const std::byte>> ZipReader::stored_data(const ZipEntry& entry) const {
+Result<std::size_t> ZipReader::index_of(const ZipEntry& entry) const {
+  const ZipEntry* own = find(entry.name);
+  if (own == nullptr || own->local_header_offset != entry.local_header_offset ||
+      own->compressed_size != entry.compressed_size) {
+    return Status::invalid_argument(entry_context(display_name_, entry.name) + ": local header at offset " +
+                                    std::to_string(entry.local_header_offset) + " (" +
+                                    std::to_string(entry.compressed_size) + " bytes) is not in this archive");
+  }
+  return static_cast<std::size_t>(own - entries_.data());
+}
+
+Result<Region> ZipReader::data(std::size_t index, std::uint64_t max_bytes) const {
+  const ZipEntry& entry = entries_[index];
+  const std::uint64_t want = std::min(max_bytes, entry.compressed_size);
+  std::uint64_t data_offset = 0;
+  {
+    const std::lock_guard lock(lazy_->mutex);
+    data_offset = lazy_->data_offsets[index];
+  }
+  if (data_offset != 0) return archive_->region(data_offset, want);
+
+  const std::string where = entry_context(display_name_, entry.name);
+  const std::uint64_t begin = entry.local_header_offset;
+  const std::uint64_t limit = limits_[index];
+  if (begin > limit) {
+    return Status::corruption(where + ": local header offset " + std::to_string(begin) +
+                              " is beyond the end of the archive (" + std::to_string(limit) + " bytes)");
+  }
+  // One request for the header and the data wanted, when the extra field is no longer than usual.
+  const std::uint64_t guess = kLocalHeaderSize + entry.name.size() + kLocalExtraAllowance + want;
+  auto bytes = archive_->region(begin, std::min(limit - begin, guess));
+  if (!bytes.ok()) return bytes.status().with_context(where);
+  auto header_size = local_header_size(bytes->bytes(), begin);
+  if (!header_size.ok()) return header_size.status().with_context(where);
+  if (*header_size > bytes->size() && *header_size <= limit - begin) {
+    OWF_ASSIGN_OR_RETURN(*bytes, archive_->region(begin, std::min(limit - begin, *header_size + want)));
+  }
+  auto found = read_local_header(bytes->bytes(), begin, entry, data_descriptors_[index]);
+  if (!found.ok()) return found.status().with_context(where);
+  data_offset = *found;
+  if (entry.compressed_size > limit - data_offset) {
+    const std::string bound = limit == archive_->size()
+                                  ? "the end of the archive (" + std::to_string(limit) + " bytes)"
+                                  : "the next entry or the central directory at offset " + std::to_string(limit);
+    return Status::corruption(where + ": data at offset " + std::to_string(data_offset) + " (" +
+                              std::to_string(entry.compressed_size) + " bytes) runs past " + bound);
+  }
+  {
+    const std::lock_guard lock(lazy_->mutex);
+    lazy_->data_offsets[index] = data_offset;
+  }
+  const std::uint64_t in_bytes = data_offset - begin;
+  if (want <= bytes->size() - in_bytes) return std::move(bytes).value().sub(in_bytes, want);
+  return archive_->region(data_offset, want);
+}
+
+Result<std::uint64_t> ZipReader::data_offset(const ZipEntry& entry) const {
+  OWF_ASSIGN_OR_RETURN(const std::size_t index, index_of(entry));
+  OWF_RETURN_IF_ERROR(data(index, 0).status());
+  const std::lock_guard lock(lazy_->mutex);
+  return lazy_->data_offsets[index];
+}
+
+Result<Region> ZipReader::stored_data(const ZipEntry& entry, std::uint64_t max_bytes) const {
   const std::string where = entry_context(display_name_, entry.name);
   if (entry.method != kMethodStored) return Status::not_supported(where + " is deflated, not stored");
-  return entry_bytes(archive_, entry, where);
+  OWF_ASSIGN_OR_RETURN(const std::size_t index, index_of(entry));
+  return data(index, archive_->mapped() ? entry.compressed_size : max_bytes);
 }
 
 Status ZipReader::extract(const ZipEntry& entry, std::span<std::byte> dst) const {
@@ -696,28 +811,44 @@ Status ZipReader::extract(const ZipEntry& entry, std::span<std::byte> dst) const
     return Status::invalid_argument(where + ": buffer of " + std::to_string(dst.size()) + " bytes for " +
                                     std::to_string(entry.size) + " bytes of data");
   }
-  OWF_ASSIGN_OR_RETURN(const auto data, entry_bytes(archive_, entry, where));
+  OWF_ASSIGN_OR_RETURN(const std::size_t index, index_of(entry));
+  OWF_ASSIGN_OR_RETURN(const Region data, this->data(index, entry.compressed_size));
+  OWF_ASSIGN_OR_RETURN(const std::uint64_t offset, data_offset(entry));
   if (entry.method == kMethodStored) {
-    std::copy(data.begin(), data.end(), dst.begin());
-    return compare_crc(entry, crc32_update(0, dst), where);
+    std::copy(data.bytes().begin(), data.bytes().end(), dst.begin());
+    return compare_crc(entry, offset, crc32_update(0, dst), where);
   }
   const OutputWindow window = [dst](std::uint64_t produced) {
     return dst.subspan(produced, std::min<std::uint64_t>(dst.size() - produced, kZlibMaxPiece));
   };
-  auto crc = inflate_with_crc(data, entry.size, window);
+  auto crc = inflate_with_crc(data.bytes(), entry.size, window);
   if (!crc.ok()) return crc.status().with_context(where);
-  return compare_crc(entry, *crc, where);
+  return compare_crc(entry, offset, *crc, where);
 }
 
 Status ZipReader::check_crc(const ZipEntry& entry) const {
   const std::string where = entry_context(display_name_, entry.name);
-  OWF_ASSIGN_OR_RETURN(const auto data, entry_bytes(archive_, entry, where));
-  if (entry.method == kMethodStored) return compare_crc(entry, crc32_update(0, data), where);
+  OWF_ASSIGN_OR_RETURN(const std::size_t index, index_of(entry));
+  OWF_ASSIGN_OR_RETURN(const std::uint64_t offset, data_offset(entry));
+  if (entry.method == kMethodStored && !archive_->mapped()) {
+    // In pieces, so that memory stays flat however large the entry.
+    std::vector<std::byte> piece(std::min<std::uint64_t>(entry.size, kCopyPieceSize));
+    std::uint32_t crc = 0;
+    for (std::uint64_t done = 0; done < entry.size;) {
+      const auto dst = std::span<std::byte>(piece).first(std::min<std::uint64_t>(piece.size(), entry.size - done));
+      if (Status read = archive_->read_at(offset + done, dst); !read.ok()) return read.with_context(where);
+      crc = crc32_update(crc, dst);
+      done += dst.size();
+    }
+    return compare_crc(entry, offset, crc, where);
+  }
+  OWF_ASSIGN_OR_RETURN(const Region data, this->data(index, entry.compressed_size));
+  if (entry.method == kMethodStored) return compare_crc(entry, offset, crc32_update(0, data.bytes()), where);
   std::vector<std::byte> scratch(std::min<std::uint64_t>(entry.size, kInflateScratchSize));
   const OutputWindow window = [&scratch](std::uint64_t) { return std::span<std::byte>(scratch); };
-  auto crc = inflate_with_crc(data, entry.size, window);
+  auto crc = inflate_with_crc(data.bytes(), entry.size, window);
   if (!crc.ok()) return crc.status().with_context(where);
-  return compare_crc(entry, *crc, where);
+  return compare_crc(entry, offset, *crc, where);
 }
 
 namespace {

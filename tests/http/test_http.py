@@ -1,24 +1,26 @@
 """owf over HTTP: Debian's nginx on a loopback port serves corpus files (and .owf files made from
-them); every read command gives over a URL what it gives for the local file, within the request
-budget of issue 12 (counted in nginx's access log). Faults come from a small http.server."""
+them); every read command, the C API (examples/c/owf_list.c) and the Python module give over a URL
+what they give for the local file, within the request budget of issue 12 (counted in nginx's access
+log). Faults come from a small http.server."""
 import http.server
+import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
 import time
-import json
-import re
 import unittest
 
 import numpy
 
-from owftest import CORPUS, OwfTestCase, content_digest, run_owf, write_safetensors
+from owftest import CORPUS, OwfTestCase, content_digest, read_safetensors, run_owf, write_safetensors
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+OWF_LIST = os.environ.get("OWF_LIST")  # set by ctest when the C example is built
 FILES = [
     "safetensors/silero_vad_16k.safetensors",
     "safetensors/ollama-discollama-adapters.safetensors",
@@ -26,9 +28,19 @@ FILES = [
     "gguf/ollama-llama-2-tiny-random.gguf",
     "npy/g2p_en-enc_w_hh.npy",
     "npz/g2p_en-checkpoint20.npz",
+    "pytorch/stories260K-bf16.pt",
+    "pytorch/ggml-mnist_model.state_dict",
+    "pytorch/facenet-mtcnn-pnet.pt",  # legacy torch.save: fetched whole
+    "onnx/silero_vad_16k_op15.onnx",
+    "onnx/external/silero.onnx",  # its initializers in silero.onnx.data beside it
+    "hf/single/",  # config.json and model.safetensors
+    "hf/sharded/",  # config.json, model.safetensors.index.json and two shards
     "owf/silero.owf",
     "owf/silero-zstd.owf",
 ]
+# The files a Hugging Face folder may carry besides config.json (format/hf/hf_folder.h), each one
+# request of a folder URL even when absent.
+HF_CARRIED_OTHERS = 5
 
 
 def free_port():
@@ -48,11 +60,15 @@ class NginxTest(OwfTestCase):
         cls.root = pathlib.Path(cls._dir.name) / "www"
         for name in FILES:
             (cls.root / name).parent.mkdir(parents=True, exist_ok=True)
-            if not name.startswith("owf/"):
+            if (CORPUS / name).is_file():
                 shutil.copy(CORPUS / name, cls.root / name)
         source = CORPUS / "safetensors/silero_vad_16k.safetensors"
         run_owf("convert", source, cls.root / "owf/silero.owf", check=0)
         run_owf("convert", "--compress", source, cls.root / "owf/silero-zstd.owf", check=0)
+        cls.make_large_zips(cls.root / "large")
+        cls.make_external_onnx(cls.root / "onnx/external")
+        cls.make_hf_folders(cls.root / "hf")
+        cls.make_far_tables(cls.root / "owf")
         cls.log = pathlib.Path(cls._dir.name) / "access.log"
         cls.port = free_port()
         conf = pathlib.Path(cls._dir.name) / "nginx.conf"
@@ -75,6 +91,59 @@ http {{
                 break
             except OSError:
                 time.sleep(0.05)
+
+    # Zip archives far larger than the first request's 1 MiB, each member larger than that too.
+    LARGE_MEMBERS = 6
+    LARGE_MEMBER_BYTES = 8 << 20
+
+    @classmethod
+    def make_large_zips(cls, folder):
+        import numpy as np
+        import torch
+        folder.mkdir()
+        rng = np.random.default_rng(12)
+        arrays = {f"w{i}": rng.standard_normal(cls.LARGE_MEMBER_BYTES // 4, dtype=np.float32).reshape(-1, 256)
+                  for i in range(cls.LARGE_MEMBERS)}
+        np.savez(folder / "large.npz", **arrays)
+        torch.save({name: torch.from_numpy(array) for name, array in arrays.items()}, folder / "large.pt")
+
+    FAR_TABLES = 30
+
+    @classmethod
+    def make_far_tables(cls, folder):
+        """A compressed .owf whose chunk tables lie beyond the first request's 1 MiB: a 3 MiB tensor
+        first, then small ones, each table at the start of its tensor's stored bytes."""
+        import numpy as np
+        rng = np.random.default_rng(5)
+        tensors = {"big": rng.standard_normal(3 << 18, dtype=np.float32)}
+        tensors.update({f"small.{i}": rng.standard_normal(16 << 10, dtype=np.float32) for i in range(cls.FAR_TABLES)})
+        source = folder / "far-tables.safetensors"
+        write_safetensors(source, tensors)
+        run_owf("convert", "--compress", source, folder / "far-tables.owf", check=0)
+
+    @staticmethod
+    def make_external_onnx(folder):
+        import onnx
+        model = onnx.load(str(CORPUS / "onnx/silero_vad_16k_op15.onnx"))
+        onnx.save_model(model, str(folder / "silero.onnx"), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="silero.onnx.data", size_threshold=0)
+
+    @staticmethod
+    def make_hf_folders(folder):
+        tensors, _ = read_safetensors(CORPUS / "safetensors/silero_vad_16k.safetensors")
+        config = json.dumps({"model_type": "silero_vad", "architectures": ["SileroVAD"]})
+        for name in ("single", "sharded"):
+            (folder / name).mkdir(parents=True, exist_ok=True)
+            (folder / name / "config.json").write_text(config)
+        write_safetensors(folder / "single/model.safetensors", tensors)
+        names = list(tensors)
+        halves = {"model-00001-of-00002.safetensors": names[:len(names) // 2],
+                  "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+        for shard, members in halves.items():
+            write_safetensors(folder / "sharded" / shard, {n: tensors[n] for n in members})
+        weight_map = {n: shard for shard, members in halves.items() for n in members}
+        (folder / "sharded/model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {}, "weight_map": weight_map}))
 
     @classmethod
     def tearDownClass(cls):
@@ -103,7 +172,7 @@ http {{
                 self.assertEqual(remote_hash, run_owf("hash", "--tensors", local, check=0).stdout.replace(str(local), "F"))
                 run_owf("diff", url, local, check=0)
                 run_owf("verify", url, check=0)
-                out = self.tmp / (pathlib.Path(name).stem + ".owf")
+                out = self.tmp / (name.strip("/").replace("/", "-") + ".owf")
                 run_owf("convert", url, out, check=0)
                 self.assertEqual(run_owf("hash", out, check=0).stdout.split()[0],
                                  run_owf("hash", url, check=0).stdout.split()[0])
@@ -118,6 +187,73 @@ http {{
         result, requests = self.requests("inspect", self.url("gguf/ollama-llama-2-tiny-random.gguf"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertLessEqual(requests, 3)
+
+    def test_zip_archives_read_central_directory_first(self):
+        """An .npz or PyTorch zip over a URL: its tail and central directory, then only the members
+        needed (an .npz member's header with its local header, one request each); never the whole
+        file. The budget does not grow with the members' sizes."""
+        size = self.LARGE_MEMBERS * self.LARGE_MEMBER_BYTES
+        for name, budget in (("large/large.npz", 2 + self.LARGE_MEMBERS), ("large/large.pt", 2)):
+            with self.subTest(name):
+                url, local = self.url(name), self.root / name
+                result, requests = self.requests("-v", "inspect", url)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertLessEqual(requests, budget)
+                fetched = int(re.search(r"(\d+) bytes fetched", result.stderr).group(1))
+                self.assertLess(fetched, size // 10)
+                self.assertEqual(without_file_line(result.stdout),
+                                 without_file_line(run_owf("inspect", local, check=0).stdout))
+                self.check_one_tensor_read(url, local, "w3", budget + 2)
+                self.assertEqual(run_owf("hash", url, check=0).stdout.split()[0],
+                                 run_owf("hash", local, check=0).stdout.split()[0])
+                run_owf("verify", url, check=0)
+
+    def check_one_tensor_read(self, url, local, name, budget):
+        """Opening `url` and reading tensor `name` through the Python module (one read call) costs at
+        most `budget` requests: the open's, the tensor's data, and for a PyTorch zip its record's
+        local header."""
+        try:
+            import numpy as np
+            import owf
+        except ImportError as error:
+            self.skipTest(f"the Python module is not built: {error}")
+        before = self.log.read_text().count("\n")
+        with owf.safe_open(url) as remote:
+            tensor = remote.get_tensor(name)
+        time.sleep(0.05)
+        self.assertLessEqual(self.log.read_text().count("\n") - before, budget)
+        with owf.safe_open(str(local)) as model:
+            self.assertTrue(np.array_equal(tensor, model.get_tensor(name)))
+
+    def test_onnx_external_data_and_hf_folder_budget(self):
+        # The .onnx fetched whole (it holds no weights), its data file's first bytes.
+        result, requests = self.requests("inspect", self.url("onnx/external/silero.onnx"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertLessEqual(requests, 2)
+        # config.json, the index (a 404 for the single file), the weights, the carried files.
+        for name, weight_requests in (("hf/single/", 2), ("hf/sharded/", 3)):
+            with self.subTest(name):
+                result, requests = self.requests("inspect", self.url(name))
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("hf folder (safetensors", result.stdout)
+                self.assertLessEqual(requests, 1 + weight_requests + HF_CARRIED_OTHERS)
+
+    def test_hf_folder_url_without_config_is_refused(self):
+        result = run_owf("inspect", self.url("owf/"))
+        self.assertRefused(result, self.url("owf/config.json"), "missing")
+
+    def test_compressed_owf_chunk_tables_in_few_requests(self):
+        """The first request, the header at the end of the file, and one for all the chunk tables
+        beyond the first 1 MiB (not one or two for each of the 30)."""
+        url, local = self.url("owf/far-tables.owf"), self.root / "owf/far-tables.owf"
+        self.assertGreater(local.stat().st_size, 4 << 20)
+        result, requests = self.requests("inspect", url)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("zstd", result.stdout)
+        self.assertLessEqual(requests, 3)
+        self.assertEqual(without_file_line(result.stdout), without_file_line(run_owf("inspect", local, check=0).stdout))
+        self.assertEqual(run_owf("hash", "--tensors", url, check=0).stdout.replace(url, "F"),
+                         run_owf("hash", "--tensors", local, check=0).stdout.replace(str(local), "F"))
 
     def test_verbose_counts_requests_and_bytes(self):
         result, requests = self.requests("-v", "inspect", self.url("safetensors/silero_vad_16k.safetensors"))
@@ -158,6 +294,44 @@ http {{
     def test_missing_file_is_404(self):
         result = run_owf("inspect", self.url("nothing.safetensors"))
         self.assertRefused(result, "nothing.safetensors", "404")
+
+    @unittest.skipUnless(OWF_LIST, "the C example (owf_list_c) is not built")
+    def test_c_api_reads_urls_as_local_files(self):
+        for name in FILES:
+            with self.subTest(name):
+                remote = subprocess.run([OWF_LIST, self.url(name)], capture_output=True, text=True, timeout=120)
+                local = subprocess.run([OWF_LIST, self.root / name], capture_output=True, text=True, timeout=120)
+                self.assertEqual(remote.returncode, 0, remote.stderr)
+                self.assertEqual(local.returncode, 0, local.stderr)
+                # Every tensor read three ways, its first value, and the content digest.
+                self.assertEqual(remote.stdout, local.stdout)
+        missing = self.url("nothing.safetensors")
+        result = subprocess.run([OWF_LIST, missing], capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 2, result.stdout)
+        self.assertIn(missing, result.stderr)
+        self.assertIn("404", result.stderr)
+
+    def test_python_module_reads_urls_as_local_files(self):
+        try:
+            import numpy as np
+            import owf
+        except ImportError as error:
+            self.skipTest(f"the Python module is not built: {error}")
+        for name in FILES:
+            with self.subTest(name):
+                with owf.safe_open(self.url(name)) as remote, owf.safe_open(str(self.root / name)) as local:
+                    self.assertEqual(remote.keys(), local.keys())
+                    self.assertEqual(remote.metadata(), local.metadata())
+                    for key in local.keys():
+                        self.assertTrue(np.array_equal(remote.get_tensor(key), local.get_tensor(key)), key)
+                        if len(local.get_slice(key).get_shape()) > 0:
+                            self.assertTrue(np.array_equal(remote.get_slice(key)[1:3], local.get_slice(key)[1:3]))
+                self.assertEqual(owf.content_digest(self.url(name)), owf.content_digest(str(self.root / name)))
+        missing = self.url("nothing.safetensors")
+        with self.assertRaises(owf.OwfError) as raised:
+            owf.safe_open(missing)
+        self.assertIn(missing, str(raised.exception))
+        self.assertIn("404", str(raised.exception))
 
     def test_malformed_header_refused_without_printing_it(self):
         result = run_owf("--header", "no colon secret", "inspect", self.url(FILES[0]))

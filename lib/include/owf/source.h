@@ -34,6 +34,13 @@ class Region {
   std::span<const std::byte> bytes() const { return view_; }
   std::size_t size() const { return view_.size(); }
 
+  // Bytes [offset, offset + size) of this region (which must hold them), keeping what it owns.
+  Region sub(std::uint64_t offset, std::uint64_t size) && {
+    Region part(std::move(*this));
+    part.view_ = part.view_.subspan(offset, size);
+    return part;
+  }
+
  private:
   Region(std::span<const std::byte> view, std::vector<std::byte> owned)
       : owned_(std::move(owned)), view_(owned_.empty() ? view : std::span<const std::byte>(owned_)) {}
@@ -72,6 +79,14 @@ class ByteSource {
   // The whole file as one span when it is memory-mapped (local files), for zero-copy views.
   virtual std::optional<std::span<const std::byte>> mapped() const { return std::nullopt; }
 };
+
+// A source over bytes in memory (borrowed, or owned by `bytes`), named `name`; mapped() returns
+// them. For readers that take a ByteSource given a buffer.
+std::shared_ptr<const ByteSource> memory_source(std::string name, Region bytes);
+
+// `source` itself when it is mapped, else a source over all its bytes, fetched in one request, for
+// readers that need the whole file in memory.
+Result<std::shared_ptr<const ByteSource>> whole_in_memory(std::shared_ptr<const ByteSource> source);
 
 // Whether `location` is an http:// or https:// URL (scheme case-insensitive).
 bool is_url(std::string_view location);
