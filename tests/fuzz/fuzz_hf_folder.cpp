@@ -36,9 +36,9 @@ std::string safetensors_checkpoint() {
     const std::size_t elements = shape == "[4]" ? 4 : shape == "[4, 4]" ? 16 : 32;
     const std::size_t begin = data.size();
     data.append(elements * 2, '\x3c');  // f16 1.0 and neighbours: any bytes are weights
-    header += std::string(header.size() > 1 ? "," : "") + "\"" + std::string(name) + "\":{\"dtype\":\"F16\",\"shape\":" +
-              std::string(shape) + ",\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) +
-              "]}";
+    header += std::string(header.size() > 1 ? "," : "") + "\"" + std::string(name) +
+              "\":{\"dtype\":\"F16\",\"shape\":" + std::string(shape) + ",\"data_offsets\":[" + std::to_string(begin) +
+              "," + std::to_string(data.size()) + "]}";
   }
   header += "}";
   std::vector<std::byte> bytes;
@@ -52,7 +52,9 @@ void write_file(const fs::path& path, std::string_view text) {
   if (!out) std::abort();  // the fuzzer's own folder: nothing to test without it
 }
 
-// A folder of this process (on tmpfs when there is one), made once and removed at exit.
+// A folder for one input (on tmpfs when there is one), removed when the input is done: libFuzzer
+// ends an interrupted run (SIGINT, SIGTERM), a timeout or a finding with _Exit, which skips the
+// destructor of a folder kept for the whole process.
 class Folder {
  public:
   Folder() {
@@ -60,8 +62,11 @@ class Folder {
     std::string pattern = (base / "owf-fuzz-hf-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) std::abort();
     path_ = pattern;
-    write_file(path_ / "model.safetensors", safetensors_checkpoint());
+    static const std::string checkpoint = safetensors_checkpoint();
+    write_file(path_ / "model.safetensors", checkpoint);
   }
+  Folder(const Folder&) = delete;
+  Folder& operator=(const Folder&) = delete;
   ~Folder() {
     std::error_code ignored;
     fs::remove_all(path_, ignored);
@@ -122,17 +127,12 @@ void check_hyperparameters(const Json& config, const std::map<std::string, nlohm
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const Folder folder;
   static const auto format = owf::formats::make_hf_format();
+  const Folder folder;
   const auto files = owf::fuzz::split_files(std::string_view(reinterpret_cast<const char*>(data), size), "config.json");
   for (const hf::CarriedFile& file : hf::kCarriedFiles) {
-    const auto text = owf::fuzz::file_text(files, file.file_name);
-    std::error_code ignored;
-    if (text) {
+    if (const auto text = owf::fuzz::file_text(files, file.file_name))
       write_file(folder.path() / file.file_name, *text);
-    } else {
-      fs::remove(folder.path() / file.file_name, ignored);
-    }
   }
   std::vector<owf::fuzz::InputFile> written;
   for (const auto& file : files) {
