@@ -277,8 +277,7 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
   OWF_ASSIGN_OR_RETURN(WriteOptions write, write_options(options, owf_output, invocation.threads));
   OWF_ASSIGN_OR_RETURN(const auto time, source_date());
 
-  OWF_ASSIGN_OR_RETURN(const OpenedModel input,
-                       open_model(invocation, options.input, options.key));
+  OWF_ASSIGN_OR_RETURN(const OpenedModel input, open_model(invocation, options.input, options.key));
   DigestingModel digesting(*input.model);
   auto found = find_export(invocation.registry, *format, digesting);
   if (!found.ok()) return found.status().with_context(options.input);
@@ -303,14 +302,15 @@ Outcome run_convert(const Invocation& invocation, const ConvertOptions& options)
     return with_native_sets(*format, std::move(text), options);
   };
 
-  // The input's content digest, for provenance: recorded in an .owf input's header; else taken
-  // from the writer when the tensors reach one that digests them unchanged; else computed from
-  // the bytes the writer reads (so the input is read once, which matters most for a URL).
+  // The input's content digest, for provenance, where the output keeps it: recorded in an .owf
+  // input's header; else taken from the writer when the tensors reach one that digests them
+  // unchanged; else computed from the bytes the writer reads (so the input is read once, which
+  // matters most for a URL).
   const Reader* owf_input = dynamic_cast<const Reader*>(input.model.get());
   const bool writer_digests_input = !exported && !view->changes_content() && format->digests_content();
   OWF_ASSIGN_OR_RETURN(std::string draft, metadata_for(owf_input ? owf_input->recorded_digest() : Digest{}));
   OutputMetadata::Completion completion;
-  if (!owf_input && format->stores_metadata()) {
+  if (!owf_input && format->stores_content_digests()) {
     if (!writer_digests_input) digesting.enable();
     completion = [&](const WrittenContent& written) -> Result<std::string> {
       if (writer_digests_input && written.content_digest) return metadata_for(*written.content_digest);

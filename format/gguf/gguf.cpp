@@ -27,6 +27,9 @@ class GgufFormat final : public Format {
     return gguf::write_gguf(model, metadata, path, options);
   }
 
+  // Parents become general.base_model.* names: GGUF has no key for their content digests.
+  bool stores_content_digests() const override { return false; }
+
   bool has_native_keys() const override { return true; }
 
   Result<std::string> edit_native_keys(std::string_view metadata_json, std::span<const KeyEdit> edits) const override {

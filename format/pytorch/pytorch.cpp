@@ -26,6 +26,8 @@ class PyTorchFormat final : public Format {
                const WriteOptions& options) const override {
     return pytorch::write_checkpoint(model, metadata.draft(), path, options);
   }
+
+  bool stores_content_digests() const override { return false; }
 };
 
 }  // namespace

@@ -270,26 +270,52 @@ http {{
         for secret in ("secret", "token", "abc", "hidden"):
             self.assertNotIn(secret, metadata)
 
+    def served_weights(self, folder, seed):
+        """Four random 2 MiB tensors served as FOLDER/weights.safetensors: (tensors, URL, file size)."""
+        rng = numpy.random.default_rng(seed)
+        tensors = {f"w{i}": rng.standard_normal((512, 1024), dtype=numpy.float32) for i in range(4)}
+        source = self.root / folder / "weights.safetensors"
+        source.parent.mkdir(exist_ok=True)
+        write_safetensors(source, tensors)
+        return tensors, self.url(f"{folder}/weights.safetensors"), source.stat().st_size
+
+    def bytes_fetched_converting(self, *args):
+        result = run_owf("-v", "convert", *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return int(re.search(r"(\d+) bytes fetched", result.stderr).group(1))
+
+    def assert_parent_digest(self, outputs, tensors):
+        for out in outputs:
+            metadata = json.loads(run_owf("inspect", "--json", self.tmp / out, check=0).stdout)["metadata"]
+            self.assertEqual(metadata["provenance"]["parents"][0]["digest"], content_digest(tensors), out)
+
     def test_convert_fetches_the_input_once(self):
         # Writers take the provenance digest from the bytes they stream (OutputMetadata), so converting
         # a URL into any format fetches each byte once, not once more for the digest.
-        rng = numpy.random.default_rng(7)
-        tensors = {f"w{i}": rng.standard_normal((512, 1024), dtype=numpy.float32) for i in range(4)}
-        source = self.root / "big" / "weights.safetensors"
-        source.parent.mkdir(exist_ok=True)
-        write_safetensors(source, tensors)
-        size = source.stat().st_size
+        tensors, url, size = self.served_weights("big", 7)
         for out, flags in (("once.owf", []), ("once.safetensors", ["--dtype", "f16"]), ("once.gguf", []),
                            ("shards.safetensors", ["--max-shard-size", "3MiB"])):
             with self.subTest(out):
-                result = run_owf("-v", "convert", *flags, self.url("big/weights.safetensors"), self.tmp / out)
-                self.assertEqual(result.returncode, 0, result.stderr)
-                fetched = int(re.search(r"(\d+) bytes fetched", result.stderr).group(1))
+                fetched = self.bytes_fetched_converting(*flags, url, self.tmp / out)
                 self.assertGreaterEqual(fetched, size)
                 self.assertLess(fetched, size * 1.2)
-        for out in ("once.owf", "once.safetensors", "shards.safetensors.index.json"):
-            metadata = json.loads(run_owf("inspect", "--json", self.tmp / out, check=0).stdout)["metadata"]
-            self.assertEqual(metadata["provenance"]["parents"][0]["digest"], content_digest(tensors), out)
+        self.assert_parent_digest(("once.owf", "once.safetensors", "shards.safetensors.index.json"), tensors)
+
+    def test_the_input_is_digested_only_for_outputs_that_keep_the_digest(self):
+        # A tensor that --exclude drops is read only for the provenance digest. GGUF and PyTorch files
+        # keep no content digest, so converting into them fetches the kept tensors alone; the formats
+        # that keep one record the input's content digest, the dropped tensor included.
+        tensors, url, size = self.served_weights("drop", 8)
+        for out, flags, keeps_digest in (("drop.gguf", [], False), ("drop.pt", [], False),
+                                          ("drop.owf", ["--dtype", "f16"], True), ("drop.safetensors", [], True),
+                                          ("drop-shards.safetensors", ["--max-shard-size", "3MiB"], True)):
+            with self.subTest(out):
+                fetched = self.bytes_fetched_converting("--exclude", "^w3$", *flags, url, self.tmp / out)
+                if keeps_digest:
+                    self.assertGreaterEqual(fetched, size)
+                else:
+                    self.assertLess(fetched, size * 0.8)
+        self.assert_parent_digest(("drop.owf", "drop.safetensors", "drop-shards.safetensors.index.json"), tensors)
 
     def test_missing_file_is_404(self):
         result = run_owf("inspect", self.url("nothing.safetensors"))

@@ -99,6 +99,11 @@ class Format {
   // any, so that a conversion can refuse metadata the user set instead of dropping it.
   virtual bool stores_metadata() const { return true; }
 
+  // Whether the file write() produces keeps the content digests in the metadata (provenance's
+  // parents and conversions, spec §7), which OutputMetadata's completion fills in: false for formats
+  // whose mapping drops them, so that a caller need not compute them. Default: stores_metadata().
+  virtual bool stores_content_digests() const { return stores_metadata(); }
+
   // Whether the format has typed keys of its own (GGUF) that `owf meta` and `convert --set`
   // address by name instead of owf metadata keys.
   virtual bool has_native_keys() const { return false; }
