@@ -9,8 +9,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "hf/hf_folder.h"
 #include "hf/hf_gguf.h"
 #include "hf/sentencepiece.h"
 #include "owf/text.h"
@@ -26,6 +28,7 @@ constexpr std::int32_t kUnknown = static_cast<std::int32_t>(PieceType::kUnknown)
 constexpr std::int32_t kControl = static_cast<std::int32_t>(PieceType::kControl);
 constexpr std::int32_t kUserDefined = static_cast<std::int32_t>(PieceType::kUserDefined);
 constexpr std::int32_t kUnused = static_cast<std::int32_t>(PieceType::kUnused);
+constexpr std::int32_t kByte = static_cast<std::int32_t>(PieceType::kByte);
 
 // The tokenizer.ggml.* key-values, checked.
 struct GgufVocabulary {
@@ -394,6 +397,41 @@ Json special_tokens_map(const GgufVocabulary& vocab) {
   return map;
 }
 
+// tokenizer.model: the vocabulary as a SentencePiece BPE model, which merges the adjacent pair whose
+// merged text is the highest-scoring piece, as llama.cpp's SentencePiece tokenizer does (whatever
+// model type the pieces were trained with). Nullopt for a vocabulary sentencepiece would refuse to
+// load: an empty or repeated piece, a token type outside 1..6, other than one UNKNOWN piece, or BYTE
+// pieces other than all 256 <0xXX>.
+std::optional<std::string> sentencepiece_file(const GgufVocabulary& vocab) {
+  SentencePieceModel model;
+  model.model_type = 2;  // BPE
+  std::unordered_set<std::string_view> seen;
+  // sentencepiece's name of a byte piece: "<0x41>", two upper-case hex digits.
+  const auto byte_name = [](std::string_view text) {
+    const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); };
+    return text.size() == 6 && text.starts_with("<0x") && hex(text[3]) && hex(text[4]) && text[5] == '>';
+  };
+  std::size_t unknown = 0;
+  std::size_t bytes = 0;  // distinct, as every piece is
+  for (std::size_t id = 0; id < vocab.tokens.size(); ++id) {
+    const std::string& text = vocab.tokens[id];
+    const std::int32_t type = vocab.types[id];
+    if (text.empty() || !seen.insert(text).second || type < 1 || type > 6) return std::nullopt;
+    if (type == kUnknown) ++unknown;
+    if (type == kByte && !byte_name(text)) return std::nullopt;
+    if (type == kByte) ++bytes;
+    model.pieces.push_back({text, static_cast<float>(vocab.scores[id]), static_cast<PieceType>(type)});
+  }
+  if (unknown != 1 || (bytes != 0 && bytes != 256)) return std::nullopt;
+  const auto id_of = [](const std::optional<std::uint64_t>& id) { return id ? static_cast<std::int32_t>(*id) : -1; };
+  model.unk_id = id_of(vocab.unk);
+  model.bos_id = id_of(vocab.bos);
+  model.eos_id = id_of(vocab.eos);
+  model.pad_id = id_of(vocab.pad);
+  model.add_dummy_prefix = vocab.add_space_prefix;
+  return base64_encode(encode_sentencepiece(model));
+}
+
 }  // namespace
 
 Status add_tokenizer_files(const Json& gguf_kv, Json& hf_section) {
@@ -404,6 +442,9 @@ Status add_tokenizer_files(const Json& gguf_kv, Json& hf_section) {
   hf_section["tokenizer"] = tokenizer_json(vocab);
   hf_section["tokenizer_config"] = tokenizer_config(vocab);
   hf_section["special_tokens_map"] = special_tokens_map(vocab);
+  if (vocab.model == "llama") {
+    if (auto file = sentencepiece_file(vocab)) hf_section["tokenizer_model"] = std::move(*file);
+  }
   return {};
 }
 

@@ -242,6 +242,7 @@ struct Vocabulary {
   std::string pre;                  // tokenizer.ggml.pre
   std::unordered_map<std::string, std::uint64_t> ids;
   std::optional<std::int64_t> bos, eos, unk, pad;
+  bool add_space_prefix = true;  // SentencePiece's add_dummy_prefix (llama.cpp's default: true)
 };
 
 std::string padding_token(std::uint64_t id) { return "[PAD" + std::to_string(id) + "]"; }
@@ -336,6 +337,7 @@ Result<Vocabulary> sentencepiece_vocabulary(const Json& hf, std::optional<std::u
   vocab.eos = id_in_range(spm.eos_id);
   vocab.unk = id_in_range(spm.unk_id);
   vocab.pad = id_in_range(spm.pad_id);
+  vocab.add_space_prefix = spm.add_dummy_prefix;
   return vocab;
 }
 
@@ -561,6 +563,7 @@ Result<Json> tokenizer_kvs(const Json& hf, const Hyperparameters& h) {
   const auto [add_bos, add_eos] = added_specials(hf, tokenizer ? &*tokenizer : nullptr, vocab);
   if (add_bos) kvs.push_back(kv("tokenizer.ggml.add_bos_token", "bool", *add_bos));
   if (add_eos) kvs.push_back(kv("tokenizer.ggml.add_eos_token", "bool", *add_eos));
+  if (!vocab.add_space_prefix) kvs.push_back(kv("tokenizer.ggml.add_space_prefix", "bool", false));
   if (hf.contains("tokenizer_config")) {
     const Json& tokenizer_config = hf["tokenizer_config"];
     const auto chat_template = tokenizer_config.find("chat_template");

@@ -1,5 +1,6 @@
 #include "hf/sentencepiece.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -13,16 +14,25 @@ using protobuf::Field;
 using protobuf::MessageReader;
 using protobuf::WireType;
 
+// The field numbers of sentencepiece_model.proto, for the reader and the writer.
 constexpr std::uint32_t kPiecesField = 1;
 constexpr std::uint32_t kTrainerSpecField = 2;
+constexpr std::uint32_t kNormalizerSpecField = 3;
 constexpr std::uint32_t kPieceText = 1;
 constexpr std::uint32_t kPieceScore = 2;
 constexpr std::uint32_t kPieceType = 3;
 constexpr std::uint32_t kModelType = 3;
+constexpr std::uint32_t kVocabSize = 4;
+constexpr std::uint32_t kByteFallback = 35;
 constexpr std::uint32_t kUnkId = 40;
 constexpr std::uint32_t kBosId = 41;
 constexpr std::uint32_t kEosId = 42;
 constexpr std::uint32_t kPadId = 43;
+constexpr std::uint32_t kUnkPiece = 45;  // each *_piece field is its id's field + 5
+constexpr std::uint32_t kNormalizerName = 1;
+constexpr std::uint32_t kAddDummyPrefix = 3;
+constexpr std::uint32_t kRemoveExtraWhitespaces = 4;
+constexpr std::uint32_t kEscapeWhitespaces = 5;
 
 std::string at(std::uint64_t offset) { return " at offset " + std::to_string(offset); }
 
@@ -86,6 +96,15 @@ Status parse_trainer_spec(const MessageReader& model, const Field& field, Senten
   });
 }
 
+Status parse_normalizer_spec(const MessageReader& model, const Field& field, SentencePieceModel& result) {
+  return protobuf::for_each_field(model, field, [&](const MessageReader&, const Field& item) -> Status {
+    if (item.number != kAddDummyPrefix) return {};
+    OWF_RETURN_IF_ERROR(protobuf::expect_type(item, WireType::kVarint, "NormalizerSpec.add_dummy_prefix"));
+    result.add_dummy_prefix = item.value != 0;
+    return {};
+  });
+}
+
 }  // namespace
 
 Result<SentencePieceModel> parse_sentencepiece(std::span<const std::byte> bytes) {
@@ -99,10 +118,45 @@ Result<SentencePieceModel> parse_sentencepiece(std::span<const std::byte> bytes)
       result.pieces.push_back(std::move(piece));
     } else if (field.number == kTrainerSpecField) {
       OWF_RETURN_IF_ERROR(parse_trainer_spec(model, field, result));
+    } else if (field.number == kNormalizerSpecField) {
+      OWF_RETURN_IF_ERROR(parse_normalizer_spec(model, field, result));
     }
   }
   if (result.pieces.empty()) return Status::corruption("no pieces (not a SentencePiece model)");
   return result;
+}
+
+std::vector<std::byte> encode_sentencepiece(const SentencePieceModel& model) {
+  protobuf::MessageWriter proto;
+  for (const Piece& piece : model.pieces) {
+    protobuf::MessageWriter entry;
+    entry.add_string(kPieceText, piece.text);
+    entry.add_float(kPieceScore, piece.score);
+    entry.add_int32(kPieceType, static_cast<std::int32_t>(piece.type));
+    proto.add_message(kPiecesField, entry);
+  }
+  protobuf::MessageWriter trainer;
+  trainer.add_int32(kModelType, model.model_type);
+  trainer.add_int32(kVocabSize, static_cast<std::int32_t>(model.pieces.size()));
+  // sentencepiece refuses BYTE pieces without byte fallback, and byte fallback without them.
+  trainer.add_bool(kByteFallback, std::any_of(model.pieces.begin(), model.pieces.end(),
+                                              [](const Piece& piece) { return piece.type == PieceType::kByte; }));
+  const std::pair<std::uint32_t, std::int32_t> ids[] = {
+      {kUnkId, model.unk_id}, {kBosId, model.bos_id}, {kEosId, model.eos_id}, {kPadId, model.pad_id}};
+  for (const auto& [number, id] : ids) trainer.add_int32(number, id);
+  for (const auto& [number, id] : ids) {
+    if (id >= 0 && static_cast<std::size_t>(id) < model.pieces.size()) {
+      trainer.add_string(number + (kUnkPiece - kUnkId), model.pieces[id].text);
+    }
+  }
+  proto.add_message(kTrainerSpecField, trainer);
+  protobuf::MessageWriter normalizer;
+  normalizer.add_string(kNormalizerName, "identity");
+  normalizer.add_bool(kAddDummyPrefix, model.add_dummy_prefix);
+  normalizer.add_bool(kRemoveExtraWhitespaces, false);
+  normalizer.add_bool(kEscapeWhitespaces, true);
+  proto.add_message(kNormalizerSpecField, normalizer);
+  return {proto.bytes().begin(), proto.bytes().end()};
 }
 
 }  // namespace owf::formats::hf

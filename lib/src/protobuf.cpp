@@ -1,5 +1,6 @@
 #include "owf/protobuf.h"
 
+#include <bit>
 #include <string>
 
 namespace owf::protobuf {
@@ -169,6 +170,35 @@ Status for_each_fixed32(const Field& field, const ValueVisitor& visit) {
 
 Status for_each_fixed64(const Field& field, const ValueVisitor& visit) {
   return for_each_fixed(field, 8, WireType::kFixed64, visit);
+}
+
+void append_varint(std::vector<std::byte>& out, std::uint64_t value) {
+  for (; value >= 0x80; value >>= 7) out.push_back(static_cast<std::byte>((value & 0x7F) | 0x80));
+  out.push_back(static_cast<std::byte>(value));
+}
+
+void MessageWriter::add_tag(std::uint32_t number, WireType type) {
+  append_varint(bytes_, std::uint64_t{number} << 3 | static_cast<std::uint8_t>(type));
+}
+
+void MessageWriter::add_varint(std::uint32_t number, std::uint64_t value) {
+  add_tag(number, WireType::kVarint);
+  append_varint(bytes_, value);
+}
+
+void MessageWriter::add_fixed32(std::uint32_t number, std::uint32_t value) {
+  add_tag(number, WireType::kFixed32);
+  append_le<std::uint32_t>(bytes_, value);
+}
+
+void MessageWriter::add_float(std::uint32_t number, float value) {
+  add_fixed32(number, std::bit_cast<std::uint32_t>(value));
+}
+
+void MessageWriter::add_len(std::uint32_t number, std::span<const std::byte> payload) {
+  add_tag(number, WireType::kLen);
+  append_varint(bytes_, payload.size());
+  append_bytes(bytes_, payload);
 }
 
 }  // namespace owf::protobuf

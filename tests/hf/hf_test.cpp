@@ -37,7 +37,9 @@ TEST_CASE("sentencepiece: pieces, scores, types and trainer ids") {
       .message(1, piece("\xe2\x96\x81"
                         "a",
                         -1.5f, 1));
-  model.message(2, trainer).text(3, "normalizer spec skipped");
+  Proto normalizer;
+  normalizer.text(1, "identity").varint(3, 0).varint(4, 0);
+  model.message(2, trainer).message(3, normalizer).text(4, "self-test data skipped");
   const auto parsed = hf::parse_sentencepiece(model.bytes());
   REQUIRE(parsed.ok());
   REQUIRE(parsed->pieces.size() == 3);
@@ -50,6 +52,40 @@ TEST_CASE("sentencepiece: pieces, scores, types and trainer ids") {
   CHECK(parsed->model_type == 2);
   CHECK(parsed->pad_id == -1);
   CHECK(parsed->eos_id == 2);
+  CHECK_FALSE(parsed->add_dummy_prefix);
+}
+
+TEST_CASE("sentencepiece: an encoded model parses back into the same model") {
+  hf::SentencePieceModel model;
+  model.pieces = {{"<unk>", 0, hf::PieceType::kUnknown},
+                  {"<s>", 0, hf::PieceType::kControl},
+                  {"<0x41>", 0, hf::PieceType::kByte},
+                  {"\xe2\x96\x81"
+                   "a",
+                   -1.5f, hf::PieceType::kNormal},
+                  {"[PAD4]", -1000, hf::PieceType::kUnused}};
+  model.model_type = 2;
+  model.unk_id = 0;
+  model.bos_id = 1;
+  model.eos_id = -1;
+  model.pad_id = 4;
+  model.add_dummy_prefix = false;
+  const std::vector<std::byte> bytes = hf::encode_sentencepiece(model);
+  const auto parsed = hf::parse_sentencepiece(bytes);
+  REQUIRE(parsed.ok());
+  REQUIRE(parsed->pieces.size() == model.pieces.size());
+  for (std::size_t i = 0; i < model.pieces.size(); ++i) {
+    CHECK(parsed->pieces[i].text == model.pieces[i].text);
+    CHECK(parsed->pieces[i].score == model.pieces[i].score);
+    CHECK(parsed->pieces[i].type == model.pieces[i].type);
+  }
+  CHECK(parsed->model_type == 2);
+  CHECK((parsed->unk_id == 0 && parsed->bos_id == 1 && parsed->eos_id == -1 && parsed->pad_id == 4));
+  CHECK_FALSE(parsed->add_dummy_prefix);
+  // The special pieces are named (sentencepiece looks them up by name): bos_piece "<s>", pad_piece "[PAD4]".
+  const std::string text(owf::as_chars(bytes));
+  CHECK(text.find("\xf2\x02\x03<s>") != std::string::npos);     // tag 46 << 3 | 2 = 370, length 3
+  CHECK(text.find("\x82\x03\x06[PAD4]") != std::string::npos);  // tag 48 << 3 | 2 = 386, length 6
 }
 
 TEST_CASE("sentencepiece: a piece without a type is NORMAL (the proto default)") {
@@ -92,6 +128,7 @@ TEST_CASE("sentencepiece: Llama 2's tokenizer.model from the corpus") {
   CHECK(parsed->pieces[3].type == hf::PieceType::kByte);  // <0x00>
   CHECK(parsed->bos_id == 1);
   CHECK(parsed->eos_id == 2);
+  CHECK(parsed->add_dummy_prefix);
 }
 
 TEST_CASE("base64 round trip and strictness") {

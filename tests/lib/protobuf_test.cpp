@@ -268,3 +268,26 @@ TEST_CASE("packed runs of the wrong size or fields of the wrong wire type are re
   CHECK(protobuf::expect_type(fields[2], WireType::kLen, "TensorProto.name").message() ==
         "TensorProto.name at offset 8 is fixed32, expected LEN");
 }
+
+TEST_CASE("the writer encodes each field as the wire format defines, byte for byte") {
+  protobuf::MessageWriter inner;
+  inner.add_string(1, "ab");
+  protobuf::MessageWriter message;
+  message.add_varint(1, 300);
+  message.add_int32(2, -1);
+  message.add_bool(3, true);
+  message.add_float(4, 1.5f);
+  message.add_message(16, inner);
+  const auto expected = bytes_of({0x08, 0xAC, 0x02,                                                  // 1: 300
+                                  0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,  // 2: -1
+                                  0x18, 0x01,                                                        // 3: true
+                                  0x25, 0x00, 0x00, 0xC0, 0x3F,                                      // 4: 1.5f
+                                  0x82, 0x01, 0x04, 0x0A, 0x02, 'a',  'b'});                         // 16: {1: "ab"}
+  CHECK(std::vector<std::byte>(message.bytes().begin(), message.bytes().end()) == expected);
+  // And the reader takes back what the writer wrote.
+  const auto fields = all_fields(message.bytes());
+  REQUIRE(fields.size() == 5);
+  CHECK(fields[1].value == UINT64_MAX);
+  CHECK(fields[4].number == 16);
+  CHECK(fields[4].payload.size() == 4);
+}

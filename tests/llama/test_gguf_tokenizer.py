@@ -1,13 +1,15 @@
 """GGUF → Hugging Face folder writes the tokenizer files from the GGUF's tokenizer.ggml.* keys
-(spec/formats/hf.md §3.2): tokenizer.json, tokenizer_config.json, special_tokens_map.json.
+(spec/formats/hf.md §3.2): tokenizer.json, tokenizer_config.json, special_tokens_map.json, and
+tokenizer.model for a SentencePiece vocabulary.
 
 Checked against peers nobody here wrote: the written tokenizer.json, loaded by transformers.js's
 tokenizers (npm @lenml/tokenizers), turns texts into the same ids as llama.cpp does from the GGUF
 (npm @fugood/llama.node) and as the tokenizer the GGUF was made from: sentencepiece on Llama 2's
 tokenizer.model for a GGUF written by llama.cpp's own converter (the corpus's ollama file, whose
 vocabulary is Llama 2's), the original tokenizer.json for byte-level BPE GGUFs owf made from folders
-with llama 3's and Qwen2.5's tokenizers; and it decodes the ids back into the text. A folder written
-from a byte-level GGUF converts back into a GGUF with the same tokenizer.ggml.* keys.
+with llama 3's and Qwen2.5's tokenizers; and it decodes the ids back into the text. The written
+tokenizer.model, loaded by python3-sentencepiece, tokenizes as Llama 2's own. A folder written from
+a GGUF converts back into a GGUF with the same tokenizer.ggml.* keys.
 """
 import json
 import unittest
@@ -66,6 +68,31 @@ class SentencePieceGguf(OwfTestCase):
         specials = json.loads((self.tmp / "back" / "special_tokens_map.json").read_text())
         self.assertEqual(specials["bos_token"]["content"], "<s>")
         self.assertNotIn("pad_token", specials)
+
+    def test_tokenizer_model_tokenizes_as_the_original_and_converts_back(self):
+        # tokenizer.model written from the GGUF's vocabulary: sentencepiece loads it and tokenizes as
+        # Llama 2's own file, and the folder converts back into a GGUF with the same vocabulary.
+        source = CORPUS / "gguf" / "ollama-llama-2-tiny-random.gguf"
+        back = self.tmp / "back"
+        run_owf("convert", source, f"{back}/", "--dtype", "f32", check=0)
+        original = sentencepiece.SentencePieceProcessor(model_file=str(LLAMA2))
+        written = sentencepiece.SentencePieceProcessor(model_file=str(back / "tokenizer.model"))
+        self.assertEqual(written.get_piece_size(), original.get_piece_size())
+        expected = [original.encode(text) for text in TEXTS]
+        self.assertEqual([written.encode(text) for text in TEXTS], expected)
+        self.assertEqual([written.decode(ids) for ids in expected], [original.decode(ids) for ids in expected])
+        self.assertEqual((written.unk_id(), written.bos_id(), written.eos_id(), written.pad_id()),
+                         (original.unk_id(), original.bos_id(), original.eos_id(), original.pad_id()))
+        again = self.tmp / "again.gguf"
+        run_owf("convert", back, again, check=0)
+        first, second = tokenizer_keys(source), tokenizer_keys(again)
+        # The keys the first GGUF left to llama.cpp's defaults, which the folder states.
+        self.assertEqual((second.pop("tokenizer.ggml.pre"), second.pop("tokenizer.ggml.add_bos_token"),
+                          second.pop("tokenizer.ggml.add_eos_token")), ("default", True, False))
+        self.assertEqual(sorted(second), sorted(first))
+        for key in first:
+            self.assertEqual(second[key], first[key], key)
+        self.assertEqual(llama_cpp_tokens(again), expected)
 
 
 class ByteLevelGguf(OwfTestCase):

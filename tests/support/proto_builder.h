@@ -11,18 +11,14 @@
 #include <vector>
 
 #include "owf/bytes.h"
+#include "owf/protobuf.h"
 
 namespace owf::testing {
 
-inline void append_varint(std::vector<std::byte>& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<std::byte>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<std::byte>(value));
-}
+using protobuf::append_varint;
 
-// One message under construction; every method appends one field.
+// One message under construction, valid or damaged (protobuf::MessageWriter writes valid ones
+// only); every method appends one field.
 class Proto {
  public:
   Proto& tag(std::uint32_t field, std::uint32_t wire_type) {

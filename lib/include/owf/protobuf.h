@@ -1,5 +1,6 @@
 // A bounded reader for the protocol buffers wire format, enough to walk ONNX
-// files without generated code. A message is a sequence of fields:
+// files without generated code, and a writer of the same encoding. A message is
+// a sequence of fields:
 //
 //   tag    varint: field_number << 3 | wire_type      (field_number >= 1)
 //   value  wire_type 0 varint   1..10 bytes, 7 bits each, least significant first
@@ -19,6 +20,7 @@
 #include <functional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "owf/bytes.h"
 #include "owf/export.h"
@@ -101,6 +103,32 @@ using ValueVisitor = std::function<Status(std::uint64_t value, std::uint64_t off
 Status for_each_varint(const Field& field, const ValueVisitor& visit);
 Status for_each_fixed32(const Field& field, const ValueVisitor& visit);
 Status for_each_fixed64(const Field& field, const ValueVisitor& visit);
+
+// Appends `value` as a varint in its shortest encoding.
+void append_varint(std::vector<std::byte>& out, std::uint64_t value);
+
+// Builds one message, appending fields in the order they are added (serializers add them by field
+// number). Not thread-safe; the bytes are the writer's until it is destroyed.
+class MessageWriter {
+ public:
+  void add_varint(std::uint32_t number, std::uint64_t value);
+  // int32 and enum fields: a negative value is sign-extended to 64 bits, as protobuf encodes it.
+  void add_int32(std::uint32_t number, std::int32_t value) {
+    add_varint(number, static_cast<std::uint64_t>(static_cast<std::int64_t>(value)));
+  }
+  void add_bool(std::uint32_t number, bool value) { add_varint(number, value ? 1 : 0); }
+  void add_fixed32(std::uint32_t number, std::uint32_t value);
+  void add_float(std::uint32_t number, float value);
+  void add_len(std::uint32_t number, std::span<const std::byte> payload);
+  void add_string(std::uint32_t number, std::string_view text) { add_len(number, as_bytes(text)); }
+  void add_message(std::uint32_t number, const MessageWriter& message) { add_len(number, message.bytes()); }
+
+  std::span<const std::byte> bytes() const { return bytes_; }
+
+ private:
+  void add_tag(std::uint32_t number, WireType type);
+  std::vector<std::byte> bytes_;
+};
 
 }  // namespace protobuf
 }  // namespace owf
