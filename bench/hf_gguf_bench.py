@@ -12,7 +12,7 @@ For each size, best of --repeat runs on a warm page cache:
 and the peak resident set size of owf (GNU time's %M). Prints a Markdown report and writes it to
 --report. Timings never feed pass/fail tests; run by hand, niced:
 
-  nice -n 19 /usr/bin/python3 bench/hf_gguf_bench.py --owf build/tools/owf
+  nice -n 19 /usr/bin/python3 bench/hf_gguf_bench.py --owf build/tools/owf [--owf another/owf]
 """
 import argparse
 import json
@@ -97,14 +97,16 @@ def write_folder(folder, target_bytes, tokenizer):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--owf", default="build/tools/owf")
+    parser.add_argument("--owf", action="append",
+                        help="owf binary to time (repeatable: each gets a row, timed in the same run; "
+                             "default build/tools/owf)")
     parser.add_argument("--sizes-gib", default="1,2", help="weight sizes to build, in GiB")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--tokenizer", default="../shared/corpus/hf/llama2-tokenizer.model")
     parser.add_argument("--dir", help="work directory (default: a temporary one beside the repo)")
     parser.add_argument("--report", default="build/bench-hf-gguf.md")
     args = parser.parse_args()
-    owf = str(pathlib.Path(args.owf).resolve())
+    binaries = [str(pathlib.Path(path).resolve()) for path in args.owf or ["build/tools/owf"]]
     work = pathlib.Path(args.dir or tempfile.mkdtemp(prefix="owf-bench-hf-", dir=pathlib.Path.cwd()))
     rows = []
     try:
@@ -119,9 +121,10 @@ def main():
             cp_sync, _ = best_of(args.repeat, ["sh", "-c", f'cp {names} "{copies}" && sync "{copies}"/*'],
                                  before=remove(*copied))
             cp_only, _ = best_of(args.repeat, ["sh", "-c", f'cp {names} "{copies}"'], before=remove(*copied))
-            convert, rss_kib = best_of(args.repeat, [owf, "convert", str(folder), str(gguf), "--dtype", "f16"],
-                                       before=remove(gguf))
-            rows.append((weight_bytes, layers, cp_sync, cp_only, convert, rss_kib, gguf.stat().st_size))
+            for owf in binaries:
+                convert, rss_kib = best_of(args.repeat, [owf, "convert", str(folder), str(gguf), "--dtype", "f16"],
+                                           before=remove(gguf))
+                rows.append((weight_bytes, layers, cp_sync, cp_only, owf, convert, rss_kib))
             shutil.rmtree(folder)
             shutil.rmtree(copies)
             gguf.unlink()
@@ -130,12 +133,12 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
 
     lines = [
-        "| weights (bf16) | layers | cp + sync | cp alone | owf convert → GGUF f16 | ratio vs cp+sync | "
+        "| weights (bf16) | layers | cp + sync | cp alone | owf | owf convert → GGUF f16 | ratio vs cp+sync | "
         "ratio vs cp alone | owf peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for weight_bytes, layers, cp_sync, cp_only, convert, rss_kib, _ in rows:
-        lines.append(f"| {weight_bytes / GIB:.2f} GiB | {layers} | {cp_sync:.2f} s | {cp_only:.2f} s | "
+    for weight_bytes, layers, cp_sync, cp_only, owf, convert, rss_kib in rows:
+        lines.append(f"| {weight_bytes / GIB:.2f} GiB | {layers} | {cp_sync:.2f} s | {cp_only:.2f} s | {owf} | "
                      f"{convert:.2f} s | {cp_sync / convert:.2f}x | {cp_only / convert:.2f}x | "
                      f"{rss_kib / 1024:.1f} MiB |")
     report = "\n".join(lines) + "\n"

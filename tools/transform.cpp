@@ -175,8 +175,15 @@ Status TransformedModel::read_cast(std::size_t index, std::uint64_t offset, std:
                                     std::to_string(end) + " are past its " + std::to_string(output.byte_size) +
                                     " bytes");
   }
+  // Between the 16-bit float types every element keeps its offset: read the source bytes into dst
+  // and convert them there, with no buffer in between.
+  const DType from = source_.tensors()[sources_[index]].dtype;
+  if (can_convert_in_place(from, output.dtype) && offset % 2 == 0 && dst.size() % 2 == 0) {
+    OWF_RETURN_IF_ERROR(source_.read(sources_[index], offset, dst));
+    return convert_in_place(from, output.dtype, dst);
+  }
   const DTypeInfo& output_type = dtype_info(output.dtype);
-  const std::uint64_t unit = common_block(source_.tensors()[sources_[index]].dtype, output.dtype);
+  const std::uint64_t unit = common_block(from, output.dtype);
   const std::uint64_t unit_bytes = unit / output_type.block_elements * output_type.block_bytes;
   const std::uint64_t first = offset / unit_bytes * unit;
   const std::uint64_t last = std::min((end + unit_bytes - 1) / unit_bytes * unit, element_count_of(output));

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <numeric>
+#include <vector>
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_metadata.h"
@@ -105,10 +107,12 @@ Status write_gguf(const Model& model, const OutputMetadata& metadata, const std:
   const auto& tensors = model.tensors();
   if (!tensors.empty() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
   WriteProgress progress(options, model.total_bytes());
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    OWF_RETURN_IF_ERROR(copy_tensor(model, i, file, progress));
-    if (i + 1 < tensors.size() || layout.tail_padding) OWF_RETURN_IF_ERROR(pad_to_alignment(file, layout.alignment));
-  }
+  std::vector<std::size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), 0);
+  OWF_RETURN_IF_ERROR(copy_tensors(model, order, file, progress, [&](std::size_t i) -> Status {
+    if (i + 1 < tensors.size() || layout.tail_padding) return pad_to_alignment(file, layout.alignment);
+    return {};
+  }));
   if (metadata.pending()) {
     OWF_ASSIGN_OR_RETURN(const std::string completed, metadata.complete());
     FileLayout completed_layout;

@@ -153,8 +153,7 @@ Result<ParsedFile> parse_file(const ByteSource& source, const std::string& where
   }
   if (header_size > available) {
     return Status::corruption(where + ": header length " + std::to_string(header_size) +
-                              " at offset 0 runs past the end of the file (" + std::to_string(file_size) +
-                              " bytes)");
+                              " at offset 0 runs past the end of the file (" + std::to_string(file_size) + " bytes)");
   }
   OWF_ASSIGN_OR_RETURN(const Region header_bytes, source.region(kLengthBytes, header_size));
   const std::string_view text = as_chars(header_bytes.bytes());
@@ -205,8 +204,8 @@ class SafetensorsModel final : public Model {
     std::uint64_t offset = 0;
   };
 
-  SafetensorsModel(std::string format, std::vector<std::shared_ptr<const ByteSource>> files, std::vector<TensorInfo> tensors,
-                   std::vector<Location> locations, std::string metadata)
+  SafetensorsModel(std::string format, std::vector<std::shared_ptr<const ByteSource>> files,
+                   std::vector<TensorInfo> tensors, std::vector<Location> locations, std::string metadata)
       : format_(std::move(format)),
         files_(std::move(files)),
         tensors_(std::move(tensors)),
@@ -372,8 +371,7 @@ struct OutputFile {
 Status write_file(const Model& model, const StringMap& metadata, OutputFile& out, WriteProgress& progress) {
   OWF_ASSIGN_OR_RETURN(out.prefix, file_prefix(model, out.indices, metadata, out.file.target().filename().string()));
   OWF_RETURN_IF_ERROR(out.file.write(out.prefix));
-  for (const std::size_t index : out.indices) OWF_RETURN_IF_ERROR(copy_tensor(model, index, out.file, progress));
-  return {};
+  return copy_tensors(model, out.indices, out.file, progress);
 }
 
 // Puts the completed metadata into every file's header, once all tensors were written.

@@ -3,12 +3,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "boundary.h"
 #include "layout.h"
+#include "owf/threads.h"
 #include "text.h"
 
 namespace owf {
@@ -92,18 +96,66 @@ TensorSource progress_source(const Model& model, std::size_t index, WriteProgres
   };
 }
 
-Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress) {
+Status copy_tensors(const Model& model, std::span<const std::size_t> indices, AtomicFile& out, WriteProgress& progress,
+                    const std::function<Status(std::size_t)>& after) {
   constexpr std::uint64_t kPiece = 4u << 20;
-  const std::uint64_t size = model.tensors()[index].byte_size;
-  std::vector<std::byte> buffer(std::min(size, kPiece));
-  for (std::uint64_t offset = 0; offset < size;) {
-    const std::span<std::byte> piece(buffer.data(), std::min<std::uint64_t>(buffer.size(), size - offset));
-    OWF_RETURN_IF_ERROR(model.read(index, offset, piece));
-    OWF_RETURN_IF_ERROR(out.write(piece));
-    offset += piece.size();
-    progress.advance(piece.size());
+  struct Piece {
+    std::size_t position = 0;  // in indices
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+  };
+  // The piece after byte `end` of tensor indices[position]: the rest of it, else the next tensor's start.
+  const auto following = [&](std::size_t position, std::uint64_t end) -> std::optional<Piece> {
+    for (; position < indices.size(); ++position, end = 0) {
+      const std::uint64_t size = model.tensors()[indices[position]].byte_size;
+      if (end < size) return Piece{position, end, std::min(kPiece, size - end)};
+    }
+    return std::nullopt;
+  };
+  const auto read = [&model, indices](const Piece& piece, std::vector<std::byte>& buffer) {
+    buffer.resize(piece.size);
+    return model.read(indices[piece.position], piece.offset, buffer);
+  };
+  const bool overlap = resolve_threads(progress.options().threads) > 1;
+  std::vector<std::byte> current;
+  std::vector<std::byte> next;
+  std::optional<Piece> piece = following(0, 0);
+  if (piece) OWF_RETURN_IF_ERROR(read(*piece, current));
+  std::size_t done = 0;  // tensors whose after() ran
+  const auto finish_before = [&](std::size_t position) -> Status {
+    for (; done < position; ++done) {
+      if (after) OWF_RETURN_IF_ERROR(after(done));
+    }
+    return {};
+  };
+  while (piece) {
+    const std::optional<Piece> upcoming = following(piece->position, piece->offset + piece->size);
+    std::future<Status> ahead;
+    if (upcoming && overlap) {
+      try {
+        ahead = std::async(std::launch::async, read, *upcoming, std::ref(next));
+      } catch (const std::system_error&) {
+        // No thread to be had: read on this one below.
+      }
+    }
+    Status status = finish_before(piece->position);
+    if (status.ok()) status = out.write(current);
+    if (ahead.valid()) {
+      const Status read_status = ahead.get();
+      if (status.ok()) status = read_status;
+    } else if (status.ok() && upcoming) {
+      status = read(*upcoming, next);
+    }
+    OWF_RETURN_IF_ERROR(status);
+    progress.advance(piece->size);
+    piece = upcoming;
+    std::swap(current, next);
   }
-  return {};
+  return finish_before(indices.size());
+}
+
+Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress) {
+  return copy_tensors(model, std::span<const std::size_t>(&index, 1), out, progress);
 }
 
 Status rewrite_header(AtomicFile& out, std::uint64_t offset, std::span<const std::byte> draft,
@@ -159,8 +211,8 @@ Result<const Format*> FormatRegistry::pick(const std::filesystem::path& path, st
     }
   }
   if (tied != nullptr) {
-    return Status::not_supported(display_name(path) + ": ambiguous format (it looks like both " + std::string(best->name()) +
-                                 " and " + std::string(tied->name()) + ")");
+    return Status::not_supported(display_name(path) + ": ambiguous format (it looks like both " +
+                                 std::string(best->name()) + " and " + std::string(tied->name()) + ")");
   }
   if (best != nullptr) return best;
   if (head.empty()) return Status::not_supported(path.string() + ": unrecognized format (a directory)");
@@ -196,8 +248,7 @@ const Format* FormatRegistry::by_name(std::string_view name) const {
   return nullptr;
 }
 
-Result<OpenedModel> FormatRegistry::open_detected(const std::filesystem::path& path,
-                                                  const OpenOptions& options) const {
+Result<OpenedModel> FormatRegistry::open_detected(const std::filesystem::path& path, const OpenOptions& options) const {
   return detail::guarded(display_name(path), [&]() -> Result<OpenedModel> {
     OWF_ASSIGN_OR_RETURN(const Head head, read_head(path, options));
     OWF_ASSIGN_OR_RETURN(const Format* format, pick(path, head.bytes.bytes()));

@@ -103,6 +103,42 @@ TEST_CASE("copy_tensor streams a tensor larger than one piece and reports every 
   CHECK(read_file(dir / "out.bin") == expected);
 }
 
+TEST_CASE("copy_tensors writes the same bytes with the read-ahead thread as without, after() between tensors") {
+  MemoryModel model;
+  model.add_pattern("big", DType::kU8, {(8u << 20) + 3});
+  model.add_pattern("empty", DType::kU8, {0});
+  model.add_pattern("small", DType::kU8, {5}, 2);
+  const std::vector<std::size_t> order = {2, 1, 0};
+  std::vector<std::byte> expected = model.data(2);
+  expected.push_back(std::byte{0});
+  expected.push_back(std::byte{1});
+  expected.insert(expected.end(), model.data(0).begin(), model.data(0).end());
+  expected.push_back(std::byte{2});
+  for (const unsigned threads : {1u, 2u}) {
+    CAPTURE(threads);
+    ScratchDir dir;
+    WriteOptions options;
+    options.threads = threads;
+    WriteProgress progress(options, model.total_bytes());
+    auto out = AtomicFile::create(dir / "out.bin", false);
+    REQUIRE(out.ok());
+    const auto mark = [&](std::size_t i) {
+      const std::byte marker{static_cast<unsigned char>(i)};
+      return out->write(std::span<const std::byte>(&marker, 1));
+    };
+    REQUIRE(copy_tensors(model, order, *out, progress, mark).ok());
+    REQUIRE(out->commit().ok());
+    CHECK(read_file(dir / "out.bin") == expected);
+    // An after() that fails stops the copy with its error.
+    auto failing = AtomicFile::create(dir / "failing.bin", false);
+    REQUIRE(failing.ok());
+    const Status refused = copy_tensors(model, order, *failing, progress, [](std::size_t i) -> Status {
+      return i == 1 ? Status::invalid_argument("stop at 1") : Status();
+    });
+    CHECK(refused.message() == "stop at 1");
+  }
+}
+
 TEST_CASE("progress_source reads through the model and counts what it read") {
   MemoryModel model;
   model.add_pattern("w", DType::kU8, {6});

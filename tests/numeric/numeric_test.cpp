@@ -166,6 +166,30 @@ TEST_CASE("f16 and bf16 arrays convert as their elements do, in batches and in t
   }
 }
 
+TEST_CASE("f16 <-> bf16 in place gives every 16-bit pattern what the f32 path gives") {
+  std::vector<std::byte> all(2 * 65536);
+  for (std::uint32_t bits = 0; bits < 65536; ++bits) owf::store_le<std::uint16_t>(all.data() + 2 * bits, bits);
+  std::vector<float> widened(65536);
+  for (const auto& [from, to] :
+       {std::pair{owf::DType::kBF16, owf::DType::kF16}, std::pair{owf::DType::kF16, owf::DType::kBF16}}) {
+    CAPTURE(owf::dtype_info(from).name);
+    REQUIRE(owf::can_convert_in_place(from, to));
+    REQUIRE(owf::decode_to_f32(from, all, widened).ok());
+    std::vector<std::byte> expected(all.size());
+    REQUIRE(owf::encode_from_f32(to, widened, expected).ok());
+    std::vector<std::byte> converted = all;
+    REQUIRE(owf::convert_in_place(from, to, converted).ok());
+    CHECK(converted == expected);
+  }
+  std::vector<std::byte> same = all;
+  REQUIRE(owf::convert_in_place(owf::DType::kF16, owf::DType::kF16, same).ok());
+  CHECK(same == all);
+  CHECK_FALSE(owf::can_convert_in_place(owf::DType::kF32, owf::DType::kF16));
+  CHECK(owf::convert_in_place(owf::DType::kF32, owf::DType::kF16, same).code() == owf::ErrorCode::kInvalidArgument);
+  CHECK(owf::convert_in_place(owf::DType::kBF16, owf::DType::kF16, std::span(same).first(3)).code() ==
+        owf::ErrorCode::kInvalidArgument);
+}
+
 TEST_CASE("bf16: conversions, ties, overflow and NaN") {
   CHECK(owf::bf16_to_f32(0x3F80) == 1.0f);
   CHECK(owf::bf16_to_f32(0xC040) == -3.0f);

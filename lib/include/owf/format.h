@@ -134,6 +134,7 @@ class WriteProgress {
 
   void advance(std::uint64_t bytes);
   std::uint64_t total() const { return total_; }
+  const WriteOptions& options() const { return options_; }
 
  private:
   const WriteOptions& options_;
@@ -145,9 +146,16 @@ class WriteProgress {
 // to `progress`; both must outlive it.
 TensorSource progress_source(const Model& model, std::size_t index, WriteProgress& progress);
 
-// Appends tensor `index` of `model` to `out`, read and written in pieces of at
-// most 4 MiB so memory stays flat, each reported to `progress`. Fails with the
-// first read or write error.
+// Appends tensors `indices` of `model` to `out` in that order, read and written in pieces of at
+// most 4 MiB so memory stays flat, each reported to `progress`, calling after(i) (when given) once
+// tensor indices[i] is written, before the next one (e.g. to pad to an alignment). When the write's
+// options allow more than one thread, each piece is read (and converted, by a model that casts) on
+// a second thread while the one before it is written. Fails with the first read, write or after()
+// error.
+Status copy_tensors(const Model& model, std::span<const std::size_t> indices, AtomicFile& out, WriteProgress& progress,
+                    const std::function<Status(std::size_t)>& after = nullptr);
+
+// copy_tensors() of one tensor.
 Status copy_tensor(const Model& model, std::size_t index, AtomicFile& out, WriteProgress& progress);
 
 // For writers whose header holds the metadata ahead of the tensors: writes `completed` (the

@@ -34,6 +34,14 @@ bool can_encode(DType dtype);
 // types use ggml's reference quantizers (quantize_row_*_ref).
 Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::byte> dst);
 
+// Whether convert_in_place handles `from` -> `to`: between the 16-bit float types, f16 and bf16.
+bool can_convert_in_place(DType from, DType to);
+
+// Converts values.size() / 2 elements of `from` in place into `to` (both f16 or bf16): the bytes
+// decode_to_f32 then encode_from_f32 would give, one table lookup each. kInvalidArgument for other
+// dtypes or an odd number of bytes.
+Status convert_in_place(DType from, DType to, std::span<std::byte> values);
+
 // Decodes every element of tensor `index` of `model` into dst (exactly its
 // element count), reading a compressed tensor in pieces of whole blocks.
 // kNotSupported for dtypes that cannot be decoded.
