@@ -101,6 +101,8 @@ Result<AnyJson> parse_json_file(const fs::path& path, const std::string& text) {
   } catch (const typename AnyJson::parse_error& error) {
     return Status::corruption(display_name(path) + ": invalid JSON at byte " + std::to_string(error.byte) + ": " +
                               error.what());
+  } catch (const typename AnyJson::out_of_range& error) {  // a number beyond a double, such as 1e999
+    return Status::corruption(display_name(path) + ": invalid JSON: " + error.what());
   }
   if (too_deep) {
     return Status::not_supported(display_name(path) + ": nested more than " + std::to_string(kMaxJsonDepth - 2) +

@@ -245,6 +245,10 @@ class Refusals(OwfTestCase):
         make_folder(self.tmp / "m2", Spec("llama"))
         (self.tmp / "m2" / "config.json").write_text("{\"architectures\": [")
         self.assertRefused(run_owf("inspect", self.tmp / "m2"), "config.json", "invalid JSON at byte")
+        make_folder(self.tmp / "m3", Spec("llama"))
+        config = (self.tmp / "m3" / "config.json").read_text()
+        (self.tmp / "m3" / "config.json").write_text(config.replace("{", "{\"rms_norm_eps\": 1e999, ", 1))
+        self.assertRefused(run_owf("inspect", self.tmp / "m3"), "config.json", "number overflow parsing '1e999'")
 
     def test_pre_tokenizer_it_does_not_know_is_refused(self):
         folder = self.tmp / "model"
