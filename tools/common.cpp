@@ -9,6 +9,7 @@
 #include "owf/checked.h"
 #include "owf/source.h"
 #include "owf/text.h"
+#include "owf/threads.h"
 
 namespace owf::cli {
 
@@ -18,6 +19,7 @@ Result<OpenedModel> open_model(const Invocation& invocation, const std::filesyst
   options.key = key;
   options.threads = invocation.threads;
   options.http = invocation.http;
+  options.http.connections = resolve_threads(invocation.threads);
   return invocation.registry.open_detected(path, options);
 }
 

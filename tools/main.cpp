@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.fallthrough();  // the options below may also follow the command's name
     app.add_option("--threads", invocation.threads,
-                   "Threads for compression, decompression, digests and comparisons (default: online CPUs); "
-                   "the output is the same for any count")
+                   "Threads for compression, decompression, digests and comparisons, and range requests at once "
+                   "for large reads of URLs (default: online CPUs); the output is the same for any count")
         ->check(CLI::Range(1u, 1024u))
         ->type_name("N");
     app.add_flag("--quiet", invocation.quiet, "No progress line (it is shown only on a terminal anyway)");

@@ -47,10 +47,17 @@ Status for_each_piece(const Model& model, std::size_t index,
 ElementReader::ElementReader(const Model& model, std::size_t index) : model_(model), index_(index) {}
 
 Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std::uint64_t count) {
-  const ByteRange range = element_bytes(model_.tensors()[index_], first, count);
-  buffer_.resize(range.end - range.begin);
-  OWF_RETURN_IF_ERROR(model_.read(index_, range.begin, buffer_));
-  return std::span<const std::byte>(buffer_);
+  const TensorInfo& info = model_.tensors()[index_];
+  const ByteRange range = element_bytes(info, first, count);
+  if (range.begin < buffer_begin_ || range.end > buffer_begin_ + buffer_.size()) {
+    buffer_.resize(std::max(range.end - range.begin, std::min(kReadAheadBytes, info.byte_size - range.begin)));
+    buffer_begin_ = range.begin;
+    if (Status status = model_.read(index_, range.begin, buffer_); !status.ok()) {
+      buffer_.clear();
+      return status;
+    }
+  }
+  return std::span<const std::byte>(buffer_).subspan(range.begin - buffer_begin_, range.end - range.begin);
 }
 
 Status ElementReader::read(std::uint64_t first, std::span<double> out) {

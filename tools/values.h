@@ -48,6 +48,10 @@ inline constexpr std::uint64_t kChunkBytes = 1u << 20;
 Status for_each_piece(const Model& model, std::size_t index,
                       const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit);
 
+// Bytes an ElementReader reads at once: runs read in order cost one read (one
+// range request, for a URL) per this many bytes, not one each.
+inline constexpr std::uint64_t kReadAheadBytes = 4u << 20;
+
 // Decodes runs of elements of tensor `index` of `model` (which must outlive
 // it). Reuses one buffer, so one ElementReader must not be shared by threads.
 class ElementReader {
@@ -65,7 +69,8 @@ class ElementReader {
 
   const Model& model_;
   std::size_t index_;
-  std::vector<std::byte> buffer_;
+  std::vector<std::byte> buffer_;  // the tensor's bytes from buffer_begin_ on
+  std::uint64_t buffer_begin_ = 0;
 };
 
 }  // namespace owf::cli

@@ -315,7 +315,7 @@ Result<ParsedFile> parse_source(const ByteSource& file) {
 
 Result<std::unique_ptr<Model>> open_gguf(const std::filesystem::path& path, const OpenOptions& options) {
   OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
-  std::string display_name = path.filename().string();
+  std::string display_name = display_filename(path);
   OWF_ASSIGN_OR_RETURN(const Region head, file->region(0, std::min<std::uint64_t>(file->size(), 4)));
   if (auto refusal = legacy_ggml_refusal(head.bytes())) return Status::not_supported(display_name + ": " + *refusal);
   auto parsed = parse_source(*file);

@@ -65,7 +65,10 @@ class Folder {
     OpenOptions options;
     options.threads = options_.threads;
     options.http = options_.http;
-    if (const auto known = opened_.find(std::string(name)); known != opened_.end()) options.source = known->second;
+    if (const auto known = opened_.find(std::string(name)); known != opened_.end()) {
+      options.source = known->second;
+      options.source_path = path(name);
+    }
     return registry.open(path(name), options);
   }
 

@@ -217,7 +217,7 @@ Result<numpy::NpyArray> add_array(std::string name, std::span<const std::byte> n
 // Of a URL, the header comes from the first bytes fetched when it opened, and
 // an array that read() must reorder (big-endian, Fortran order) is fetched whole.
 Result<std::unique_ptr<Model>> open_npy(std::shared_ptr<const ByteSource> file, const fs::path& path) {
-  const std::string where = path.filename().string();
+  const std::string where = display_filename(path);
   const std::uint64_t size = file->size();
   OWF_ASSIGN_OR_RETURN(Region bytes, file->region(0, file->mapped() ? size : std::min(size, kUrlPrefixBytes)));
   NumpyModel::Parts parts;
@@ -250,7 +250,7 @@ Result<std::vector<std::byte>> inflate(const ZipReader& zip, const ZipEntry& ent
 // is fetched with its local header in one request (the whole member when read()
 // must reorder it) and its data when read; deflated members are inflated at open.
 Result<std::unique_ptr<Model>> open_npz(std::shared_ptr<const ByteSource> file, const fs::path& path) {
-  const std::string where = path.filename().string();
+  const std::string where = display_filename(path);
   OWF_ASSIGN_OR_RETURN(ZipReader zip, ZipReader::open(file, where));
   OWF_RETURN_IF_ERROR(check_tensor_count(zip.entries().size(), where));
   NumpyModel::Parts parts;
@@ -387,14 +387,14 @@ class NumpyFormat final : public Format {
   Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions& options) const override {
     try {
       OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
-      if (file->size() == 0) return Status::corruption(path.filename().string() + ": empty file");
+      if (file->size() == 0) return Status::corruption(display_filename(path) + ": empty file");
       OWF_ASSIGN_OR_RETURN(const Region head, file->region(0, std::min<std::uint64_t>(file->size(), 8)));
       if (starts_with(head.bytes(), kNpyMagic)) return open_npy(std::move(file), path);
       if (starts_with(head.bytes(), kZipMagic)) return open_npz(std::move(file), path);
-      return Status::corruption(path.filename().string() +
+      return Status::corruption(display_filename(path) +
                                 ": neither a .npy array (magic \\x93NUMPY) nor a .npz zip archive (magic PK)");
     } catch (const std::exception& error) {  // bad_alloc and the like
-      return Status::corruption(path.filename().string() + ": " + error.what());
+      return Status::corruption(display_filename(path) + ": " + error.what());
     }
   }
 
@@ -402,7 +402,7 @@ class NumpyFormat final : public Format {
 
   Status write(const Model& model, const OutputMetadata&, const fs::path& path,
                const WriteOptions& options) const override {
-    const std::string where = path.filename().string();
+    const std::string where = display_filename(path);
     try {
       for (const TensorInfo& info : model.tensors()) OWF_RETURN_IF_ERROR(check_writable(info, where));
       WriteProgress progress(options, model.total_bytes());

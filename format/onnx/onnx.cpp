@@ -171,7 +171,7 @@ class OnnxFormat final : public Format {
   }
 
   Result<std::unique_ptr<Model>> open(const fs::path& path, const OpenOptions& options) const override {
-    const std::string display = path.filename().string();
+    const std::string display = display_filename(path);
     if (!options.key.empty()) {
       return Status::invalid_argument(display + ": ONNX models have no keys to select (" + quote(options.key) + ")");
     }

@@ -433,7 +433,7 @@ Confidence checkpoint_confidence(std::span<const std::byte> head) {
 
 Result<std::unique_ptr<Model>> open_checkpoint(const std::filesystem::path& path, const OpenOptions& options) {
   OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
-  const std::string display = path.filename().string();
+  const std::string display = display_filename(path);
   OWF_ASSIGN_OR_RETURN(const Region head,
                        file->region(0, std::min<std::uint64_t>(file->size(), kZipLocalMagic.size())));
   if (starts_with(head.bytes(), kZipLocalMagic)) return open_zip(std::move(file), display, options);

@@ -88,7 +88,7 @@ std::string range_text(std::uint64_t begin, std::uint64_t end) {
 }
 
 bool is_index_name(const fs::path& path) {
-  const std::string name = path.filename().string();
+  const std::string name = display_filename(path);
   return name.size() > kIndexSuffix.size() && name.ends_with(kIndexSuffix);
 }
 
@@ -254,7 +254,7 @@ struct ModelParts {
 
 Result<std::unique_ptr<Model>> open_file(const fs::path& path, const OpenOptions& options) {
   OWF_ASSIGN_OR_RETURN(std::shared_ptr<const ByteSource> file, source_of(path, options));
-  const std::string where = path.filename().string();
+  const std::string where = display_filename(path);
   OWF_ASSIGN_OR_RETURN(ParsedFile parsed, parse_file(*file, where));
   OWF_ASSIGN_OR_RETURN(std::string metadata, safetensors::owf_metadata(parsed.metadata, "{}", where));
   ModelParts parts;
@@ -280,7 +280,7 @@ Status check_shard_name(const std::string& shard, const std::string& where) {
 // the weight_map puts in it, and joins them in shard-name order.
 Result<std::unique_ptr<Model>> open_index(const fs::path& path, const OpenOptions& options) {
   OWF_ASSIGN_OR_RETURN(const std::shared_ptr<const ByteSource> index_file, source_of(path, options));
-  const std::string where = path.filename().string();
+  const std::string where = display_filename(path);
   if (index_file->size() > kMaxHeaderSize) {
     return Status::corruption(where + ": index of " + std::to_string(index_file->size()) +
                               " bytes exceeds the cap of " + std::to_string(kMaxHeaderSize) + " bytes");
@@ -510,7 +510,7 @@ class SafetensorsFormat final : public Format {
     try {
       return is_index_name(path) ? open_index(path, options) : open_file(path, options);
     } catch (const std::exception& error) {  // bad_alloc and the like: the input is too large for memory
-      return Status::corruption(path.filename().string() + ": " + error.what());
+      return Status::corruption(display_filename(path) + ": " + error.what());
     }
   }
 

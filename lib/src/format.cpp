@@ -232,7 +232,7 @@ Result<const Format*> FormatRegistry::for_output(const std::filesystem::path& pa
     }
     return Status::invalid_argument(path.string() + ": no format writes directories");
   }
-  const std::string name = lower(path.filename().string());
+  const std::string name = lower(display_filename(path));
   for (const auto& format : formats_) {
     for (const std::string_view extension : format->extensions()) {
       if (name.size() > extension.size() && name.ends_with(extension)) return format.get();
@@ -254,6 +254,7 @@ Result<OpenedModel> FormatRegistry::open_detected(const std::filesystem::path& p
     OWF_ASSIGN_OR_RETURN(const Format* format, pick(path, head.bytes.bytes()));
     OpenOptions with_source = options;
     with_source.source = head.source;
+    with_source.source_path = path;
     OWF_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, format->open(path, with_source));
     return OpenedModel{format, std::move(model)};
   });
@@ -266,9 +267,8 @@ Result<std::unique_ptr<Model>> FormatRegistry::open(const std::filesystem::path&
 }
 
 Result<std::shared_ptr<const ByteSource>> source_of(const std::filesystem::path& path, const OpenOptions& options) {
-  if (options.source != nullptr && options.source->name() == display_name(path)) {
-    return options.source;
-  }
+  // Not compared by name: URLs that differ only in their query (signed URLs) show the same name.
+  if (options.source != nullptr && options.source_path == path) return options.source;
   return open_source(path, options.http);
 }
 

@@ -16,6 +16,7 @@
 
 #include "http_response.h"
 #include "owf/checked.h"
+#include "owf/threads.h"
 #include "owf/version.h"
 
 namespace owf {
@@ -171,8 +172,14 @@ class HttpSource final : public ByteSource {
       dst = dst.subspan(cached);
     }
     if (dst.empty()) return {};
-    std::optional<FileIdentity> known = identity_;
-    return fetch(offset, dst, known).status();
+    const std::uint64_t most = std::max(1u, options_.connections);
+    const std::size_t parts = std::max<std::uint64_t>(1, std::min(dst.size() / kMinParallelRangeBytes, most));
+    const std::size_t part_size = dst.size() / parts;  // the last part takes the remainder
+    return parallel_for(parts, static_cast<unsigned>(parts), [&](std::size_t i, unsigned) {
+      const std::size_t start = i * part_size;
+      std::optional<FileIdentity> known = identity_;
+      return fetch(offset + start, dst.subspan(start, i + 1 < parts ? part_size : dst.size() - start), known).status();
+    });
   }
 
   Result<Region> region(std::uint64_t offset, std::uint64_t size) const override {

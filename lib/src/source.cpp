@@ -107,6 +107,10 @@ std::string display_name(const std::filesystem::path& location) {
   return is_url(location.native()) ? display_url(location.native()) : location.string();
 }
 
+std::string display_filename(const std::filesystem::path& location) {
+  return std::filesystem::path(display_name(location)).filename().string();
+}
+
 Result<std::shared_ptr<const ByteSource>> open_source(const std::filesystem::path& location, const HttpOptions& http) {
   if (is_url(location.native())) return detail::open_http_source(location.native(), http);
   OWF_ASSIGN_OR_RETURN(MappedFile file, MappedFile::open(location));

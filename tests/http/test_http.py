@@ -317,6 +317,54 @@ http {{
                     self.assertLess(fetched, size * 0.8)
         self.assert_parent_digest(("drop.owf", "drop.safetensors", "drop-shards.safetensors.index.json"), tensors)
 
+    def test_threads_fetch_large_reads_in_parallel_ranges(self):
+        # A 24 MiB tensor is written from 8 MiB reads: one request each with --threads 1, split into
+        # ranges of 4 MiB with --threads 2 (HttpOptions::connections); the output is the same.
+        rng = numpy.random.default_rng(8)
+        source = self.root / "big" / "one-large.safetensors"
+        source.parent.mkdir(exist_ok=True)
+        write_safetensors(source, {"w": rng.standard_normal((6 << 10, 1 << 10), dtype=numpy.float32)})
+        counts = {}
+        for threads in (1, 2):
+            out = self.tmp / f"threads{threads}.owf"
+            result, counts[threads] = self.requests("--threads", str(threads), "convert",
+                                                    self.url("big/one-large.safetensors"), out)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(run_owf("diff", "-q", out, source).returncode, 0)
+        self.assertLessEqual(counts[1], 1 + 4)  # the open's first MiB, then one per read (4: pieces end on blocks)
+        self.assertGreaterEqual(counts[2], counts[1] + 2)  # at least two of the reads in two ranges
+        self.assertEqual((self.tmp / "threads1.owf").read_bytes(), (self.tmp / "threads2.owf").read_bytes())
+
+    def test_values_read_in_few_requests(self):
+        # inspect --stats and convert --dtype decode runs of 64Ki elements, read 4 MiB at a time
+        # (tools/values.h kReadAheadBytes): 24 MiB cost six requests besides the open's, not 96.
+        rng = numpy.random.default_rng(9)
+        source = self.root / "big" / "values.safetensors"
+        source.parent.mkdir(exist_ok=True)
+        write_safetensors(source, {"w": rng.standard_normal((6 << 10, 1 << 10), dtype=numpy.float32)})
+        url = self.url("big/values.safetensors")
+        result, requests = self.requests("--threads", "1", "inspect", "--stats", url)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertLessEqual(requests, 1 + 6)
+        self.assertEqual(without_file_line(result.stdout),
+                         without_file_line(run_owf("inspect", "--stats", source, check=0).stdout))
+        out = self.tmp / "values-f16.safetensors"
+        result, requests = self.requests("--threads", "1", "convert", "--dtype", "f16", url, out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertLessEqual(requests, 1 + 6)
+
+    def test_messages_name_urls_without_query(self):
+        # Signed URLs carry their secret in the query: detection by extension ignores it, and messages
+        # name the file without it.
+        folder = self.root / "signed"
+        folder.mkdir(exist_ok=True)
+        (folder / "bad.npy").write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'descr': 'broken")
+        result = run_owf("inspect", self.url("signed/bad.npy?X-Signature=SECRET/part"))
+        self.assertRefused(result, "bad.npy")
+        self.assertNotIn("SECRET", result.stderr)
+        result = run_owf("inspect", self.url("safetensors/silero_vad_16k.safetensors?X-Signature=SECRET"), check=0)
+        self.assertNotIn("SECRET", result.stdout)
+
     def test_missing_file_is_404(self):
         result = run_owf("inspect", self.url("nothing.safetensors"))
         self.assertRefused(result, "nothing.safetensors", "404")

@@ -33,12 +33,13 @@ struct OpenOptions {
   // How URLs are fetched: the one opened and those it names (shards, external data).
   HttpOptions http = {};
   // The file being opened, when the caller opened it already (FormatRegistry::open does, to detect
-  // the format): adapters read it instead of opening the path again.
+  // the format), and where from: adapters read it instead of opening that path again.
   std::shared_ptr<const ByteSource> source = nullptr;
+  std::filesystem::path source_path = {};
 };
 
-// The source of the file at `path` (a local path or a URL): options.source when it is that
-// file, else the file opened with options.http.
+// The source of the file at `path` (a local path or a URL): options.source when `path` is
+// options.source_path, else the file opened with options.http.
 Result<std::shared_ptr<const ByteSource>> source_of(const std::filesystem::path& path, const OpenOptions& options);
 
 // How strongly a file's first bytes (and name) point at a format.

@@ -57,7 +57,13 @@ struct HttpOptions {
   bool insecure = false;       // skip TLS certificate and host name verification
   unsigned max_redirects = 8;  // the Hub redirects once, to its CDN
   unsigned retries = 4;        // per request, on connection errors and 5xx answers, with backoff
+  // Range requests in flight at once for one read: a read of at least twice kMinParallelRangeBytes is
+  // split into up to this many parts of at least kMinParallelRangeBytes each, fetched in parallel (one
+  // connection rarely reaches a CDN link's speed). 1 keeps one request per read.
+  unsigned connections = 1;
 };
+
+inline constexpr std::uint64_t kMinParallelRangeBytes = 4u << 20;
 
 // A file's bytes, read at any offset. Implementations are immutable after
 // opening, and every method may be called from several threads at once.
@@ -97,6 +103,9 @@ std::string display_url(std::string_view url);
 
 // display_url() of a URL; a local path as it is.
 std::string display_name(const std::filesystem::path& location);
+
+// The last part of display_name(): what readers' messages name a file by.
+std::string display_filename(const std::filesystem::path& location);
 
 // What the first request to a URL asks for: enough for most safetensors and owf
 // headers, so that reading them costs no other request.
