@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "http_response.h"
-#include "owf/checked.h"
 #include "owf/threads.h"
 #include "owf/version.h"
+#include "range_check.h"
 
 namespace owf {
 namespace {
@@ -164,7 +164,7 @@ class HttpSource final : public ByteSource {
   std::uint64_t size() const override { return identity_.size; }
 
   Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
-    OWF_RETURN_IF_ERROR(check_range(offset, dst.size()));
+    OWF_RETURN_IF_ERROR(detail::check_within(name_, "read", offset, dst.size(), identity_.size));
     if (offset < prefix_.size()) {  // the part the first request already fetched
       const std::size_t cached = std::min<std::uint64_t>(dst.size(), prefix_.size() - offset);
       std::memcpy(dst.data(), prefix_.data() + offset, cached);
@@ -183,7 +183,7 @@ class HttpSource final : public ByteSource {
   }
 
   Result<Region> region(std::uint64_t offset, std::uint64_t size) const override {
-    OWF_RETURN_IF_ERROR(check_range(offset, size));
+    OWF_RETURN_IF_ERROR(detail::check_within(name_, "read", offset, size, identity_.size));
     if (offset + size <= prefix_.size()) return Region::borrowed(std::span(prefix_).subspan(offset, size));
     std::vector<std::byte> bytes(size);
     OWF_RETURN_IF_ERROR(read_at(offset, bytes));
@@ -191,14 +191,6 @@ class HttpSource final : public ByteSource {
   }
 
  private:
-  Status check_range(std::uint64_t offset, std::uint64_t size) const {
-    const auto end = checked_add(offset, size);
-    if (end && *end <= identity_.size) return {};
-    return Status::invalid_argument(name_ + ": read of " + std::to_string(size) + " bytes at offset " +
-                                    std::to_string(offset) + " runs past " + std::to_string(identity_.size) +
-                                    " bytes");
-  }
-
   // Fills dst with the bytes at `offset`, resuming after a dropped connection and
   // retrying transient failures with backoff; returns the bytes received. With
   // `known` empty (the first request) the first answer sets it, and a small file

@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "in_place_file.h"
-#include "owf/checked.h"
+#include "range_check.h"
 
 namespace owf {
 namespace {
@@ -75,16 +75,6 @@ Status pwrite_all(int fd, const std::filesystem::path& path, std::uint64_t offse
   return {};
 }
 
-// Fails for a read or write whose end overflows or lies beyond `limit`.
-Status check_range(const std::filesystem::path& path, std::string_view what, std::uint64_t offset, std::uint64_t size,
-                   std::uint64_t limit) {
-  const auto end = checked_add(offset, size);
-  if (end && *end <= limit) return {};
-  return Status::invalid_argument(path.string() + ": " + std::string(what) + " of " + std::to_string(size) +
-                                  " bytes at offset " + std::to_string(offset) + " runs past " + std::to_string(limit) +
-                                  " bytes");
-}
-
 }  // namespace
 
 // ---- MappedFile
@@ -142,7 +132,7 @@ MappedFile::~MappedFile() {
 }
 
 Status MappedFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const {
-  OWF_RETURN_IF_ERROR(check_range(path_, "read", offset, dst.size(), size_));
+  OWF_RETURN_IF_ERROR(detail::check_within(path_.string(), "read", offset, dst.size(), size_));
   return pread_all(fd_, path_, offset, dst);
 }
 
@@ -236,7 +226,7 @@ Status AtomicFile::write(std::span<const std::byte> bytes) { return write_at(siz
 
 Status AtomicFile::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": write after commit");
-  OWF_RETURN_IF_ERROR(check_range(target_, "write", offset, bytes.size(), INT64_MAX));
+  OWF_RETURN_IF_ERROR(detail::check_within(target_.string(), "write", offset, bytes.size(), INT64_MAX));
   // The aligned middle of a large write goes straight to the device; the
   // partial blocks at either end go through the page cache.
   const std::size_t head = (kDirectIOAlignment - offset % kDirectIOAlignment) % kDirectIOAlignment;
@@ -271,7 +261,7 @@ Status AtomicFile::write_buffered(std::uint64_t offset, std::span<const std::byt
 
 Status AtomicFile::read_at(std::uint64_t offset, std::span<std::byte> dst) const {
   if (fd_ < 0) return Status::invalid_argument(target_.string() + ": read after commit");
-  OWF_RETURN_IF_ERROR(check_range(target_, "read", offset, dst.size(), size_));
+  OWF_RETURN_IF_ERROR(detail::check_within(target_.string(), "read", offset, dst.size(), size_));
   return pread_all(fd_, target_, offset, dst);
 }
 

@@ -6,22 +6,12 @@
 #include <utility>
 
 #include "http_source.h"
-#include "owf/checked.h"
 #include "owf/io.h"
+#include "range_check.h"
 #include "text.h"
 
 namespace owf {
 namespace {
-
-// Checks that [offset, offset + size) lies within the `total` bytes of source `name`.
-Status check_range(const std::string& name, std::uint64_t offset, std::uint64_t size, std::uint64_t total) {
-  const auto end = checked_add(offset, size);
-  if (!end || *end > total) {
-    return Status::invalid_argument(name + ": region of " + std::to_string(size) + " bytes at offset " +
-                                    std::to_string(offset) + " runs past " + std::to_string(total) + " bytes");
-  }
-  return {};
-}
 
 // A source whose bytes are all in memory: a mapped local file, or a buffer.
 class MemorySource : public ByteSource {
@@ -31,12 +21,12 @@ class MemorySource : public ByteSource {
   const std::string& name() const override { return name_; }
   std::uint64_t size() const override { return bytes_.size(); }
   Status read_at(std::uint64_t offset, std::span<std::byte> dst) const override {
-    OWF_RETURN_IF_ERROR(check_range(name_, offset, dst.size(), bytes_.size()));
+    OWF_RETURN_IF_ERROR(detail::check_within(name_, "region", offset, dst.size(), bytes_.size()));
     std::copy_n(bytes_.begin() + static_cast<std::ptrdiff_t>(offset), dst.size(), dst.begin());
     return {};
   }
   Result<Region> region(std::uint64_t offset, std::uint64_t size) const override {
-    OWF_RETURN_IF_ERROR(check_range(name_, offset, size, bytes_.size()));
+    OWF_RETURN_IF_ERROR(detail::check_within(name_, "region", offset, size, bytes_.size()));
     return Region::borrowed(bytes_.subspan(offset, size));
   }
   std::optional<std::span<const std::byte>> mapped() const override { return bytes_; }
