@@ -196,22 +196,6 @@ Result<Digest> data_digest(const Model& model, std::size_t index) {
   return digester.finish();
 }
 
-// Reads bytes [begin, end) of both tensors in pieces and calls visit(offset,
-// piece of A, piece of B) until it returns false or the end is reached.
-Status for_each_piece_pair(
-    const Model& a, std::size_t index_a, const Model& b, std::size_t index_b, std::uint64_t size,
-    const std::function<bool(std::uint64_t, std::span<const std::byte>, std::span<const std::byte>)>& visit) {
-  std::vector<std::byte> piece_a, piece_b;
-  for (std::uint64_t offset = 0; offset < size; offset += kChunkBytes) {
-    piece_a.resize(std::min(kChunkBytes, size - offset));
-    piece_b.resize(piece_a.size());
-    OWF_RETURN_IF_ERROR(a.read(index_a, offset, piece_a));
-    OWF_RETURN_IF_ERROR(b.read(index_b, offset, piece_b));
-    if (!visit(offset, piece_a, piece_b)) break;
-  }
-  return {};
-}
-
 // Counts the bytes of A compared so far; called from several threads.
 using DiffProgress = std::function<void(std::uint64_t bytes)>;
 
@@ -221,13 +205,13 @@ using DiffProgress = std::function<void(std::uint64_t bytes)>;
 Result<bool> same_bytes(const Model& a, std::size_t index_a, const Model& b, std::size_t index_b,
                         const DiffProgress& progress, std::uint64_t& compared) {
   bool same = true;
-  OWF_RETURN_IF_ERROR(for_each_piece_pair(a, index_a, b, index_b, a.tensors()[index_a].byte_size,
-                                          [&](std::uint64_t offset, auto piece_a, auto piece_b) {
-                                            same = std::memcmp(piece_a.data(), piece_b.data(), piece_a.size()) == 0;
-                                            compared = offset + piece_a.size();
-                                            progress(piece_a.size());
-                                            return same;
-                                          }));
+  OWF_RETURN_IF_ERROR(
+      for_each_piece_pair(a, index_a, b, index_b, [&](std::uint64_t offset, auto piece_a, auto piece_b) {
+        same = std::memcmp(piece_a.data(), piece_b.data(), piece_a.size()) == 0;
+        compared = offset + piece_a.size();
+        progress(piece_a.size());
+        return same;
+      }));
   return same;
 }
 

@@ -32,25 +32,13 @@ Status for_each_run(std::uint64_t begin, std::uint64_t end, std::uint64_t block,
   return {};
 }
 
-Status for_each_piece(const Model& model, std::size_t index,
-                      const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit) {
-  const std::uint64_t size = model.tensors()[index].byte_size;
-  std::vector<std::byte> buffer;
-  for (std::uint64_t offset = 0; offset < size; offset += kChunkBytes) {
-    buffer.resize(std::min(kChunkBytes, size - offset));
-    OWF_RETURN_IF_ERROR(model.read(index, offset, buffer));
-    OWF_RETURN_IF_ERROR(visit(offset, buffer));
-  }
-  return {};
-}
-
 ElementReader::ElementReader(const Model& model, std::size_t index) : model_(model), index_(index) {}
 
 Result<std::span<const std::byte>> ElementReader::fetch(std::uint64_t first, std::uint64_t count) {
   const TensorInfo& info = model_.tensors()[index_];
   const ByteRange range = element_bytes(info, first, count);
   if (range.begin < buffer_begin_ || range.end > buffer_begin_ + buffer_.size()) {
-    buffer_.resize(std::max(range.end - range.begin, std::min(kReadAheadBytes, info.byte_size - range.begin)));
+    buffer_.resize(std::max(range.end - range.begin, std::min(kReadPieceBytes, info.byte_size - range.begin)));
     buffer_begin_ = range.begin;
     if (Status status = model_.read(index_, range.begin, buffer_); !status.ok()) {
       buffer_.clear();

@@ -39,21 +39,10 @@ std::uint64_t common_block(DType a, DType b);
 Status for_each_run(std::uint64_t begin, std::uint64_t end, std::uint64_t block,
                     const std::function<Status(std::uint64_t first, std::uint64_t count)>& visit);
 
-// Bytes of a decoded tensor read at a time when values are not needed.
-inline constexpr std::uint64_t kChunkBytes = 1u << 20;
-
-// Calls visit(offset, bytes) for consecutive pieces of at most kChunkBytes of
-// the decoded tensor `index`. Reads go through Model::read, not view(): mapped
-// pages would add up in the resident set, copies into one buffer do not.
-Status for_each_piece(const Model& model, std::size_t index,
-                      const std::function<Status(std::uint64_t offset, std::span<const std::byte> bytes)>& visit);
-
-// Bytes an ElementReader reads at once: runs read in order cost one read (one
-// range request, for a URL) per this many bytes, not one each.
-inline constexpr std::uint64_t kReadAheadBytes = 4u << 20;
-
 // Decodes runs of elements of tensor `index` of `model` (which must outlive
-// it). Reuses one buffer, so one ElementReader must not be shared by threads.
+// it). Reads kReadPieceBytes ahead, so runs read in order cost one read (one
+// range request, for a URL) per piece, not one each. Reuses one buffer, so one
+// ElementReader must not be shared by threads.
 class ElementReader {
  public:
   ElementReader(const Model& model, std::size_t index);

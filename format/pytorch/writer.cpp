@@ -21,25 +21,19 @@ constexpr std::string_view kRoot = "archive/";
 constexpr std::uint32_t kRecordAlignment = 64;  // as torch aligns its records
 constexpr std::string_view kByteOrder = "little";
 constexpr std::string_view kVersion = "3\n";
-constexpr std::size_t kCompareChunk = std::size_t{1} << 20;
 
 // Whether two tensors have the same dtype, shape and bytes, read in bounded pieces.
 Result<bool> same_tensor(const Model& model, std::size_t a, std::size_t b) {
   const TensorInfo& left = model.tensors()[a];
   const TensorInfo& right = model.tensors()[b];
   if (left.dtype != right.dtype || left.shape != right.shape) return false;
-  const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(kCompareChunk, left.byte_size));
-  std::vector<std::byte> left_bytes(chunk);
-  std::vector<std::byte> right_bytes(chunk);
-  for (std::uint64_t offset = 0; offset < left.byte_size; offset += chunk) {
-    const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, left.byte_size - offset));
-    OWF_RETURN_IF_ERROR(model.read(a, offset, std::span(left_bytes).first(piece)));
-    OWF_RETURN_IF_ERROR(model.read(b, offset, std::span(right_bytes).first(piece)));
-    if (!std::equal(left_bytes.begin(), left_bytes.begin() + static_cast<std::ptrdiff_t>(piece), right_bytes.begin())) {
-      return false;
-    }
-  }
-  return true;
+  bool same = true;
+  OWF_RETURN_IF_ERROR(
+      for_each_piece_pair(model, a, model, b, [&same](std::uint64_t, auto left_piece, auto right_piece) {
+        same = std::equal(left_piece.begin(), left_piece.end(), right_piece.begin());
+        return same;
+      }));
+  return same;
 }
 
 // For each tensor, the tensor whose storage it reuses (itself unless tied).

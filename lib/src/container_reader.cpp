@@ -16,6 +16,7 @@
 #include "owf/text.h"
 #include "owf/threads.h"
 #include "owf/write_options.h"
+#include "pieces.h"
 #include "text.h"
 #include "value_check.h"
 
@@ -57,23 +58,17 @@ namespace {
 
 using detail::ChunkTable;
 
-// Checksums and padding are read through buffers of this size: flat memory.
-constexpr std::size_t kCheckPiece = 8u << 20;
-
 using detail::hex64;
 
 // Reads bytes [begin, end) of `file` piece by piece into `buffer`.
 template <typename Visit>
 Status for_each_piece(const ByteSource& file, std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer,
                       Visit&& visit) {
-  buffer.resize(std::min<std::uint64_t>(kCheckPiece, end - begin));
-  for (std::uint64_t at = begin; at < end;) {
-    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), end - at));
-    OWF_RETURN_IF_ERROR(file.read_at(at, piece));
-    OWF_RETURN_IF_ERROR(visit(at, piece));
-    at += piece.size();
-  }
-  return {};
+  return detail::for_each_span(begin, end, kReadPieceBytes, [&](std::uint64_t at, std::uint64_t size) {
+    buffer.resize(size);
+    OWF_RETURN_IF_ERROR(file.read_at(at, buffer));
+    return visit(at, std::span<const std::byte>(buffer));
+  });
 }
 
 // Decodes chunk `chunk` of a compressed tensor into dst (its whole decoded

@@ -20,6 +20,7 @@
 #include "owf/metadata.h"
 #include "owf/text.h"
 #include "owf/threads.h"
+#include "pieces.h"
 #include "value_check.h"
 
 namespace owf {
@@ -282,12 +283,13 @@ Result<StoredTensor> Writer::Impl::write_compressed(const TensorInfo& info, cons
 // XXH3 of bytes already in the output, read back (they are in the page cache).
 Result<std::uint64_t> Writer::Impl::checksum_written(std::uint64_t offset, std::uint64_t size) {
   Xxh3Stream checksum;
-  for (std::uint64_t done = 0; done < size;) {
-    const auto piece = buffers[0].at(0, std::min<std::uint64_t>(kRawPiece, size - done));
-    OWF_RETURN_IF_ERROR(file.read_at(offset + done, piece));
-    checksum.update(piece);
-    done += piece.size();
-  }
+  OWF_RETURN_IF_ERROR(
+      detail::for_each_span(offset, offset + size, kRawPiece, [&](std::uint64_t at, std::uint64_t piece_size) {
+        const auto piece = buffers[0].at(0, piece_size);
+        OWF_RETURN_IF_ERROR(file.read_at(at, piece));
+        checksum.update(piece);
+        return Status();
+      }));
   return checksum.digest();
 }
 

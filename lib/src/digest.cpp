@@ -13,9 +13,6 @@
 namespace owf {
 namespace {
 
-// Model reads for digests go through a buffer of this size.
-constexpr std::size_t kReadPiece = 4u << 20;
-
 // One SHA-256 computation. OpenSSL's SHA-256 cannot fail once its context
 // exists, so only the allocation is checked (like `new`, it throws bad_alloc).
 class Sha256 {
@@ -111,15 +108,11 @@ namespace {
 Result<Digest> digest_with_progress(const Model& model, std::size_t index, const DigestProgress& progress) {
   const TensorInfo& info = model.tensors()[index];
   TensorDigester digester(info);
-  // Through read(), not view(): touching a whole mmapped tensor would add it to the resident set.
-  std::vector<std::byte> buffer(std::min<std::uint64_t>(kReadPiece, info.byte_size));
-  for (std::uint64_t offset = 0; offset < info.byte_size;) {
-    const auto piece = std::span(buffer).first(std::min<std::uint64_t>(buffer.size(), info.byte_size - offset));
-    OWF_RETURN_IF_ERROR(model.read(index, offset, piece));
+  OWF_RETURN_IF_ERROR(for_each_piece(model, index, [&](std::uint64_t, std::span<const std::byte> piece) {
     digester.update(piece);
-    offset += piece.size();
     if (progress) progress(piece.size());
-  }
+    return Status();
+  }));
   return digester.finish();
 }
 

@@ -98,7 +98,6 @@ TensorSource progress_source(const Model& model, std::size_t index, WriteProgres
 
 Status copy_tensors(const Model& model, std::span<const std::size_t> indices, AtomicFile& out, WriteProgress& progress,
                     const std::function<Status(std::size_t)>& after) {
-  constexpr std::uint64_t kPiece = 4u << 20;
   struct Piece {
     std::size_t position = 0;  // in indices
     std::uint64_t offset = 0;
@@ -108,7 +107,7 @@ Status copy_tensors(const Model& model, std::span<const std::size_t> indices, At
   const auto following = [&](std::size_t position, std::uint64_t end) -> std::optional<Piece> {
     for (; position < indices.size(); ++position, end = 0) {
       const std::uint64_t size = model.tensors()[indices[position]].byte_size;
-      if (end < size) return Piece{position, end, std::min(kPiece, size - end)};
+      if (end < size) return Piece{position, end, std::min(kReadPieceBytes, size - end)};
     }
     return std::nullopt;
   };

@@ -6,12 +6,16 @@
 
 #include "owf/checked.h"
 #include "owf/text.h"
+#include "pieces.h"
 
 namespace owf {
 namespace {
 
-// Model::verify reads tensors in pieces of this size so memory stays bounded.
-constexpr std::uint64_t kVerifyPiece = 8u << 20;
+// Pieces of at most kReadPieceBytes that hold whole blocks of the dtype.
+std::uint64_t piece_bytes(DType dtype) {
+  const std::uint64_t block = dtype_info(dtype).block_bytes;
+  return std::max<std::uint64_t>(1, kReadPieceBytes / block) * block;
+}
 
 }  // namespace
 
@@ -35,17 +39,10 @@ std::uint64_t Model::stored_size(std::size_t index) const { return tensors()[ind
 ReadStatistics Model::statistics() const { return {}; }
 
 void Model::verify(std::vector<Problem>& problems) const {
-  std::vector<std::byte> buffer;
   for (std::size_t i = 0; i < tensors().size(); ++i) {
-    const TensorInfo& info = tensors()[i];
-    for (std::uint64_t offset = 0; offset < info.byte_size;) {
-      const std::uint64_t piece = std::min(kVerifyPiece, info.byte_size - offset);
-      buffer.resize(piece);
-      if (Status status = read(i, offset, buffer); !status.ok()) {
-        problems.push_back({status.message()});
-        break;
-      }
-      offset += piece;
+    if (Status status = for_each_piece(*this, i, [](std::uint64_t, std::span<const std::byte>) { return Status(); });
+        !status.ok()) {
+      problems.push_back({status.message()});
     }
   }
 }
@@ -105,6 +102,36 @@ Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index
   }
   OWF_RETURN_IF_ERROR(model.read(index, 0, data));
   return data;
+}
+
+Status for_each_piece(const Model& model, std::size_t index, const PieceVisitor& visit) {
+  const TensorInfo& info = model.tensors()[index];
+  std::vector<std::byte> buffer;
+  return detail::for_each_span(0, info.byte_size, piece_bytes(info.dtype), [&](std::uint64_t at, std::uint64_t size) {
+    buffer.resize(size);
+    OWF_RETURN_IF_ERROR(model.read(index, at, buffer));
+    return visit(at, buffer);
+  });
+}
+
+Status for_each_piece_pair(const Model& a, std::size_t index_a, const Model& b, std::size_t index_b,
+                           const PiecePairVisitor& visit) {
+  const TensorInfo& info_a = a.tensors()[index_a];
+  const TensorInfo& info_b = b.tensors()[index_b];
+  if (info_a.byte_size != info_b.byte_size) {
+    return Status::invalid_argument("tensors " + quote(info_a.name) + " and " + quote(info_b.name) +
+                                    " differ in size: " + std::to_string(info_a.byte_size) + " and " +
+                                    std::to_string(info_b.byte_size) + " bytes");
+  }
+  std::vector<std::byte> piece_a, piece_b;
+  return detail::for_each_span(0, info_a.byte_size, piece_bytes(info_a.dtype),
+                               [&](std::uint64_t at, std::uint64_t size) -> Result<bool> {
+                                 piece_a.resize(size);
+                                 piece_b.resize(size);
+                                 OWF_RETURN_IF_ERROR(a.read(index_a, at, piece_a));
+                                 OWF_RETURN_IF_ERROR(b.read(index_b, at, piece_b));
+                                 return visit(at, piece_a, piece_b);
+                               });
 }
 
 }  // namespace owf

@@ -23,21 +23,12 @@ Status read_tensor_f32(const Model& model, std::size_t index, std::span<float> d
   const DTypeInfo& type = dtype_info(info.dtype);
   if (const auto view = model.view(index)) return decode_to_f32(info.dtype, *view, dst);
 
-  // Compressed: decode in pieces of whole blocks so memory stays bounded.
-  constexpr std::uint64_t kPieceBytes = 4u << 20;
-  const std::uint64_t piece_elements = std::max<std::uint64_t>(1, kPieceBytes / type.block_bytes) * type.block_elements;
-  std::vector<std::byte> piece;
-  std::uint64_t offset = 0;
-  for (std::uint64_t done = 0; done < elements;) {
-    const std::uint64_t count = std::min(piece_elements, elements - done);
-    const std::uint64_t bytes = (count + type.block_elements - 1) / type.block_elements * type.block_bytes;
-    piece.resize(bytes);
-    OWF_RETURN_IF_ERROR(model.read(index, offset, piece));
-    OWF_RETURN_IF_ERROR(decode_to_f32(info.dtype, piece, dst.subspan(done, count)));
-    done += count;
-    offset += bytes;
-  }
-  return {};
+  // Compressed or fetched: decode piece by piece so memory stays bounded.
+  return for_each_piece(model, index, [&](std::uint64_t offset, std::span<const std::byte> piece) {
+    const std::uint64_t first = offset / type.block_bytes * type.block_elements;
+    const std::uint64_t count = std::min(piece.size() / type.block_bytes * type.block_elements, elements - first);
+    return decode_to_f32(info.dtype, piece, dst.subspan(first, count));
+  });
 }
 
 }  // namespace owf

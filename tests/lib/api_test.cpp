@@ -193,6 +193,53 @@ TEST_CASE("read_rows of raw tensors copies the rows; bad requests are refused na
   CHECK(read_rows(m, 3, 0, 1, rows).message() == "tensor index 3 out of range (the model has 3 tensors)");
 }
 
+TEST_CASE("for_each_piece reads a tensor in order, in whole blocks of at most kReadPieceBytes") {
+  MemoryModel model;
+  const std::uint64_t blocks = kReadPieceBytes / 34 + 5;  // q8_0 blocks: 34 bytes, which 8 MiB is not a multiple of
+  model.add_pattern("w", DType::kQ8_0, {blocks * 32});
+  std::vector<std::byte> seen;
+  std::vector<std::uint64_t> sizes;
+  REQUIRE(for_each_piece(model, 0, [&](std::uint64_t offset, std::span<const std::byte> piece) {
+            CHECK(offset == seen.size());
+            sizes.push_back(piece.size());
+            seen.insert(seen.end(), piece.begin(), piece.end());
+            return Status();
+          }).ok());
+  CHECK(seen == model.data(0));
+  REQUIRE(sizes.size() == 2);
+  CHECK(sizes[0] == kReadPieceBytes / 34 * 34);
+  CHECK(sizes[1] == 5 * 34);
+
+  const Status stopped = for_each_piece(model, 0, [](std::uint64_t offset, std::span<const std::byte>) {
+    return offset == 0 ? Status::corruption("first piece refused") : Status();
+  });
+  CHECK(stopped.message() == "first piece refused");
+}
+
+TEST_CASE("for_each_piece_pair walks two tensors side by side, stops when asked, refuses different sizes") {
+  MemoryModel a;
+  MemoryModel b;
+  a.add_pattern("x", DType::kU8, {2 * kReadPieceBytes + 1}, 1);
+  b.add_pattern("y", DType::kU8, {2 * kReadPieceBytes + 1}, 2);
+  b.add_pattern("short", DType::kU8, {16}, 2);
+  std::vector<std::uint64_t> offsets;
+  REQUIRE(for_each_piece_pair(a, 0, b, 0, [&](std::uint64_t offset, auto piece_a, auto piece_b) {
+            offsets.push_back(offset);
+            CHECK(piece_a.size() == piece_b.size());
+            CHECK(std::equal(piece_a.begin(), piece_a.end(), a.data(0).begin() + static_cast<std::ptrdiff_t>(offset)));
+            CHECK(std::equal(piece_b.begin(), piece_b.end(), b.data(0).begin() + static_cast<std::ptrdiff_t>(offset)));
+            return true;
+          }).ok());
+  CHECK(offsets == std::vector<std::uint64_t>{0, kReadPieceBytes, 2 * kReadPieceBytes});
+
+  int calls = 0;
+  REQUIRE(for_each_piece_pair(a, 0, b, 0, [&](std::uint64_t, auto, auto) { return ++calls < 2; }).ok());
+  CHECK(calls == 2);
+
+  const Status refused = for_each_piece_pair(a, 0, b, 1, [](std::uint64_t, auto, auto) { return true; });
+  CHECK(refused.message() == "tensors 'x' and 'short' differ in size: 16777217 and 16 bytes");
+}
+
 TEST_CASE("the version macros are the library's version") {
   CHECK(std::string(OWF_VERSION_STRING) == library_version());
   CHECK(OWF_VERSION_STRING == std::to_string(OWF_VERSION_MAJOR) + "." + std::to_string(OWF_VERSION_MINOR) + "." +

@@ -83,7 +83,7 @@ TEST_CASE("check_read_range names the source, the tensor and the range it refuse
 TEST_CASE("copy_tensor streams a tensor larger than one piece and reports every byte against the total") {
   ScratchDir dir;
   MemoryModel model;
-  model.add_pattern("big", DType::kU8, {(4u << 20) + 3});
+  model.add_pattern("big", DType::kU8, {kReadPieceBytes + 3});
   model.add_pattern("small", DType::kU8, {5}, 2);
   std::vector<std::uint64_t> reported;
   WriteOptions options;
@@ -97,7 +97,7 @@ TEST_CASE("copy_tensor streams a tensor larger than one piece and reports every 
   REQUIRE(copy_tensor(model, 0, *out, progress).ok());
   REQUIRE(copy_tensor(model, 1, *out, progress).ok());
   REQUIRE(out->commit().ok());
-  CHECK(reported == std::vector<std::uint64_t>{4u << 20, (4u << 20) + 3, (4u << 20) + 8});
+  CHECK(reported == std::vector<std::uint64_t>{kReadPieceBytes, kReadPieceBytes + 3, kReadPieceBytes + 8});
   std::vector<std::byte> expected = model.data(0);
   expected.insert(expected.end(), model.data(1).begin(), model.data(1).end());
   CHECK(read_file(dir / "out.bin") == expected);

@@ -148,7 +148,7 @@ class WriteProgress {
 TensorSource progress_source(const Model& model, std::size_t index, WriteProgress& progress);
 
 // Appends tensors `indices` of `model` to `out` in that order, read and written in pieces of at
-// most 4 MiB so memory stays flat, each reported to `progress`, calling after(i) (when given) once
+// most kReadPieceBytes so memory stays flat, each reported to `progress`, calling after(i) (when given) once
 // tensor indices[i] is written, before the next one (e.g. to pad to an alignment). When the write's
 // options allow more than one thread, each piece is read (and converted, by a model that casts) on
 // a second thread while the one before it is written. Fails with the first read, write or after()

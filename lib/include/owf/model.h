@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -122,5 +123,31 @@ Status check_tensor_count(std::uint64_t count, std::string_view where);
 
 // Reads a whole decoded tensor into memory.
 Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index);
+
+// Whole-tensor passes (verify, digests, copies, diff, statistics) read tensors
+// in pieces of at most this many bytes, so memory stays flat. Over a URL one
+// piece is one request, fetched as parallel ranges of kMinParallelRangeBytes
+// when the source has connections for them (source.h).
+inline constexpr std::uint64_t kReadPieceBytes = 8u << 20;
+
+// Receives the decoded bytes of a tensor piece by piece, `offset` being where
+// `piece` starts in the tensor; an error stops the pass with it.
+using PieceVisitor = std::function<Status(std::uint64_t offset, std::span<const std::byte> piece)>;
+
+// Reads tensor `index` through Model::read in pieces of at most
+// kReadPieceBytes, each a whole number of the dtype's blocks, and calls visit
+// for each in order. Never through view(): touching a whole mapped tensor
+// would add it to the resident set. Returns the first error of a read or of visit.
+Status for_each_piece(const Model& model, std::size_t index, const PieceVisitor& visit);
+
+// Receives pieces of two tensors at the same offset; returns false to stop early.
+using PiecePairVisitor =
+    std::function<bool(std::uint64_t offset, std::span<const std::byte> piece_a, std::span<const std::byte> piece_b)>;
+
+// Reads tensor `index_a` of `a` and `index_b` of `b`, which must have the same
+// byte size, side by side in the pieces of for_each_piece, until visit returns
+// false or both end.
+Status for_each_piece_pair(const Model& a, std::size_t index_a, const Model& b, std::size_t index_b,
+                           const PiecePairVisitor& visit);
 
 }  // namespace owf
