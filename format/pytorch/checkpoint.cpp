@@ -8,7 +8,7 @@
 #include "owf/model.h"
 #include "owf/text.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 namespace {
 
 // Guards against pickles whose memo sharing makes the flattened tree
@@ -174,4 +174,4 @@ Result<Flattened> flatten_checkpoint(const Value& root, std::string_view key, st
   return flattener.take();
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -14,7 +14,7 @@
 #include "owf/status.h"
 #include "pytorch/pickle.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 struct NamedTensor {
   std::string name;
@@ -36,4 +36,4 @@ struct Flattened {
 // prefixes messages.
 Result<Flattened> flatten_checkpoint(const Value& root, std::string_view key, std::string_view where);
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -6,7 +6,7 @@
 #include "owf/metadata.h"
 #include "owf/text.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 namespace {
 
 // Ordered, so values keep the checkpoint's key order.
@@ -119,4 +119,4 @@ Result<std::vector<std::pair<std::string, std::string>>> tied_names(std::string_
   return tied;
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

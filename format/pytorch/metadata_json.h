@@ -14,7 +14,7 @@
 #include "owf/status.h"
 #include "pytorch/checkpoint.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 // The metadata JSON object for a flattened checkpoint; "{}" when it has no
 // plain values and no ties. Values that JSON cannot hold are written as
@@ -26,4 +26,4 @@ std::string checkpoint_metadata(const Flattened& checkpoint);
 // pytorch.tied is malformed.
 Result<std::vector<std::pair<std::string, std::string>>> tied_names(std::string_view metadata_json);
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

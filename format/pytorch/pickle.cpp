@@ -11,7 +11,7 @@
 #include "owf/text.h"
 #include "pytorch/torch_types.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 namespace {
 
 // Opcode bytes, as Lib/pickletools.py documents them.
@@ -858,4 +858,4 @@ std::string_view kind_name(ValueKind kind) {
   return "value";
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -30,7 +30,7 @@
 #include "owf/dtype.h"
 #include "owf/status.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 enum class ValueKind : std::uint8_t {
   kNone,
@@ -144,4 +144,4 @@ Result<Unpickled> unpickle(std::span<const std::byte> data, std::uint64_t base_o
 // A short description of a value's type for messages: "int", "tuple", "tensor".
 std::string_view kind_name(ValueKind kind);
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

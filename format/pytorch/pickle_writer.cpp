@@ -5,7 +5,7 @@
 
 #include "owf/bytes.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 PickleWriter::PickleWriter() {
   op(0x80);  // PROTO
@@ -55,4 +55,4 @@ void PickleWriter::global(std::string_view module, std::string_view name) {
   append_bytes(bytes_, as_bytes(std::string(module) + "\n" + std::string(name) + "\n"));
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 class PickleWriter {
  public:
@@ -33,4 +33,4 @@ class PickleWriter {
   std::vector<std::byte> bytes_;
 };
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

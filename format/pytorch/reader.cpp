@@ -19,7 +19,7 @@
 #include "pytorch/metadata_json.h"
 #include "pytorch/pickle.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 namespace {
 
 constexpr std::array<std::uint8_t, 4> kZipLocalMagic{'P', 'K', 3, 4};
@@ -442,4 +442,4 @@ Result<std::unique_ptr<Model>> open_checkpoint(const std::filesystem::path& path
   return open_legacy(std::move(file), display, options);
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -22,7 +22,7 @@
 #include "owf/model.h"
 #include "owf/status.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 // How surely `head` (the first bytes of a file) starts a checkpoint: certain for
 // a legacy pickle with torch's magic number, likely for a zip archive whose
@@ -35,4 +35,4 @@ Confidence checkpoint_confidence(std::span<const std::byte> head);
 // views that do not fit their storage, naming the file, record and offset.
 Result<std::unique_ptr<Model>> open_checkpoint(const std::filesystem::path& path, const OpenOptions& options);
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

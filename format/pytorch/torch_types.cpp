@@ -2,7 +2,7 @@
 
 #include <array>
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 namespace {
 
 // torch.storage._dtype_to_storage_type_map names the legacy storages; dtypes
@@ -54,4 +54,4 @@ const TorchType* find_torch_type(DType dtype) {
   return nullptr;
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

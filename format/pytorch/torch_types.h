@@ -9,7 +9,7 @@
 
 #include "owf/dtype.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 struct TorchType {
   std::string_view dtype_name;    // torch.<dtype_name>, e.g. "float32"
@@ -24,4 +24,4 @@ const TorchType* find_torch_storage(std::string_view storage_name);
 // nullptr when torch has no dtype for it (int4, f6, ggml blocks...).
 const TorchType* find_torch_type(DType dtype);
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -14,7 +14,7 @@
 #include "pytorch/pickle_writer.h"
 #include "pytorch/torch_types.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 namespace {
 
 constexpr std::string_view kRoot = "archive/";
@@ -160,4 +160,4 @@ Status write_checkpoint(const Model& model, std::string_view metadata_json, cons
   return file.commit();
 }
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -16,7 +16,7 @@
 #include "owf/model.h"
 #include "owf/status.h"
 
-namespace owf::pytorch {
+namespace owf::formats::pytorch {
 
 // Writes every tensor of `model` as a flat state dict, streaming tensor bytes
 // through Model::read. Names tied under pytorch.tied in `metadata_json` whose
@@ -26,4 +26,4 @@ namespace owf::pytorch {
 Status write_checkpoint(const Model& model, std::string_view metadata_json, const std::filesystem::path& path,
                         const WriteOptions& options);
 
-}  // namespace owf::pytorch
+}  // namespace owf::formats::pytorch

@@ -253,7 +253,7 @@ bool decode_ieee(DType dtype, std::span<const std::byte> src, std::span<T> dst) 
 
 template <typename T>
 Status decode_blocks(const DTypeInfo& info, std::span<const std::byte> src, std::span<T> dst) {
-  const quant::BlockDecoder decode_block = quant::block_decoder(info.id);
+  const detail::quant::BlockDecoder decode_block = detail::quant::block_decoder(info.id);
   if (decode_block == nullptr) {
     return Status::not_supported("decoding " + std::string(info.name) + " values is not supported");
   }
@@ -315,7 +315,7 @@ Status decode(DType dtype, std::span<const std::byte> src, std::span<T> dst) {
 bool can_decode(DType dtype) {
   const DTypeInfo* info = find_dtype(static_cast<std::uint16_t>(dtype));
   if (info == nullptr) return false;
-  return !info->row_blocks || quant::block_decoder(dtype) != nullptr;
+  return !info->row_blocks || detail::quant::block_decoder(dtype) != nullptr;
 }
 
 Status decode_to_f64(DType dtype, std::span<const std::byte> src, std::span<double> dst) {
@@ -332,7 +332,7 @@ bool can_encode(DType dtype) {
     case DType::kBF16:
     case DType::kF32:
     case DType::kF64: return true;
-    default: return quant::block_quantizer(dtype) != nullptr;
+    default: return detail::quant::block_quantizer(dtype) != nullptr;
   }
 }
 
@@ -368,7 +368,7 @@ Status encode_from_f32(DType dtype, std::span<const float> src, std::span<std::b
                                           " (" + std::to_string(src[i]) + ")");
         }
       }
-      const quant::BlockQuantizer quantize = quant::block_quantizer(dtype);
+      const detail::quant::BlockQuantizer quantize = detail::quant::block_quantizer(dtype);
       for (std::size_t block = 0; block < src.size() / info->block_elements; ++block) {
         quantize(src.data() + block * info->block_elements, out + block * info->block_bytes);
       }

@@ -13,7 +13,7 @@
 #include "owf/bytes.h"
 #include "owf/numeric.h"
 
-namespace owf::quant {
+namespace owf::detail::quant {
 namespace {
 
 constexpr int kSuperBlock = 256;  // QK_K
@@ -643,4 +643,4 @@ BlockQuantizer block_quantizer(DType dtype) {
   }
 }
 
-}  // namespace owf::quant
+}  // namespace owf::detail::quant

@@ -9,7 +9,7 @@
 
 #include "owf/dtype.h"
 
-namespace owf::quant {
+namespace owf::detail::quant {
 
 // Decodes one block (dtype_info(dtype).block_bytes bytes) into
 // dtype_info(dtype).block_elements floats. Never fails: every bit pattern
@@ -27,4 +27,4 @@ using BlockQuantizer = void (*)(const float* in, std::byte* out);
 // The quantizer for q8_0, q4_0, q4_k, q5_k and q6_k; nullptr for every other dtype.
 BlockQuantizer block_quantizer(DType dtype);
 
-}  // namespace owf::quant
+}  // namespace owf::detail::quant

@@ -26,11 +26,11 @@ namespace {
 constexpr std::uint64_t kEndBytes = std::uint64_t{4} << 10;
 
 void unpickle_and_flatten(std::span<const std::byte> bytes) {
-  owf::pytorch::ValueArena arena;
-  const auto object = owf::pytorch::unpickle(bytes, 0, "fuzz.pkl", arena);
+  owf::formats::pytorch::ValueArena arena;
+  const auto object = owf::formats::pytorch::unpickle(bytes, 0, "fuzz.pkl", arena);
   if (!object.ok()) return;
-  const auto flat = owf::pytorch::flatten_checkpoint(*object->root, "", "fuzz.pkl");
-  if (flat.ok()) (void)owf::pytorch::checkpoint_metadata(*flat);
+  const auto flat = owf::formats::pytorch::flatten_checkpoint(*object->root, "", "fuzz.pkl");
+  if (flat.ok()) (void)owf::formats::pytorch::checkpoint_metadata(*flat);
 }
 
 void open_and_read(std::span<const std::byte> bytes) {
@@ -39,7 +39,7 @@ void open_and_read(std::span<const std::byte> bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }
-  if (const auto model = owf::pytorch::open_checkpoint(path, {}); model.ok()) {
+  if (const auto model = owf::formats::pytorch::open_checkpoint(path, {}); model.ok()) {
     for (std::size_t i = 0; i < (*model)->tensors().size(); ++i) {
       const std::uint64_t size = (*model)->tensors()[i].byte_size;
       std::vector<std::byte> end(std::min(size, kEndBytes));
@@ -55,6 +55,6 @@ void open_and_read(std::span<const std::byte> bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto bytes = std::as_bytes(std::span<const std::uint8_t>(data, size));
   unpickle_and_flatten(bytes);
-  if (owf::pytorch::checkpoint_confidence(bytes) != owf::Confidence::kNone) open_and_read(bytes);
+  if (owf::formats::pytorch::checkpoint_confidence(bytes) != owf::Confidence::kNone) open_and_read(bytes);
   return 0;
 }

@@ -15,7 +15,7 @@
 namespace {
 
 namespace hf = owf::formats::hf;
-using owf::testing::Proto;
+using owf::test::Proto;
 
 std::vector<std::byte> encode(const hf::SentencePieceModel& model) {
   Proto out;

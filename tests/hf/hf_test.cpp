@@ -16,7 +16,7 @@
 #include "proto_builder.h"
 
 namespace hf = owf::formats::hf;
-using owf::testing::Proto;
+using owf::test::Proto;
 
 namespace {
 

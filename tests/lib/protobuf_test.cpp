@@ -16,7 +16,7 @@ using owf::ByteCursor;
 using owf::protobuf::Field;
 using owf::protobuf::MessageReader;
 using owf::protobuf::WireType;
-using owf::testing::Proto;
+using owf::test::Proto;
 namespace protobuf = owf::protobuf;
 
 std::vector<std::byte> bytes_of(std::initializer_list<std::uint8_t> values) {

@@ -18,7 +18,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-using owf::testing::Proto;
+using owf::test::Proto;
 
 // TensorProto field numbers (onnx/onnx.proto).
 constexpr std::uint32_t kDims = 1, kDataType = 2, kSegment = 3, kFloatData = 4, kInt32Data = 5, kStringData = 6,

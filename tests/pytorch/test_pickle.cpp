@@ -11,7 +11,7 @@
 #include "pytorch/pickle_writer.h"
 
 using namespace owf;
-using namespace owf::pytorch;
+using namespace owf::formats::pytorch;
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include "pytorch/writer.h"
 
 using namespace owf;
-using namespace owf::pytorch;
+using namespace owf::formats::pytorch;
 namespace fs = std::filesystem;
 
 namespace {

@@ -13,7 +13,7 @@
 #include "owf/bytes.h"
 #include "owf/protobuf.h"
 
-namespace owf::testing {
+namespace owf::test {
 
 using protobuf::append_varint;
 
@@ -80,4 +80,4 @@ class Proto {
   std::vector<std::byte> bytes_;
 };
 
-}  // namespace owf::testing
+}  // namespace owf::test
