@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "cli.h"
-#include "owf/checked.h"
 #include "owf/source.h"
 #include "owf/text.h"
 #include "owf/threads.h"
@@ -118,9 +117,11 @@ Result<std::uint64_t> parse_size(std::string_view text, std::string_view option)
                                                    {"tib", 1ull << 40}}};
   const auto found = std::find_if(kUnits.begin(), kUnits.end(), [&unit](const Unit& u) { return u.name == unit; });
   if (found == kUnits.end()) return refuse();
-  const auto bytes = checked_mul(number, found->factor);
-  if (!bytes) return Status::invalid_argument(std::string(option) + " '" + std::string(text) + "': too large");
-  return *bytes;
+  std::uint64_t bytes = 0;
+  if (__builtin_mul_overflow(number, found->factor, &bytes)) {
+    return Status::invalid_argument(std::string(option) + " '" + std::string(text) + "': too large");
+  }
+  return bytes;
 }
 
 std::string format_number(double value, int significant) {

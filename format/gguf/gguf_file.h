@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "owf/bytes.h"
 #include "owf/dtype.h"
+#include "owf/internal/bytes.h"
 #include "owf/status.h"
 
 namespace owf::formats::gguf {

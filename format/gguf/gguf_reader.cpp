@@ -5,7 +5,7 @@
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_metadata.h"
 #include "gguf/gguf_model.h"
-#include "owf/checked.h"
+#include "owf/internal/checked.h"
 #include "owf/io.h"
 #include "owf/source.h"
 #include "owf/text.h"

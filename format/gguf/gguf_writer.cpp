@@ -5,8 +5,9 @@
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_metadata.h"
 #include "gguf/gguf_model.h"
-#include "owf/checked.h"
 #include "owf/format.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/writing.h"
 #include "owf/io.h"
 #include "owf/text.h"
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "owf/io.h"
 #include "owf/metadata.h"
 #include "owf/source.h"

@@ -11,7 +11,7 @@
 #include "hf/hf_folder.h"
 #include "hf/sentencepiece.h"
 #include "hf/tensor_plan.h"
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "owf/numeric.h"
 #include "owf/text.h"
 

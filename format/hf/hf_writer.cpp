@@ -11,8 +11,8 @@
 #include <string>
 
 #include "hf/hf_folder.h"
-#include "owf/bytes.h"
 #include "owf/dtype.h"
+#include "owf/internal/bytes.h"
 #include "owf/io.h"
 #include "owf/owf.h"
 #include "owf/text.h"

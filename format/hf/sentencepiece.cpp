@@ -4,7 +4,7 @@
 #include <bit>
 #include <cmath>
 
-#include "owf/protobuf.h"
+#include "owf/internal/protobuf.h"
 #include "owf/text.h"
 
 namespace owf::formats::hf {

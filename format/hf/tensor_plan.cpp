@@ -7,8 +7,8 @@
 #include <span>
 #include <string_view>
 
-#include "owf/bytes.h"
 #include "owf/dtype.h"
+#include "owf/internal/bytes.h"
 #include "owf/numeric.h"
 #include "owf/text.h"
 

@@ -6,8 +6,8 @@
 #include <tuple>
 #include <utility>
 
-#include "owf/bytes.h"
-#include "owf/checked.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
 #include "owf/text.h"
 
 namespace owf::formats::numpy {

@@ -11,13 +11,14 @@
 #include <vector>
 
 #include "numpy/npy_header.h"
-#include "owf/bytes.h"
-#include "owf/checked.h"
 #include "owf/format.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/writing.h"
+#include "owf/internal/zip.h"
 #include "owf/io.h"
 #include "owf/source.h"
 #include "owf/text.h"
-#include "owf/zip.h"
 
 namespace owf::formats {
 namespace {
@@ -276,8 +277,9 @@ Result<std::unique_ptr<Model>> open_npz(std::shared_ptr<const ByteSource> file, 
     } else {
       OWF_ASSIGN_OR_RETURN(std::vector<std::byte> inflated, inflate(zip, entry, member));
       parts.inflated.push_back(std::move(inflated));  // the span below stays valid as the vector moves
-      OWF_RETURN_IF_ERROR(
-          add_array(std::move(name), parts.inflated.back(), parts.inflated.back().size(), std::nullopt, member + " (inflated)", parts).status());
+      OWF_RETURN_IF_ERROR(add_array(std::move(name), parts.inflated.back(), parts.inflated.back().size(), std::nullopt,
+                                    member + " (inflated)", parts)
+                              .status());
       parts.layouts.back().deflated = true;
       parts.layouts.back().stored_size = entry.compressed_size;
     }

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "onnx/onnx_decode.h"
-#include "owf/checked.h"
+#include "owf/internal/checked.h"
 #include "owf/io.h"
 #include "owf/source.h"
 #include "owf/text.h"

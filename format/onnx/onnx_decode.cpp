@@ -7,10 +7,11 @@
 #include <unordered_set>
 #include <utility>
 
-#include "owf/bytes.h"
 #include "owf/dtype.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/protobuf.h"
 #include "owf/model.h"
-#include "owf/protobuf.h"
 #include "owf/text.h"
 
 namespace owf::formats::onnx {

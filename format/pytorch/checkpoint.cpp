@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "owf/internal/checked.h"
 #include "owf/model.h"
 #include "owf/text.h"
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "owf/text.h"
 #include "pytorch/torch_types.h"
 

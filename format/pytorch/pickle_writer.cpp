@@ -3,7 +3,7 @@
 #include <limits>
 #include <string>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::formats::pytorch {
 

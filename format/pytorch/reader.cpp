@@ -10,11 +10,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "owf/bytes.h"
-#include "owf/checked.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/zip.h"
 #include "owf/io.h"
 #include "owf/text.h"
-#include "owf/zip.h"
 #include "pytorch/checkpoint.h"
 #include "pytorch/metadata_json.h"
 #include "pytorch/pickle.h"

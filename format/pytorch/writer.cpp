@@ -5,11 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "owf/bytes.h"
 #include "owf/format.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/writing.h"
+#include "owf/internal/zip.h"
 #include "owf/io.h"
 #include "owf/text.h"
-#include "owf/zip.h"
 #include "pytorch/metadata_json.h"
 #include "pytorch/pickle_writer.h"
 #include "pytorch/torch_types.h"

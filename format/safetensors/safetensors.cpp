@@ -9,9 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "owf/bytes.h"
-#include "owf/checked.h"
 #include "owf/format.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/writing.h"
 #include "owf/io.h"
 #include "owf/source.h"
 #include "owf/text.h"

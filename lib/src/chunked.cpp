@@ -6,9 +6,9 @@
 #include <string>
 
 #include "lanes.h"
-#include "owf/bytes.h"
-#include "owf/checked.h"
 #include "owf/container.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
 
 namespace owf::detail {
 

@@ -9,15 +9,15 @@
 #include "chunked.h"
 #include "in_place_file.h"
 #include "layout.h"
-#include "owf/bytes.h"
-#include "owf/checked.h"
 #include "owf/container.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/strings.h"
 #include "owf/metadata.h"
 #include "owf/text.h"
 #include "owf/threads.h"
 #include "owf/write_options.h"
 #include "pieces.h"
-#include "text.h"
 #include "value_check.h"
 
 namespace owf {

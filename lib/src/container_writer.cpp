@@ -14,9 +14,9 @@
 
 #include "chunked.h"
 #include "layout.h"
-#include "owf/bytes.h"
-#include "owf/checked.h"
 #include "owf/container.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
 #include "owf/metadata.h"
 #include "owf/text.h"
 #include "owf/threads.h"

@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <new>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/strings.h"
 #include "owf/threads.h"
-#include "text.h"
 
 namespace owf {
 namespace {

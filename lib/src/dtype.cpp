@@ -5,8 +5,8 @@
 #include <array>
 #include <string>
 
-#include "owf/checked.h"
-#include "text.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/strings.h"
 
 namespace owf {
 namespace {

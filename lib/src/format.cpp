@@ -12,8 +12,9 @@
 
 #include "boundary.h"
 #include "layout.h"
+#include "owf/internal/strings.h"
+#include "owf/internal/writing.h"
 #include "owf/threads.h"
-#include "text.h"
 
 namespace owf {
 namespace {

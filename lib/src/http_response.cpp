@@ -4,8 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "owf/internal/strings.h"
 #include "owf/text.h"
-#include "text.h"
 
 namespace owf::detail {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "chunked.h"
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::detail {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <new>
 
-#include "owf/checked.h"
+#include "owf/internal/checked.h"
 #include "owf/text.h"
 
 namespace owf::detail {

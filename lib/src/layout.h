@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
+#include "owf/internal/bytes.h"
 #include "owf/status.h"
 
 struct XXH3_state_s;  // xxhash.h's XXH3_state_t, kept out of this header

@@ -4,7 +4,7 @@
 #include <new>
 #include <string>
 
-#include "owf/checked.h"
+#include "owf/internal/checked.h"
 #include "owf/text.h"
 #include "pieces.h"
 

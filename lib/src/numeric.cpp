@@ -14,7 +14,7 @@
 #include <string>
 #include <type_traits>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "quant.h"
 
 namespace owf {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "owf/checked.h"
+#include "owf/internal/checked.h"
 #include "owf/internal/registry.h"
 #include "owf/text.h"
 

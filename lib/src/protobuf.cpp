@@ -1,4 +1,4 @@
-#include "owf/protobuf.h"
+#include "owf/internal/protobuf.h"
 
 #include <bit>
 #include <string>

@@ -1,6 +1,6 @@
 // ggml block decoders and reference quantizers. Each decoder reads one block
 // at the byte offsets of ggml-common.h (little-endian halves through
-// owf/bytes.h) and computes in float in the same order as ggml, so decoded
+// owf/internal/bytes.h) and computes in float in the same order as ggml, so decoded
 // values match ggml bit for bit.
 #include "quant.h"
 
@@ -10,7 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "owf/numeric.h"
 
 namespace owf::detail::quant {

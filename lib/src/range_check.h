@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "owf/checked.h"
+#include "owf/internal/checked.h"
 #include "owf/status.h"
 
 namespace owf::detail {

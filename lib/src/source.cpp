@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "http_source.h"
+#include "owf/internal/strings.h"
 #include "owf/io.h"
 #include "range_check.h"
-#include "text.h"
 
 namespace owf {
 namespace {

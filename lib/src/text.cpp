@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "text.h"
+#include "owf/internal/strings.h"
 
 namespace owf {
 

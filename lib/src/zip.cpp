@@ -21,7 +21,7 @@
 // compressed size, local header offset, for those fields that are saturated.
 //
 // This is the only file that includes zlib.
-#include "owf/zip.h"
+#include "owf/internal/zip.h"
 
 #include <zlib.h>
 
@@ -34,8 +34,8 @@
 #include <string>
 #include <utility>
 
-#include "owf/bytes.h"
-#include "owf/checked.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/checked.h"
 
 namespace owf {
 namespace {

@@ -15,7 +15,7 @@
 #include "fuzz_hf.h"
 #include "hf/hf.h"
 #include "hf/hf_folder.h"
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 
 namespace {
 

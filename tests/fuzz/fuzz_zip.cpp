@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "owf/zip.h"
+#include "owf/internal/zip.h"
 
 namespace {
 // Larger entries are only CRC-checked (streaming), not extracted into memory.

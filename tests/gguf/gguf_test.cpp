@@ -16,8 +16,8 @@
 
 #include "../lib/lib_test_util.h"
 #include "gguf/gguf_file.h"
-#include "owf/bytes.h"
 #include "owf/container.h"
+#include "owf/internal/bytes.h"
 #include "owf/metadata.h"
 
 namespace {

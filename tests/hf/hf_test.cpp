@@ -12,7 +12,7 @@
 #include "hf/hf_folder.h"
 #include "hf/sentencepiece.h"
 #include "hf/tensor_plan.h"
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "proto_builder.h"
 
 namespace hf = owf::formats::hf;

@@ -84,6 +84,10 @@ class InstallTest(unittest.TestCase):
         soname = [line for line in run(["readelf", "-d", self.libdir / "libowf.so"]).splitlines() if "SONAME" in line]
         self.assertIn(f"[libowf.so.{SOVERSION}]", soname[0])
         self.assertIn("Apache License", (self.prefix / "share/doc/owf/LICENSE").read_text())
+        # The adapters' toolkit (lib/internal/) stays out of the installed API.
+        self.assertFalse((include / "owf/internal").exists())
+        for toolkit in ("bytes.h", "checked.h", "zip.h", "protobuf.h"):
+            self.assertFalse((include / "owf" / toolkit).exists(), f"toolkit header installed: owf/{toolkit}")
         # Every public header is exported (owf/export.h) and compiles on its own.
         for header in sorted((SOURCE / "lib/include/owf").glob("*.h")):
             if header.name != "export.h":

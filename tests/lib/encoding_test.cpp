@@ -6,9 +6,9 @@
 #include <string>
 
 #include "lib_test_util.h"
-#include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::test {
 namespace {

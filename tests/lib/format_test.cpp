@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "lib_test_util.h"
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::test {
 namespace {

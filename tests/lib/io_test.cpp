@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "lib_test_util.h"
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::test {
 

@@ -1,7 +1,7 @@
 // The protobuf wire reader on hand-built messages: every wire type, packed and
 // unpacked repeated scalars, and the damage it must refuse (truncated and
 // overlong varints, lengths past the end, groups, deep nesting).
-#include "owf/protobuf.h"
+#include "owf/internal/protobuf.h"
 
 #include <doctest/doctest.h>
 

@@ -11,6 +11,8 @@
 
 #include "lib_test_util.h"
 #include "owf/format.h"
+#include "owf/internal/checked.h"
+#include "owf/internal/writing.h"
 #include "owf/model.h"
 #include "owf/text.h"
 

@@ -11,7 +11,7 @@
 #include <limits>
 #include <vector>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 
 using owf::DType;
 using owf::ErrorCode;

@@ -1,7 +1,7 @@
 // ZipReader and ZipWriter: round trips through both, archives written by
 // other tools (numpy, PyTorch, Python's zipfile), zip64, alignment, and
 // hand-built damaged archives that must be refused with a precise message.
-#include "owf/zip.h"
+#include "owf/internal/zip.h"
 
 #include <doctest/doctest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "owf/io.h"
 
 namespace fs = std::filesystem;

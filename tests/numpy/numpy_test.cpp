@@ -10,10 +10,10 @@
 
 #include "../lib/lib_test_util.h"
 #include "format_test_util.h"
-#include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
-#include "owf/zip.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/zip.h"
 
 namespace owf::test {
 namespace {

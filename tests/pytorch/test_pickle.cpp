@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
 #include "pytorch/checkpoint.h"
 #include "pytorch/pickle.h"
 #include "pytorch/pickle_writer.h"

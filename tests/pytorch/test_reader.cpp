@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "owf/bytes.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/zip.h"
 #include "owf/io.h"
-#include "owf/zip.h"
 #include "pytorch/pickle_writer.h"
 #include "pytorch/pytorch.h"
 #include "pytorch/reader.h"

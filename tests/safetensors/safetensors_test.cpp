@@ -10,9 +10,9 @@
 
 #include "../lib/lib_test_util.h"
 #include "format_test_util.h"
-#include "owf/bytes.h"
 #include "owf/container.h"
 #include "owf/digest.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::test {
 namespace {

@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "owf/bytes.h"
 #include "owf/digest.h"
 #include "owf/format.h"
+#include "owf/internal/bytes.h"
 
 namespace owf::test {
 

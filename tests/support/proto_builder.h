@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "owf/bytes.h"
-#include "owf/protobuf.h"
+#include "owf/internal/bytes.h"
+#include "owf/internal/protobuf.h"
 
 namespace owf::test {
 

@@ -117,10 +117,6 @@ Status check_read_range(std::span<const TensorInfo> tensors, std::size_t index, 
 // fewer per shard).
 inline constexpr std::uint64_t kMaxTensors = 65536;
 
-// Fails when `count` tensors are more than kMaxTensors, naming the limit; the
-// message starts with `where` (a file name).
-Status check_tensor_count(std::uint64_t count, std::string_view where);
-
 // Reads a whole decoded tensor into memory.
 Result<std::vector<std::byte>> read_tensor(const Model& model, std::size_t index);
 

@@ -11,10 +11,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "owf/export.h"
 #include "owf/status.h"
 
-namespace OWF_EXPORT owf {
+namespace owf {
 
 template <typename T>
 inline T load_le(const std::byte* p) {

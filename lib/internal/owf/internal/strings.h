@@ -1,5 +1,5 @@
-// Formatting helpers for messages, internal to the library. UTF-8 validation
-// and quoted names are public: owf/text.h.
+// Formatting helpers for messages (hex, shapes, case-blind comparison) that the
+// library and the adapters share. UTF-8 validation and quoted names are public: owf/text.h.
 #pragma once
 
 #include <algorithm>

@@ -16,12 +16,11 @@
 #include <string_view>
 #include <vector>
 
-#include "owf/export.h"
 #include "owf/io.h"
 #include "owf/source.h"
 #include "owf/status.h"
 
-namespace OWF_EXPORT owf {
+namespace owf {
 
 // An entry as the central directory records it.
 struct ZipEntry {
@@ -78,7 +77,7 @@ class ZipReader {
   std::shared_ptr<const ByteSource> archive_;
   std::string display_name_;
   std::vector<ZipEntry> entries_;
-  std::vector<std::size_t> by_name_;  // indices into entries_, sorted by name
+  std::vector<std::size_t> by_name_;    // indices into entries_, sorted by name
   std::vector<std::uint64_t> limits_;   // per entry: the offset its data must end by
   std::vector<bool> data_descriptors_;  // per entry: sizes in a data descriptor, not the local header
   std::unique_ptr<Lazy> lazy_ = std::make_unique<Lazy>();

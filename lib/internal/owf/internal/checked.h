@@ -1,12 +1,14 @@
-// Overflow-checked arithmetic for sizes and offsets read from files.
+// Overflow-checked arithmetic for sizes and offsets read from files, and the
+// tensor-count limit every reader applies before it allocates.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
-#include "owf/export.h"
+#include "owf/status.h"
 
-namespace OWF_EXPORT owf {
+namespace owf {
 
 inline std::optional<std::uint64_t> checked_add(std::uint64_t a, std::uint64_t b) {
   std::uint64_t sum;
@@ -26,5 +28,9 @@ inline std::optional<std::uint64_t> checked_align_up(std::uint64_t value, std::u
   if (!bumped) return std::nullopt;
   return *bumped & ~(alignment - 1);
 }
+
+// Fails when `count` tensors are more than kMaxTensors (owf/model.h), naming
+// the limit; the message starts with `where` (a file name).
+Status check_tensor_count(std::uint64_t count, std::string_view where);
 
 }  // namespace owf

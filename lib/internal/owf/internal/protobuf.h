@@ -22,11 +22,10 @@
 #include <string_view>
 #include <vector>
 
-#include "owf/bytes.h"
-#include "owf/export.h"
+#include "owf/internal/bytes.h"
 #include "owf/status.h"
 
-namespace OWF_EXPORT owf {
+namespace owf {
 namespace protobuf {
 
 // The deepest nesting of messages a reader enters (as libprotobuf's default).
